@@ -1,0 +1,63 @@
+# Two commands from a fresh clone: `make run` and `make test`.
+# Everything else here is an alias; each target installs what it needs.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test lint format bench install migrate demo browser-deps clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): | $(PY)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.lock
+	rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+install: $(STAMP)
+
+.env: | $(STAMP)
+	$(PY) -m cobrowse_portal.envfile .env.example .env
+
+migrate: install .env
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py migrate --noinput --database sandbox
+
+demo: migrate
+	$(PY) manage.py demo_setup --base-url http://$(HOST):$(PORT)
+
+## make run: embedded default (SQLite + SQLAlchemy broker), web + worker + beat.
+run: demo
+	@echo "Cobrowse Portal: http://$(HOST):$(PORT)/  (Ctrl-C stops web, worker and beat)"
+	HOST=$(HOST) PORT=$(PORT) $(VENV)/bin/honcho start -f Procfile.dev
+
+browser-deps:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || echo "chromium install failed: browser tests will be skipped"; \
+	  else echo "no /usr/bin/chromium and not root: browser tests will be skipped"; fi; \
+	fi
+
+## make test: the whole suite (SQLite by default; DATABASE_URL/CELERY_BROKER_URL/CACHE_URL switch it).
+test: install browser-deps
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) manage.py makemigrations --check --dry-run
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+## make bench: Surfly sync benchmark; prints figures, asserts nothing.
+bench: install
+	$(PY) -m benchmarks.surfly_sync $(BENCH_ARGS)
+
+clean:
+	rm -rf var/*.sqlite3* staticfiles

@@ -1,0 +1,66 @@
+"""Choice sets used across the portal, each value with its badge colour."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", "Admin"
+    MANAGER = "manager", "Manager"
+    AGENT = "agent", "Agent"
+
+
+ROLE_RANK = {Role.AGENT: 1, Role.MANAGER: 2, Role.ADMIN: 3}
+
+
+class WorkspaceKind(models.TextChoices):
+    STANDALONE = "standalone", "Standalone"
+    RESELLER = "reseller", "Reseller"
+    CLIENT = "client", "Client"
+
+
+class AccountStatus(models.TextChoices):
+    NEW = "new", "New"
+    OK = "ok", "Healthy"
+    FAILING = "failing", "Failing"
+    NEEDS_ATTENTION = "needs_attention", "Needs attention"
+
+
+class RunStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    SKIPPED = "skipped", "Skipped"
+
+
+class Trigger(models.TextChoices):
+    SCHEDULED = "scheduled", "Scheduled"
+    MANUAL = "manual", "Manual"
+    WEBHOOK = "webhook", "Webhook"
+
+
+class EventStatus(models.TextChoices):
+    RECEIVED = "received", "Received"
+    PROCESSED = "processed", "Processed"
+    IGNORED = "ignored", "Ignored (unknown type)"
+    INVALID = "invalid", "Invalid"
+    FAILED = "failed", "Failed"
+
+
+BADGES = {
+    "ok": "green",
+    "succeeded": "green",
+    "processed": "green",
+    "new": "grey",
+    "queued": "grey",
+    "skipped": "grey",
+    "ignored": "grey",
+    "received": "blue",
+    "running": "blue",
+    "failing": "red",
+    "failed": "red",
+    "invalid": "red",
+    "needs_attention": "orange",
+}

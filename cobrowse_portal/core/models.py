@@ -1,0 +1,276 @@
+"""Portal-wide models: workspaces and roles, vendor accounts, sync bookkeeping."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.functional import cached_property
+
+from cobrowse_portal.vendorkit import registry
+
+from . import crypto
+from .choices import (
+    ROLE_RANK,
+    AccountStatus,
+    EventStatus,
+    Role,
+    RunStatus,
+    Trigger,
+    WorkspaceKind,
+)
+
+
+class Workspace(models.Model):
+    """A tenant. Owns vendor accounts; a reseller workspace owns client workspaces."""
+
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=80, unique=True)
+    kind = models.CharField(
+        max_length=16, choices=WorkspaceKind.choices, default=WorkspaceKind.STANDALONE
+    )
+    parent = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="clients",
+        help_text="The reseller workspace that owns this client workspace.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_reseller(self) -> bool:
+        return self.kind == WorkspaceKind.RESELLER
+
+
+class Membership(models.Model):
+    """A user's role in one workspace."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.AGENT)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "workspace"], name="core_membership_user_workspace"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.workspace} ({self.role})"
+
+
+def effective_role(user, workspace: Workspace) -> str | None:
+    """The user's role in `workspace`: their own membership, or for a client
+    workspace their admin/manager role in the owning reseller workspace."""
+    if not user.is_authenticated:
+        return None
+    best = None
+    for m in Membership.objects.filter(
+        Q(workspace=workspace) | Q(workspace_id=workspace.parent_id), user=user
+    ).only("role", "workspace_id"):
+        role = m.role
+        if m.workspace_id != workspace.pk and role == Role.AGENT:
+            continue  # a reseller's agents do not act inside client workspaces
+        if best is None or ROLE_RANK[role] > ROLE_RANK[best]:
+            best = role
+    return best
+
+
+def workspaces_for(user) -> models.QuerySet[Workspace]:
+    """Every workspace `user` can open: memberships plus reseller-owned clients."""
+    direct = Membership.objects.filter(user=user).values("workspace_id")
+    managed = Membership.objects.filter(
+        user=user, role__in=[Role.ADMIN, Role.MANAGER]
+    ).values("workspace_id")
+    return Workspace.objects.filter(Q(pk__in=direct) | Q(parent_id__in=managed))
+
+
+def _webhook_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class VendorAccount(models.Model):
+    """One account at one vendor, owned by a workspace; credentials encrypted."""
+
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="accounts"
+    )
+    vendor = models.CharField(max_length=32)
+    name = models.CharField(max_length=120)
+    base_url = models.URLField(max_length=300)
+    credentials_encrypted = models.TextField(blank=True, editable=False)
+    enabled = models.BooleanField(default=True)
+    status = models.CharField(
+        max_length=20, choices=AccountStatus.choices, default=AccountStatus.NEW
+    )
+    status_message = models.CharField(max_length=500, blank=True)
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+    credentials_changed_at = models.DateTimeField(null=True, blank=True)
+    webhook_token = models.CharField(
+        max_length=64, default=_webhook_token, editable=False
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["vendor", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "vendor", "name"], name="core_account_unique_name"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.spec.label}: {self.name}"
+
+    @property
+    def spec(self) -> registry.VendorSpec:
+        return registry.get(self.vendor)
+
+    @cached_property
+    def credentials(self) -> dict[str, str]:
+        return crypto.decrypt_json(self.credentials_encrypted)
+
+    def set_credentials(self, values: dict[str, str]) -> None:
+        """Encrypt and store; a change clears 'needs attention'."""
+        self.credentials_encrypted = crypto.encrypt_json(values)
+        self.__dict__.pop("credentials", None)
+        self.credentials_changed_at = timezone.now()
+        if self.status == AccountStatus.NEEDS_ATTENTION:
+            self.status, self.status_message = AccountStatus.NEW, ""
+
+    set_credentials.alters_data = True
+
+    @property
+    def needs_attention(self) -> bool:
+        return self.status == AccountStatus.NEEDS_ATTENTION
+
+    def client(self):
+        return self.spec.client_for(self)
+
+
+class SyncRun(models.Model):
+    """One run of one stream of one account: what happened, with counts."""
+
+    account = models.ForeignKey(
+        VendorAccount, on_delete=models.CASCADE, related_name="runs"
+    )
+    stream = models.CharField(max_length=40)
+    trigger = models.CharField(
+        max_length=16, choices=Trigger.choices, default=Trigger.SCHEDULED
+    )
+    status = models.CharField(
+        max_length=16, choices=RunStatus.choices, default=RunStatus.QUEUED
+    )
+    queued_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    removed = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    pages = models.PositiveIntegerField(default=0)
+    requests = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-queued_at", "-id"]
+        indexes = [
+            models.Index(fields=["account", "stream", "-queued_at"]),
+            models.Index(fields=["status", "-queued_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account} {self.stream} #{self.pk}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.SKIPPED)
+
+    @property
+    def duration(self):
+        if self.started_at and self.finished_at:
+            return self.finished_at - self.started_at
+        return None
+
+
+class SyncCursor(models.Model):
+    """Where a stream stopped, saved after every page so a failed run resumes."""
+
+    account = models.ForeignKey(
+        VendorAccount, on_delete=models.CASCADE, related_name="cursors"
+    )
+    stream = models.CharField(max_length=40)
+    value = models.JSONField(default=dict)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "stream"], name="core_cursor_account_stream"
+            )
+        ]
+
+
+class SyncClaim(models.Model):
+    """Held while one (account, stream) runs; expires if the worker dies."""
+
+    account = models.ForeignKey(
+        VendorAccount, on_delete=models.CASCADE, related_name="claims"
+    )
+    stream = models.CharField(max_length=40)
+    token = models.CharField(max_length=40)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "stream"], name="core_claim_account_stream"
+            )
+        ]
+
+
+class WebhookEvent(models.Model):
+    """An inbound vendor webhook, stored once (deduplicated by the vendor's id)."""
+
+    account = models.ForeignKey(
+        VendorAccount, on_delete=models.CASCADE, related_name="webhook_events"
+    )
+    external_id = models.CharField(max_length=64, null=True, blank=True)
+    sequence = models.BigIntegerField(null=True, blank=True)
+    event_type = models.CharField(max_length=80, blank=True)
+    payload = models.JSONField(null=True, blank=True)
+    body_excerpt = models.TextField(blank=True)
+    status = models.CharField(
+        max_length=16, choices=EventStatus.choices, default=EventStatus.RECEIVED
+    )
+    error = models.CharField(max_length=500, blank=True)
+    received_at = models.DateTimeField(default=timezone.now)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "external_id"], name="core_webhook_event_once"
+            )
+        ]
+        indexes = [models.Index(fields=["account", "status", "sequence"])]
+
+    def __str__(self) -> str:
+        return f"{self.event_type or 'event'} #{self.external_id or self.pk}"

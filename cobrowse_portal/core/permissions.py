@@ -1,0 +1,44 @@
+"""Role checks: every portal view declares the least role it needs."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, render
+
+from .choices import ROLE_RANK, Role
+from .models import VendorAccount
+
+
+def has_role(request, minimum: str) -> bool:
+    role = getattr(request, "role", None)
+    return role is not None and ROLE_RANK[role] >= ROLE_RANK[minimum]
+
+
+def role_required(minimum: str = Role.AGENT):
+    """Login, a current workspace, and at least `minimum` role in it."""
+
+    def decorator(view):
+        @login_required
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            if request.workspace is None:
+                return render(request, "core/no_workspace.html", status=403)
+            if not has_role(request, minimum):
+                raise PermissionDenied(f"needs the {minimum} role")
+            return view(request, *args, **kwargs)
+
+        wrapped.min_role = minimum
+        return wrapped
+
+    return decorator
+
+
+def account_for(request, account_id: int, vendor: str | None = None) -> VendorAccount:
+    """An account of the current workspace, or 404 (never another tenant's)."""
+    qs = VendorAccount.objects.filter(workspace=request.workspace)
+    if vendor:
+        qs = qs.filter(vendor=vendor)
+    return get_object_or_404(qs, pk=account_id)

@@ -1,0 +1,89 @@
+"""Per-account beat schedules in the database (django-celery-beat).
+
+Creating an account creates one PeriodicTask per stream the vendor declares, at the
+vendor's default interval; intervals are then editable in the portal and the admin.
+Disabling or deleting the account removes them.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+TASK = "core.run_stream"
+
+
+def task_name(account_id: int, stream: str) -> str:
+    return f"account-{account_id}-{stream}"
+
+
+def _interval(seconds: int) -> IntervalSchedule:
+    schedule, _ = IntervalSchedule.objects.get_or_create(
+        every=seconds, period=IntervalSchedule.SECONDS
+    )
+    return schedule
+
+
+@transaction.atomic
+def sync_schedules(account) -> list[PeriodicTask]:
+    """Make the account's periodic tasks match its vendor's streams and state."""
+    if not account.enabled:
+        remove_schedules(account.pk)
+        return []
+    tasks = []
+    wanted = set()
+    for stream in account.spec.streams:
+        name = task_name(account.pk, stream.name)
+        wanted.add(name)
+        task = PeriodicTask.objects.filter(name=name).first()
+        if task is None:
+            task = PeriodicTask.objects.create(
+                name=name,
+                task=TASK,
+                interval=_interval(stream.every),
+                kwargs=json.dumps({"account_id": account.pk, "stream": stream.name}),
+                # Never let a backlog of one stream pile up behind a slow vendor.
+                expires_seconds=max(30, int(stream.every * 0.9)),
+                description=f"{account}: {stream.label}",
+            )
+        tasks.append(task)
+    PeriodicTask.objects.filter(name__startswith=f"account-{account.pk}-").exclude(
+        name__in=wanted
+    ).delete()
+    return tasks
+
+
+def remove_schedules(account_id: int) -> None:
+    PeriodicTask.objects.filter(name__startswith=f"account-{account_id}-").delete()
+
+
+def schedules_for(account) -> list[dict]:
+    """Each stream with its task, interval and next due time (for pages)."""
+    tasks = {
+        t.name: t
+        for t in PeriodicTask.objects.filter(
+            name__startswith=f"account-{account.pk}-"
+        ).select_related("interval")
+    }
+    rows = []
+    for stream in account.spec.streams:
+        task = tasks.get(task_name(account.pk, stream.name))
+        every = task.interval.every if task and task.interval else None
+        next_due = None
+        if task and every and task.enabled:
+            base = task.last_run_at or task.date_changed or timezone.now()
+            next_due = base + timedelta(seconds=every)
+        rows.append({"stream": stream, "task": task, "every": every, "next_due": next_due})
+    return rows
+
+
+def set_interval(account, stream: str, seconds: int, enabled: bool = True) -> None:
+    task = PeriodicTask.objects.get(name=task_name(account.pk, stream))
+    task.interval = _interval(seconds)
+    task.expires_seconds = max(30, int(seconds * 0.9))
+    task.enabled = enabled
+    task.save()

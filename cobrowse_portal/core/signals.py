@@ -1,0 +1,20 @@
+"""Keep beat schedules in step with vendor accounts."""
+
+from __future__ import annotations
+
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
+
+from .models import VendorAccount
+from .schedules import remove_schedules, sync_schedules
+
+
+@receiver(post_save, sender=VendorAccount)
+def _account_saved(sender, instance: VendorAccount, raw=False, **kwargs) -> None:
+    if not raw:
+        sync_schedules(instance)
+
+
+@receiver(post_delete, sender=VendorAccount)
+def _account_deleted(sender, instance: VendorAccount, **kwargs) -> None:
+    remove_schedules(instance.pk)

@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from .views import accounts, dashboard, runs
+
+app_name = "core"
+
+urlpatterns = [
+    path("", dashboard.dashboard, name="dashboard"),
+    path("workspace/switch/", dashboard.switch, name="switch_workspace"),
+    path("accounts/", accounts.account_list, name="account_list"),
+    path("accounts/add/", accounts.account_add, name="account_add"),
+    path("accounts/test/", accounts.account_test, name="account_test_new"),
+    path("accounts/<int:account_id>/", accounts.account_detail, name="account_detail"),
+    path("accounts/<int:account_id>/edit/", accounts.account_edit, name="account_edit"),
+    path("accounts/<int:account_id>/toggle/", accounts.account_toggle,
+         name="account_toggle"),
+    path("accounts/<int:account_id>/delete/", accounts.account_delete,
+         name="account_delete"),
+    path("accounts/<int:account_id>/test/", accounts.account_test, name="account_test"),
+    path("accounts/<int:account_id>/sync/", accounts.account_sync, name="account_sync"),
+    path("accounts/<int:account_id>/sync/progress/", accounts.sync_progress,
+         name="sync_progress"),
+    path("accounts/<int:account_id>/schedules/<slug:stream>/", accounts.account_schedule,
+         name="account_schedule"),
+    path("runs/", runs.run_list, name="run_list"),
+    path("runs/<int:run_id>/", runs.run_detail, name="run_detail"),
+]

@@ -1,0 +1,200 @@
+"""Vendor accounts: list, add, edit, disable, delete, test connection, sync now."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+from django_htmx.http import HttpResponseStopPolling
+
+from cobrowse_portal.vendorkit import registry
+from cobrowse_portal.vendorkit.errors import VendorError
+
+from ..choices import Role
+from ..forms import ScheduleForm, VendorAccountForm
+from ..htmx import render_page
+from ..models import SyncRun, VendorAccount
+from ..permissions import account_for, role_required
+from ..schedules import schedules_for, set_interval
+from ..tasks import enqueue_sync
+
+
+@role_required(Role.MANAGER)
+def account_list(request):
+    accounts = request.workspace.accounts.order_by("vendor", "name")
+    return render(
+        request,
+        "core/account_list.html",
+        {"accounts": accounts, "vendors": registry.all_vendors()},
+    )
+
+
+@role_required(Role.MANAGER)
+def account_detail(request, account_id: int):
+    account = account_for(request, account_id)
+    runs = account.runs.order_by("-queued_at")[:15]
+    return render(
+        request,
+        "core/account_detail.html",
+        {
+            "account": account,
+            "schedules": schedules_for(account),
+            "runs": runs,
+            "webhook_url": request.build_absolute_uri(
+                f"/hooks/{account.pk}/{account.webhook_token}/"
+            )
+            if account.spec.webhook_handler and request.role == Role.ADMIN
+            else None,
+        },
+    )
+
+
+@role_required(Role.ADMIN)
+def account_add(request):
+    vendor = request.GET.get("vendor") or request.POST.get("vendor")
+    if vendor not in {s.slug for s in registry.all_vendors()}:
+        return render(
+            request, "core/account_pick_vendor.html", {"vendors": registry.all_vendors()}
+        )
+    form = VendorAccountForm(
+        request.POST or None, vendor=vendor, workspace=request.workspace
+    )
+    if request.method == "POST" and form.is_valid():
+        account = form.save()
+        messages.success(request, f"Added {account}. Its syncs are scheduled.")
+        return redirect("core:account_detail", account_id=account.pk)
+    return render(request, "core/account_form.html", {"form": form, "vendor": vendor})
+
+
+@role_required(Role.ADMIN)
+def account_edit(request, account_id: int):
+    account = account_for(request, account_id)
+    form = VendorAccountForm(
+        request.POST or None,
+        instance=account,
+        vendor=account.vendor,
+        workspace=request.workspace,
+    )
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Account saved.")
+        return redirect("core:account_detail", account_id=account.pk)
+    return render(
+        request,
+        "core/account_form.html",
+        {"form": form, "vendor": account.vendor, "account": account},
+    )
+
+
+@role_required(Role.ADMIN)
+@require_POST
+def account_toggle(request, account_id: int):
+    account = account_for(request, account_id)
+    account.enabled = not account.enabled
+    account.save()
+    state = "enabled; syncs scheduled" if account.enabled else "disabled; syncs stopped"
+    messages.info(request, f"{account} {state}.")
+    return redirect("core:account_detail", account_id=account.pk)
+
+
+@role_required(Role.ADMIN)
+def account_delete(request, account_id: int):
+    account = account_for(request, account_id)
+    if request.method == "POST":
+        name = str(account)
+        account.delete()
+        messages.success(request, f"Deleted {name} and its local data.")
+        return redirect("core:account_list")
+    return render(request, "core/account_confirm_delete.html", {"account": account})
+
+
+@role_required(Role.ADMIN)
+@require_POST
+def account_test(request, account_id: int | None = None):
+    """Call the vendor's cheapest authenticated endpoint; answer an inline fragment.
+
+    For a form (new or edited account) the submitted values are tested, blank
+    secrets falling back to the stored ones.
+    """
+    instance = account_for(request, account_id) if account_id else VendorAccount()
+    vendor = instance.vendor if account_id else request.POST.get("vendor", "")
+    if vendor not in {s.slug for s in registry.all_vendors()}:
+        return _test_result(request, False, "Pick a vendor first.")
+    if "name" in request.POST:
+        form = VendorAccountForm(
+            request.POST, instance=instance, vendor=vendor, workspace=request.workspace
+        )
+        form.is_valid()  # field errors are not the point here; use what parsed
+        base_url = form.cleaned_data.get("base_url") or registry.get(vendor).default_base_url
+        creds = form.credential_values() if hasattr(form, "cleaned_data") else {}
+        missing = [cf.label for cf in form.spec.credential_fields
+                   if cf.required and not creds.get(cf.name)]
+        if missing:
+            return _test_result(request, False, f"Fill in {', '.join(missing)} first.")
+        probe = VendorAccount(vendor=vendor, base_url=base_url)
+        probe.__dict__["credentials"] = creds
+    else:
+        probe = instance
+    try:
+        detail = registry.get(vendor).client_cls.for_account(probe).check_connection()
+    except VendorError as exc:
+        return _test_result(request, False, exc.user_message())
+    return _test_result(request, True, detail)
+
+
+def _test_result(request, ok: bool, message: str) -> HttpResponse:
+    return render(request, "core/_test_result.html", {"ok": ok, "message": message})
+
+
+@role_required(Role.MANAGER)
+@require_POST
+def account_sync(request, account_id: int):
+    account = account_for(request, account_id)
+    if not account.enabled:
+        messages.error(request, "Enable the account before syncing it.")
+        return redirect("core:account_detail", account_id=account.pk)
+    runs = enqueue_sync(account)
+    ids = ",".join(str(r.pk) for r in runs)
+    return render(request, "core/_sync_progress.html", {"runs": runs, "ids": ids,
+                                                         "account": account})
+
+
+@role_required(Role.MANAGER)
+def sync_progress(request, account_id: int):
+    account = account_for(request, account_id)
+    ids = [int(i) for i in request.GET.get("ids", "").split(",") if i.isdigit()]
+    runs = list(SyncRun.objects.filter(account=account, pk__in=ids).order_by("stream"))
+    context = {"runs": runs, "ids": request.GET.get("ids", ""), "account": account}
+    if all(r.is_finished for r in runs):
+        response = render(request, "core/_sync_progress.html", {**context, "done": True})
+        response.status_code = HttpResponseStopPolling.status_code
+        return response
+    return render(request, "core/_sync_progress.html", context)
+
+
+@role_required(Role.MANAGER)
+def account_schedule(request, account_id: int, stream: str):
+    account = account_for(request, account_id)
+    row = next((s for s in schedules_for(account) if s["stream"].name == stream), None)
+    if row is None or row["task"] is None:
+        return render(request, "core/_schedule_row.html",
+                      {"account": account, "row": row, "error": "No such schedule"},
+                      status=404)
+    form = ScheduleForm(request.POST or None,
+                        initial={"every": row["every"], "enabled": row["task"].enabled})
+    if request.method == "POST" and form.is_valid():
+        set_interval(account, stream, form.cleaned_data["every"],
+                     form.cleaned_data["enabled"])
+        row = next(s for s in schedules_for(account) if s["stream"].name == stream)
+        form = None
+    return render_page(request, "core/_schedule_row.html",
+                       {"account": account, "row": row, "form": form})
+
+
+def get_run(request, run_id: int) -> SyncRun:
+    return get_object_or_404(
+        SyncRun.objects.select_related("account"),
+        pk=run_id,
+        account__workspace=request.workspace,
+    )

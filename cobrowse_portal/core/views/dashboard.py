@@ -1,0 +1,53 @@
+"""The dashboard and the workspace switcher."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import redirect
+from django.utils.module_loading import import_string
+from django.views.decorators.http import require_POST
+
+from ..choices import Role, RunStatus
+from ..htmx import render_page
+from ..middleware import switch_workspace
+from ..models import SyncRun, workspaces_for
+from ..permissions import role_required
+from ..schedules import schedules_for
+
+
+@role_required(Role.AGENT)
+def dashboard(request):
+    accounts = list(request.workspace.accounts.order_by("vendor", "name"))
+    cards = []
+    for account in accounts:
+        due = [s["next_due"] for s in schedules_for(account) if s["next_due"]]
+        figures = []
+        if account.spec.dashboard_figures:
+            figures = import_string(account.spec.dashboard_figures)(account)
+        cards.append({"account": account, "next_due": min(due) if due else None,
+                      "figures": figures})
+    failed = (
+        SyncRun.objects.filter(
+            account__workspace=request.workspace, status=RunStatus.FAILED
+        )
+        .select_related("account")
+        .order_by("-queued_at")[:10]
+    )
+    return render_page(
+        request,
+        "core/dashboard.html",
+        {"cards": cards, "failed_runs": failed},
+        partial="cards",
+    )
+
+
+@login_required
+@require_POST
+def switch(request):
+    workspace = workspaces_for(request.user).filter(pk=request.POST.get("workspace")).first()
+    if workspace is None:
+        raise Http404("no such workspace")
+    switch_workspace(request, workspace)
+    # Back to the dashboard: the page we came from may belong to the old workspace.
+    return redirect("core:dashboard")

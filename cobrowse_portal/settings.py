@@ -1,0 +1,272 @@
+"""Settings for Cobrowse Portal, all read from the environment (django-environ).
+
+Every variable is listed with its default in `.env.example` and in the README's
+configuration table. The embedded default (no variables set) is SQLite for data,
+a SQLite file as the Celery broker and the database as the cache, so `make run`
+needs nothing but Python. Production sets DATABASE_URL, CELERY_BROKER_URL and
+CACHE_URL to PostgreSQL and Redis.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = BASE_DIR / "var"
+VAR_DIR.mkdir(exist_ok=True)
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+DEBUG = env.bool("DEBUG", default=False)
+
+INSECURE_SECRET_KEY = "insecure-development-key-change-me"
+SECRET_KEY = env.str("SECRET_KEY", default=INSECURE_SECRET_KEY)
+# Comma-separated Fernet keys: the first encrypts, all decrypt (key rotation).
+ENCRYPTION_KEYS = env.list("ENCRYPTION_KEYS", default=[])
+
+
+def _check_production_secrets() -> None:
+    """Refuse to start with DEBUG off on an insecure secret or no encryption key."""
+    if DEBUG:
+        return
+    if (
+        SECRET_KEY == INSECURE_SECRET_KEY
+        or SECRET_KEY.startswith("django-insecure")
+        or len(SECRET_KEY) < 50
+        or len(set(SECRET_KEY)) < 5
+    ):
+        raise ImproperlyConfigured(
+            "SECRET_KEY is missing or insecure; set a random value of 50+ characters "
+            "(python -c 'import secrets; print(secrets.token_urlsafe(64))')."
+        )
+    if not ENCRYPTION_KEYS:
+        raise ImproperlyConfigured(
+            "ENCRYPTION_KEYS is not set; vendor credentials cannot be encrypted. "
+            "Generate one with `python manage.py generate_encryption_key`."
+        )
+
+
+_check_production_secrets()
+
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+
+# Vendor sandboxes (fake vendor APIs under /sandbox/<vendor>/): on for the demo,
+# off in production.
+SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=DEBUG)
+# The sandbox's own answer to "100 requests/minute per client address"; "off" lifts it.
+SANDBOX_RATE_LIMIT = env.str("SANDBOX_RATE_LIMIT", default="100/m")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_htmx",
+    "template_partials",
+    "django_celery_beat",
+    "csp",
+    "cobrowse_portal.core",
+    "cobrowse_portal.vendorkit",
+    "cobrowse_portal.vendorkit.sandbox",
+    "vendors.surfly",
+    "vendors.surfly.sandbox",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "cobrowse_portal.core.middleware.WorkspaceMiddleware",
+    "cobrowse_portal.core.middleware.VaryOnHtmxMiddleware",
+]
+
+ROOT_URLCONF = "cobrowse_portal.urls"
+WSGI_APPLICATION = "cobrowse_portal.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "csp.context_processors.nonce",
+                "cobrowse_portal.core.context_processors.portal",
+            ],
+            "builtins": ["template_partials.templatetags.partials"],
+        },
+    }
+]
+
+
+def _sqlite_options(db: dict) -> dict:
+    """SQLite tuned for several processes (web, worker, beat) writing at once."""
+    if db["ENGINE"].endswith("sqlite3"):
+        db.setdefault("OPTIONS", {}).update(
+            {
+                "timeout": 30,
+                "transaction_mode": "IMMEDIATE",
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            }
+        )
+    return db
+
+
+DATABASES = {
+    "default": _sqlite_options(
+        env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'portal.sqlite3'}")
+    ),
+    # The vendor sandboxes keep their state apart from portal data.
+    "sandbox": _sqlite_options(
+        env.db(
+            "SANDBOX_DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'sandbox.sqlite3'}"
+        )
+    ),
+}
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+DATABASE_ROUTERS = ["cobrowse_portal.vendorkit.sandbox.router.SandboxRouter"]
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+CACHES = {"default": env.cache("CACHE_URL", default="dbcache://portal_cache")}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "core:dashboard"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env.str("TIME_ZONE", default="UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+
+# --- Security headers -------------------------------------------------------
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the page, not the cookie
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=not DEBUG)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
+SECURE_HSTS_PRELOAD = False
+if env.bool("BEHIND_TLS_PROXY", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        # Surfly screenshots live on the vendor's storage (any https host).
+        "img-src": ["'self'", "data:", "https:"],
+        "connect-src": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+        "base-uri": ["'self'"],
+        "object-src": ["'none'"],
+    }
+}
+
+# --- Celery -------------------------------------------------------------------
+CELERY_BROKER_URL = env.str(
+    "CELERY_BROKER_URL", default=f"sqla+sqlite:///{VAR_DIR / 'celery-broker.sqlite3'}"
+)
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # Unacked tasks come back after this long if a worker dies (acks_late).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)
+    }
+
+# --- Vendors ------------------------------------------------------------------
+# Client-side read/connect timeouts for every vendor call, in seconds.
+VENDOR_CONNECT_TIMEOUT = env.float("VENDOR_CONNECT_TIMEOUT", default=3.05)
+VENDOR_READ_TIMEOUT = env.float("VENDOR_READ_TIMEOUT", default=20.0)
+VENDOR_MAX_RETRIES = env.int("VENDOR_MAX_RETRIES", default=4)
+VENDOR_BACKOFF_MAX = env.float("VENDOR_BACKOFF_MAX", default=30.0)
+# Proactive client-side budgets shared by every worker, e.g. "surfly=100/m";
+# "surfly=off" lifts one (benchmarks against the sandbox).
+VENDOR_RATE_LIMITS = env.dict("VENDOR_RATE_LIMITS", default={})
+# Look-back window for incremental history pulls, in seconds.
+SYNC_LOOKBACK_SECONDS = env.int("SYNC_LOOKBACK_SECONDS", default=600)
+# How long a sync claim lives without a heartbeat before another worker may take it.
+SYNC_CLAIM_TTL_SECONDS = env.int("SYNC_CLAIM_TTL_SECONDS", default=900)
+WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=256 * 1024)
+
+# --- Logging ------------------------------------------------------------------
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"redact": {"()": "cobrowse_portal.vendorkit.redaction.RedactingFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact"],
+        }
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "urllib3": {"level": "WARNING"},
+        "django.db.backends": {"level": "INFO"},
+    },
+}
+
+# Django 6 makes https the default scheme of forms.URLField; opt in now.
+FORMS_URLFIELD_ASSUME_HTTPS = True

@@ -1,0 +1,36 @@
+"""Root URLs: portal core, one include per vendor app, auth, admin, sandboxes."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from cobrowse_portal.core.views import hooks
+from cobrowse_portal.vendorkit import registry
+
+urlpatterns = [
+    path("", include("cobrowse_portal.core.urls")),
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path(
+        "password/",
+        auth_views.PasswordChangeView.as_view(),
+        name="password_change",
+    ),
+    path(
+        "password/done/",
+        auth_views.PasswordChangeDoneView.as_view(),
+        name="password_change_done",
+    ),
+    path("hooks/<int:account_id>/<str:token>/", hooks.receive, name="webhook_receive"),
+    path("admin/", admin.site.urls),
+]
+
+for spec in registry.all_vendors():
+    urlpatterns.append(path(f"v/{spec.slug}/", include(f"vendors.{spec.slug}.urls")))
+    if settings.SANDBOX_ENABLED:
+        urlpatterns.append(
+            path(f"sandbox/{spec.slug}/", include(f"vendors.{spec.slug}.sandbox.urls"))
+        )

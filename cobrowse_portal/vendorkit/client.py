@@ -1,0 +1,187 @@
+"""BaseVendorClient: what every vendor client shares.
+
+A vendor client subclasses it and supplies only what is truly the vendor's: how
+credentials travel (`authenticate`), how its error bodies read (`parse_error`),
+its endpoints, and its cheapest authenticated call (`check_connection`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, ClassVar
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+
+import requests
+from django.conf import settings
+
+from . import errors
+from .http import build_session
+from .ratelimit import Rate, TokenBucket
+from .redaction import redact, register_secret
+
+log = logging.getLogger("cobrowse.vendorkit.client")
+
+
+class BaseVendorClient:
+    vendor: ClassVar[str] = ""
+    #: Proactive shared budget (e.g. "100/m"); VENDOR_RATE_LIMITS overrides it.
+    rate_limit: ClassVar[str | None] = None
+    #: Query parameters that carry credentials and must never be stored or logged.
+    auth_params: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(
+        self,
+        base_url: str,
+        credentials: dict[str, str],
+        *,
+        session: requests.Session | None = None,
+        account_id: int | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/") + "/"
+        self.credentials = credentials
+        for value in credentials.values():
+            register_secret(value)
+        self.session = session or build_session()
+        self.account_id = account_id
+        self.requests_made = 0
+        self.limiter = self._build_limiter()
+
+    @classmethod
+    def for_account(cls, account) -> BaseVendorClient:
+        """A client for a `core.VendorAccount` (sandbox or live: same code path)."""
+        return cls(account.base_url, account.credentials, account_id=account.pk)
+
+    # --- hooks for vendor clients -----------------------------------------------
+    def authenticate(self, params: dict, headers: dict) -> None:
+        """Add credentials to an outgoing request (query parameter or header)."""
+
+    def parse_error(self, response: requests.Response) -> tuple[Any, str | None, dict]:
+        """Return (vendor code, vendor message, field errors) from an error body."""
+        try:
+            body = response.json()
+        except ValueError:
+            return None, None, {}
+        if not isinstance(body, dict):
+            return None, None, {}
+        message = body.get("message") or body.get("error") or body.get("detail")
+        return body.get("code"), str(message) if message else None, {}
+
+    def check_connection(self) -> str:
+        """Call the cheapest authenticated endpoint; return a short success text."""
+        raise NotImplementedError
+
+    # --- plumbing ----------------------------------------------------------------
+    def _build_limiter(self) -> TokenBucket | None:
+        configured = settings.VENDOR_RATE_LIMITS.get(self.vendor, self.rate_limit)
+        rate = Rate.parse(configured)
+        if rate is None:
+            return None
+        # Limits are per egress IP, so the bucket is per vendor host, not per account.
+        host = urlsplit(self.base_url).netloc
+        return TokenBucket(f"{self.vendor}:{host}", rate)
+
+    def url(self, path: str) -> str:
+        """Absolute URL for `path`; an absolute URL must stay on the vendor's origin."""
+        if path.startswith(("http://", "https://")):
+            base, target = urlsplit(self.base_url), urlsplit(path)
+            if (base.scheme, base.netloc) != (target.scheme, target.netloc):
+                raise errors.PermanentVendorError(
+                    f"{self.vendor} pointed us at another host ({target.netloc}); "
+                    "refusing to send credentials there"
+                )
+            return path
+        return urljoin(self.base_url, path.lstrip("/"))
+
+    def strip_auth(self, url: str) -> str:
+        """`url` without the credential query parameters (safe to store)."""
+        parts = urlsplit(url)
+        query = [(k, v) for k, v in parse_qsl(parts.query) if k not in self.auth_params]
+        return urlunsplit(parts._replace(query=urlencode(query)))
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict | None = None,
+        json: Any = None,
+        headers: dict | None = None,
+        timeout: float | tuple[float, float] | None = None,
+    ) -> requests.Response:
+        """Send one call; map failures onto the vendorkit errors."""
+        url = self.strip_auth(self.url(path))
+        params = {k: v for k, v in (params or {}).items() if v is not None}
+        headers = dict(headers or {})
+        self.authenticate(params, headers)
+        if self.limiter:
+            self.limiter.acquire()
+        try:
+            response = self.session.request(
+                method, url, params=params, json=json, headers=headers, timeout=timeout
+            )
+        except requests.Timeout as exc:
+            self.requests_made += 1
+            raise errors.TransientVendorError(
+                f"{self.vendor} did not answer in time ({type(exc).__name__})"
+            ) from None
+        except requests.ConnectionError as exc:
+            self.requests_made += 1
+            raise errors.TransientVendorError(
+                f"cannot reach {self.vendor}: {redact(exc)}"
+            ) from None
+        except requests.RequestException as exc:
+            self.requests_made += 1
+            raise errors.TransientVendorError(f"{self.vendor}: {redact(exc)}") from None
+        retries = getattr(getattr(response.raw, "retries", None), "history", ()) or ()
+        self.requests_made += 1 + len(retries)
+        log.debug("%s %s -> %s", method, redact(response.url), response.status_code)
+        if response.status_code >= 400:
+            self.raise_for_response(response)
+        return response
+
+    def decode(self, response: requests.Response) -> Any:
+        """The JSON body, or MalformedResponse (a 2xx we cannot read is transient)."""
+        if response.status_code == 204 or not response.content:
+            return None
+        try:
+            return response.json()
+        except (ValueError, json.JSONDecodeError):
+            raise errors.MalformedResponse(
+                f"{self.vendor} answered {response.status_code} with a body that is "
+                "not JSON"
+            ) from None
+
+    def request_json(self, method: str, path: str, **kwargs) -> Any:
+        return self.decode(self.request(method, path, **kwargs))
+
+    def get_json(self, path: str, params: dict | None = None, **kwargs) -> Any:
+        return self.request_json("GET", path, params=params, **kwargs)
+
+    def raise_for_response(self, response: requests.Response) -> None:
+        """Map an HTTP error onto the taxonomy, with the vendor's code and message."""
+        status = response.status_code
+        code, message, fields = self.parse_error(response)
+        label = f"{self.vendor} answered {status}"
+        detail = f"{label}: {message}" if message else label
+        kw = dict(
+            status=status, vendor_code=code, vendor_message=message, field_errors=fields
+        )
+        if status in (401, 403):
+            raise errors.AuthError(detail, **kw)
+        if status == 404:
+            raise errors.NotFound(detail, **kw)
+        if status == 429:
+            retry_after = _retry_after(response)
+            raise errors.RateLimited(detail, retry_after=retry_after, **kw)
+        if status >= 500 or status == 408:
+            raise errors.TransientVendorError(detail, **kw)
+        raise errors.PermanentVendorError(detail, **kw)
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None

@@ -1,0 +1,97 @@
+"""One HTTP session factory for every vendor.
+
+Default (connect, read) timeouts on every call, a User-Agent, and urllib3 retries
+with capped, jittered exponential backoff on connection errors, 429 and 5xx, for
+idempotent methods only, honouring (a capped) `Retry-After`.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import requests
+from django.conf import settings
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from .redaction import redact
+
+log = logging.getLogger("cobrowse.vendorkit.http")
+
+USER_AGENT = "CobrowsePortal/0.1 (+https://github.com/cobrowse-portal)"
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+
+
+class CappedRetry(Retry):
+    """A Retry that never sleeps longer than `backoff_max`, even on `Retry-After`."""
+
+    def get_retry_after(self, response):  # type: ignore[override]
+        value = super().get_retry_after(response)
+        if value is None:
+            return None
+        return min(value, self.backoff_max)
+
+    def increment(self, method=None, url=None, response=None, error=None, *a, **kw):
+        status = getattr(response, "status", None)
+        log.info(
+            "retrying %s %s after %s",
+            method,
+            redact(url or ""),
+            status or type(error).__name__,
+        )
+        return super().increment(method, url, response, error, *a, **kw)
+
+
+class TimeoutAdapter(HTTPAdapter):
+    """An adapter that fills in a default timeout when the caller gave none."""
+
+    def __init__(self, *args, timeout: tuple[float, float], **kwargs) -> None:
+        self.default_timeout = timeout
+        super().__init__(*args, **kwargs)
+
+    def send(self, request, **kwargs):  # type: ignore[override]
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self.default_timeout
+        return super().send(request, **kwargs)
+
+
+def build_retry(total: int | None = None, backoff_max: float | None = None) -> Retry:
+    """The retry policy: idempotent methods, connect errors, 429 and 5xx."""
+    total = settings.VENDOR_MAX_RETRIES if total is None else total
+    return CappedRetry(
+        total=total,
+        connect=total,
+        read=total,
+        status=total,
+        other=0,
+        allowed_methods=IDEMPOTENT_METHODS,
+        status_forcelist=RETRY_STATUSES,
+        backoff_factor=0.5,
+        backoff_jitter=0.5,
+        backoff_max=settings.VENDOR_BACKOFF_MAX if backoff_max is None else backoff_max,
+        respect_retry_after_header=True,
+        # Hand the last response back instead of raising, so the client maps
+        # the vendor's own 429/5xx body onto our error taxonomy.
+        raise_on_status=False,
+        raise_on_redirect=False,
+    )
+
+
+def build_session(
+    *,
+    timeout: tuple[float, float] | None = None,
+    retries: int | None = None,
+    backoff_max: float | None = None,
+) -> requests.Session:
+    """A `requests.Session` with our timeouts, retry policy and User-Agent."""
+    timeout = timeout or (settings.VENDOR_CONNECT_TIMEOUT, settings.VENDOR_READ_TIMEOUT)
+    adapter = TimeoutAdapter(
+        timeout=timeout, max_retries=build_retry(retries, backoff_max)
+    )
+    session = requests.Session()
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    session.headers["User-Agent"] = USER_AGENT
+    session.headers["Accept"] = "application/json"
+    return session

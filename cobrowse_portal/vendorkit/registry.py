@@ -1,0 +1,113 @@
+"""The vendor registry: each vendor app declares itself from its AppConfig.
+
+Core code (sidebar, account forms, schedules, dispatch, dashboards) loops over the
+registry and never names a vendor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from django.apps import AppConfig
+from django.utils.module_loading import import_string
+
+
+@dataclass(frozen=True)
+class CredentialField:
+    name: str
+    label: str
+    secret: bool = True
+    required: bool = True
+    help_text: str = ""
+
+
+@dataclass(frozen=True)
+class Stream:
+    """One sync stream: `func(ctx)` pulls it; beat runs it every `every` seconds."""
+
+    name: str
+    label: str
+    func: str
+    every: int
+    kind: str = "entities"  # entities | live | history | usage | options
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    url_name: str  # reversed with account_id
+    min_role: str = "agent"
+    reseller_only: bool = False
+
+
+@dataclass
+class VendorSpec:
+    slug: str
+    label: str
+    client_class: str
+    default_base_url: str
+    credential_fields: tuple[CredentialField, ...]
+    streams: tuple[Stream, ...] = ()
+    nav: tuple[NavItem, ...] = ()
+    capabilities: frozenset[str] = frozenset()
+    #: Path under the portal where this vendor's sandbox API lives.
+    sandbox_path: str = ""
+    sandbox_seed: str = ""
+    #: Demo accounts per workspace kind ("reseller", "client"): credentials that
+    #: the seeded sandbox accepts.
+    sandbox_demo_credentials: dict[str, dict[str, str]] = field(default_factory=dict)
+    webhook_handler: str = ""
+    #: Dotted path of `f(account) -> [{"label", "value", "url"}]` read from the
+    #: local database for the dashboard card (never a vendor call).
+    dashboard_figures: str = ""
+    docs_url: str = ""
+
+    @cached_property
+    def client_cls(self) -> Any:
+        return import_string(self.client_class)
+
+    def client_for(self, account) -> Any:
+        return self.client_cls.for_account(account)
+
+    def stream(self, name: str) -> Stream:
+        for s in self.streams:
+            if s.name == name:
+                return s
+        raise KeyError(f"{self.slug} has no stream {name!r}")
+
+    def stream_func(self, name: str):
+        return import_string(self.stream(name).func)
+
+    @cached_property
+    def webhooks(self) -> Any:
+        return import_string(self.webhook_handler)() if self.webhook_handler else None
+
+
+_registry: dict[str, VendorSpec] = {}
+
+
+def register(spec: VendorSpec) -> None:
+    _registry[spec.slug] = spec
+
+
+def get(slug: str) -> VendorSpec:
+    return _registry[slug]
+
+
+def all_vendors() -> list[VendorSpec]:
+    return sorted(_registry.values(), key=lambda s: s.label)
+
+
+def choices() -> list[tuple[str, str]]:
+    return [(s.slug, s.label) for s in all_vendors()]
+
+
+class VendorAppConfig(AppConfig):
+    """Base AppConfig for `vendors/<vendor>/`: registers `vendor` in ready()."""
+
+    vendor: VendorSpec
+
+    def ready(self) -> None:
+        register(self.vendor)

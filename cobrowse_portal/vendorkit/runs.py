@@ -1,0 +1,204 @@
+"""Running a stream: claim it, track it in a SyncRun, keep its cursor.
+
+`execute_stream()` is the one entry point the Celery task, the `sync_account`
+command and tests call. A stream function receives a `RunContext` and only maps
+vendor pages onto models (through `bulk.upsert`/`bulk.reconcile`).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from cobrowse_portal.core.choices import AccountStatus, RunStatus, Trigger
+from cobrowse_portal.core.models import SyncClaim, SyncCursor, SyncRun, VendorAccount
+
+from . import errors
+from .bulk import Counts
+from .redaction import redact
+
+log = logging.getLogger("cobrowse.vendorkit.runs")
+
+
+# --- claims ------------------------------------------------------------------------
+@dataclass
+class Claim:
+    account_id: int
+    stream: str
+    token: str
+
+    def heartbeat(self) -> None:
+        """Push the expiry forward; called after every page."""
+        SyncClaim.objects.filter(
+            account_id=self.account_id, stream=self.stream, token=self.token
+        ).update(expires_at=_claim_expiry())
+
+    def release(self) -> None:
+        SyncClaim.objects.filter(
+            account_id=self.account_id, stream=self.stream, token=self.token
+        ).delete()
+
+
+def _claim_expiry():
+    return timezone.now() + timedelta(seconds=settings.SYNC_CLAIM_TTL_SECONDS)
+
+
+def acquire_claim(account_id: int, stream: str) -> Claim | None:
+    """Take the (account, stream) claim, or None if a live run holds it.
+
+    The unique constraint decides between racing workers; an expired claim (its
+    worker crashed) is cleared first.
+    """
+    SyncClaim.objects.filter(
+        account_id=account_id, stream=stream, expires_at__lt=timezone.now()
+    ).delete()
+    token = uuid.uuid4().hex
+    try:
+        with transaction.atomic():
+            SyncClaim.objects.create(
+                account_id=account_id,
+                stream=stream,
+                token=token,
+                expires_at=_claim_expiry(),
+            )
+    except IntegrityError:
+        return None
+    return Claim(account_id, stream, token)
+
+
+# --- cursors -----------------------------------------------------------------------
+def load_cursor(account_id: int, stream: str) -> dict[str, Any]:
+    row = SyncCursor.objects.filter(account_id=account_id, stream=stream).first()
+    return dict(row.value) if row else {}
+
+
+def save_cursor(account_id: int, stream: str, value: dict[str, Any]) -> None:
+    SyncCursor.objects.update_or_create(
+        account_id=account_id, stream=stream, defaults={"value": value}
+    )
+
+
+# --- the run -------------------------------------------------------------------------
+@dataclass
+class RunContext:
+    """What a stream function gets: the account, its client, cursor and counters."""
+
+    account: VendorAccount
+    stream: str
+    run: SyncRun
+    client: Any
+    claim: Claim | None = None
+    counts: Counts = field(default_factory=Counts)
+    pages: int = 0
+
+    @property
+    def cursor(self) -> dict[str, Any]:
+        return load_cursor(self.account.pk, self.stream)
+
+    def save_cursor(self, value: dict[str, Any]) -> None:
+        save_cursor(self.account.pk, self.stream, value)
+
+    def add(self, counts: Counts) -> None:
+        self.counts += counts
+
+    def page_done(self, cursor: dict[str, Any] | None = None) -> None:
+        """Record a page: save the cursor, refresh the claim, publish progress."""
+        self.pages += 1
+        if cursor is not None:
+            self.save_cursor(cursor)
+        if self.claim:
+            self.claim.heartbeat()
+        self._write_progress()
+
+    def _write_progress(self) -> None:
+        SyncRun.objects.filter(pk=self.run.pk).update(
+            created=self.counts.created,
+            updated=self.counts.updated,
+            unchanged=self.counts.unchanged,
+            removed=self.counts.removed,
+            pages=self.pages,
+            requests=self.client.requests_made,
+        )
+
+
+def queue_run(account: VendorAccount, stream: str, trigger: str) -> SyncRun:
+    return SyncRun.objects.create(account=account, stream=stream, trigger=trigger)
+
+
+def execute_stream(
+    account_id: int,
+    stream: str,
+    *,
+    trigger: str = Trigger.SCHEDULED,
+    run_id: int | None = None,
+) -> SyncRun | None:
+    """Run one stream of one account now, recording everything in a SyncRun."""
+    account = VendorAccount.objects.select_related("workspace").get(pk=account_id)
+    run = (
+        SyncRun.objects.get(pk=run_id)
+        if run_id
+        else SyncRun(account=account, stream=stream, trigger=trigger)
+    )
+    if not account.enabled or account.needs_attention:
+        # Credentials were rejected: stop hammering the vendor until they change.
+        if run.pk:
+            _finish(run, RunStatus.SKIPPED, "account disabled or needs attention")
+        return run if run.pk else None
+    claim = acquire_claim(account.pk, stream)
+    if claim is None:
+        run.save()
+        _finish(run, RunStatus.SKIPPED, "another run of this stream is in progress")
+        return run
+    run.status, run.started_at = RunStatus.RUNNING, timezone.now()
+    run.save()
+    spec = account.spec
+    client = spec.client_for(account)
+    ctx = RunContext(account=account, stream=stream, run=run, client=client, claim=claim)
+    try:
+        spec.stream_func(stream)(ctx)
+    except errors.AuthError as exc:
+        _account_status(account, AccountStatus.NEEDS_ATTENTION, exc.user_message())
+        _fail(ctx, f"credentials rejected: {exc.user_message()}")
+    except errors.VendorError as exc:
+        _account_status(account, AccountStatus.FAILING, exc.user_message())
+        _fail(ctx, exc.message)
+    except Exception as exc:
+        log.exception("stream %s of account %s crashed", stream, account.pk)
+        _account_status(account, AccountStatus.FAILING, "internal error")
+        _fail(ctx, f"internal error: {type(exc).__name__}: {redact(exc)}")
+    else:
+        ctx._write_progress()
+        run.refresh_from_db()
+        _finish(run, RunStatus.SUCCEEDED)
+        VendorAccount.objects.filter(pk=account.pk).update(
+            status=AccountStatus.OK, status_message="", last_synced_at=run.finished_at
+        )
+    finally:
+        claim.release()
+    return run
+
+
+def _account_status(account: VendorAccount, status: str, message: str) -> None:
+    VendorAccount.objects.filter(pk=account.pk).update(
+        status=status, status_message=redact(message)[:500]
+    )
+
+
+def _fail(ctx: RunContext, message: str) -> None:
+    ctx._write_progress()
+    ctx.run.refresh_from_db()
+    _finish(ctx.run, RunStatus.FAILED, message)
+    log.warning("%s run %s failed: %s", ctx.stream, ctx.run.pk, message)
+
+
+def _finish(run: SyncRun, status: str, error: str = "") -> None:
+    run.status, run.error = status, redact(error)
+    run.finished_at = timezone.now()
+    run.save()

@@ -1,0 +1,110 @@
+"""Shared fixtures: personas per role, workspaces, sandbox-backed accounts, browser."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+
+from cobrowse_portal.core.choices import Role, WorkspaceKind
+from cobrowse_portal.core.models import Membership, VendorAccount, Workspace
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+PASSWORD = "pw-for-tests-123"
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    cache.clear()
+    yield
+
+
+def make_user(username: str, workspace: Workspace | None = None, role: str | None = None):
+    user = get_user_model().objects.create_user(username, f"{username}@example.com",
+                                                PASSWORD)
+    if workspace is not None:
+        Membership.objects.create(user=user, workspace=workspace, role=role)
+    return user
+
+
+@pytest.fixture
+def reseller(db) -> Workspace:
+    return Workspace.objects.create(name="Acme", slug="acme", kind=WorkspaceKind.RESELLER)
+
+
+@pytest.fixture
+def client_workspace(reseller) -> Workspace:
+    return Workspace.objects.create(
+        name="Globex", slug="globex", kind=WorkspaceKind.CLIENT, parent=reseller
+    )
+
+
+@pytest.fixture
+def other_workspace(db) -> Workspace:
+    return Workspace.objects.create(name="Initech", slug="initech")
+
+
+@pytest.fixture
+def personas(reseller, other_workspace) -> dict:
+    """One user per role in `reseller`, and an admin of an unrelated workspace."""
+    return {
+        "admin": make_user("ada", reseller, Role.ADMIN),
+        "manager": make_user("max", reseller, Role.MANAGER),
+        "agent": make_user("aga", reseller, Role.AGENT),
+        "outsider": make_user("otto", other_workspace, Role.ADMIN),
+    }
+
+
+@pytest.fixture
+def login(client):
+    def _login(user):
+        client.force_login(user)
+        return client
+
+    return _login
+
+
+def sandbox_account(workspace, live_server_url: str, vendor: str = "surfly",
+                    key: str | None = None, name: str | None = None) -> VendorAccount:
+    from cobrowse_portal.vendorkit import registry
+
+    spec = registry.get(vendor)
+    kind = "client" if workspace.kind == WorkspaceKind.CLIENT else "reseller"
+    creds = {"api_key": key} if key else spec.sandbox_demo_credentials[kind]
+    account = VendorAccount(
+        workspace=workspace,
+        vendor=vendor,
+        name=name or f"{spec.label} sandbox",
+        base_url=f"{live_server_url}{spec.sandbox_path}",
+    )
+    account.set_credentials(creds)
+    account.save()
+    return account
+
+
+# --- real browser (Playwright driving Debian's Chromium) -------------------------------
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    if not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM):
+        if os.environ.get("REQUIRE_BROWSER"):
+            pytest.fail(f"{CHROMIUM} is missing and REQUIRE_BROWSER is set")
+        pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium)")
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ],
+    }
