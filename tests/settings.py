@@ -29,4 +29,5 @@ SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = False
 for _alias, _db in DATABASES.items():
     if _db["ENGINE"].endswith("sqlite3"):
         # Files, not memory: live_server threads and the test share them safely.
-        _db["TEST"] = {"NAME": str(VAR_DIR / f"test-{_alias}.sqlite3")}
+        # One file per pytest process, so parallel runs never share a database.
+        _db["TEST"] = {"NAME": str(VAR_DIR / f"test-{_alias}-{os.getpid()}.sqlite3")}
