@@ -24,9 +24,12 @@ def _clear_cache():
     yield
 
 
-def make_user(username: str, workspace: Workspace | None = None, role: str | None = None):
-    user = get_user_model().objects.create_user(username, f"{username}@example.com",
-                                                PASSWORD)
+def make_user(
+    username: str, workspace: Workspace | None = None, role: str | None = None
+):
+    user = get_user_model().objects.create_user(
+        username, f"{username}@example.com", PASSWORD
+    )
     if workspace is not None:
         Membership.objects.create(user=user, workspace=workspace, role=role)
     return user
@@ -34,7 +37,9 @@ def make_user(username: str, workspace: Workspace | None = None, role: str | Non
 
 @pytest.fixture
 def reseller(db) -> Workspace:
-    return Workspace.objects.create(name="Acme", slug="acme", kind=WorkspaceKind.RESELLER)
+    return Workspace.objects.create(
+        name="Acme", slug="acme", kind=WorkspaceKind.RESELLER
+    )
 
 
 @pytest.fixture
@@ -69,8 +74,13 @@ def login(client):
     return _login
 
 
-def sandbox_account(workspace, live_server_url: str, vendor: str = "surfly",
-                    key: str | None = None, name: str | None = None) -> VendorAccount:
+def sandbox_account(
+    workspace,
+    live_server_url: str,
+    vendor: str = "surfly",
+    key: str | None = None,
+    name: str | None = None,
+) -> VendorAccount:
     from cobrowse_portal.vendorkit import registry
 
     spec = registry.get(vendor)

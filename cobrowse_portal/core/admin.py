@@ -31,19 +31,42 @@ class MembershipAdmin(admin.ModelAdmin):
 
 @admin.register(models.VendorAccount)
 class VendorAccountAdmin(admin.ModelAdmin):
-    list_display = ["name", "vendor", "workspace", "enabled", "status", "last_synced_at"]
+    list_display = [
+        "name",
+        "vendor",
+        "workspace",
+        "enabled",
+        "status",
+        "last_synced_at",
+    ]
     list_filter = ["vendor", "enabled", "status"]
     search_fields = ["name", "workspace__name"]
     # Write-only secrets: change credentials in the portal's account form.
     exclude = ["credentials_encrypted", "webhook_token"]
-    readonly_fields = ["status", "status_message", "last_synced_at",
-                       "credentials_changed_at", "created_at"]
+    readonly_fields = [
+        "status",
+        "status_message",
+        "last_synced_at",
+        "credentials_changed_at",
+        "created_at",
+    ]
 
 
 @admin.register(models.SyncRun)
 class SyncRunAdmin(admin.ModelAdmin):
-    list_display = ["id", "account", "stream", "trigger", "status", "queued_at",
-                    "created", "updated", "removed", "unchanged", "requests"]
+    list_display = [
+        "id",
+        "account",
+        "stream",
+        "trigger",
+        "status",
+        "queued_at",
+        "created",
+        "updated",
+        "removed",
+        "unchanged",
+        "requests",
+    ]
     list_filter = ["status", "trigger", "stream"]
     date_hierarchy = "queued_at"
     list_select_related = ["account"]

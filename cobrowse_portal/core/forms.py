@@ -59,7 +59,9 @@ class VendorAccountForm(forms.ModelForm):
                 )
 
     def clean_base_url(self) -> str:
-        return (self.cleaned_data.get("base_url") or self.spec.default_base_url).rstrip("/")
+        return (self.cleaned_data.get("base_url") or self.spec.default_base_url).rstrip(
+            "/"
+        )
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()
@@ -67,7 +69,9 @@ class VendorAccountForm(forms.ModelForm):
             workspace=self.workspace, vendor=self.spec.slug, name=name
         ).exclude(pk=self.instance.pk)
         if clash.exists():
-            raise forms.ValidationError("This workspace already has an account by that name.")
+            raise forms.ValidationError(
+                "This workspace already has an account by that name."
+            )
         return name
 
     def credential_values(self) -> dict[str, str]:
@@ -82,7 +86,8 @@ class VendorAccountForm(forms.ModelForm):
 
     def credentials_changed(self) -> bool:
         return any(
-            self.cleaned_data.get(f"cred_{cf.name}") for cf in self.spec.credential_fields
+            self.cleaned_data.get(f"cred_{cf.name}")
+            for cf in self.spec.credential_fields
         )
 
     def save(self, commit: bool = True) -> VendorAccount:
@@ -104,15 +109,23 @@ class ScheduleForm(forms.Form):
 
 
 class RunFilterForm(forms.Form):
-    account = forms.ModelChoiceField(queryset=VendorAccount.objects.none(), required=False)
+    account = forms.ModelChoiceField(
+        queryset=VendorAccount.objects.none(), required=False
+    )
     stream = forms.CharField(required=False, max_length=40)
     status = forms.ChoiceField(required=False)
-    since = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    since = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    until = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
 
     def __init__(self, *args, workspace, **kwargs):
         from .choices import RunStatus
 
         super().__init__(*args, **kwargs)
-        self.fields["account"].queryset = VendorAccount.objects.filter(workspace=workspace)
+        self.fields["account"].queryset = VendorAccount.objects.filter(
+            workspace=workspace
+        )
         self.fields["status"].choices = [("", "Any status"), *RunStatus.choices]

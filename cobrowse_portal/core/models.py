@@ -226,6 +226,9 @@ class SyncCursor(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"{self.account_id}/{self.stream} cursor"
+
 
 class SyncClaim(models.Model):
     """Held while one (account, stream) runs; expires if the worker dies."""
@@ -243,6 +246,9 @@ class SyncClaim(models.Model):
                 fields=["account", "stream"], name="core_claim_account_stream"
             )
         ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id}/{self.stream} claim until {self.expires_at}"
 
 
 class WebhookEvent(models.Model):

@@ -49,6 +49,9 @@ def sync_schedules(account) -> list[PeriodicTask]:
                 # Never let a backlog of one stream pile up behind a slow vendor.
                 expires_seconds=max(30, int(stream.every * 0.9)),
                 description=f"{account}: {stream.label}",
+                # Due at once: a new account shows data without waiting a whole
+                # interval (beat otherwise counts the first interval from now).
+                last_run_at=timezone.now() - timedelta(seconds=stream.every),
             )
         tasks.append(task)
     PeriodicTask.objects.filter(name__startswith=f"account-{account.pk}-").exclude(
@@ -77,7 +80,9 @@ def schedules_for(account) -> list[dict]:
         if task and every and task.enabled:
             base = task.last_run_at or task.date_changed or timezone.now()
             next_due = base + timedelta(seconds=every)
-        rows.append({"stream": stream, "task": task, "every": every, "next_due": next_due})
+        rows.append(
+            {"stream": stream, "task": task, "every": every, "next_due": next_due}
+        )
     return rows
 
 

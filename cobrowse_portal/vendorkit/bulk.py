@@ -91,7 +91,9 @@ def _upsert_chunk(model, account, rows: list[dict]) -> Counts:
     if objs:
         # Only what the vendor sent is overwritten; local-only fields keep their value.
         mapped = {k for r in by_id.values() for k in r} - {"account", "external_id"}
-        update_fields = sorted(mapped | {"raw", "fingerprint", "synced_at", "removed_at"})
+        update_fields = sorted(
+            mapped | {"raw", "fingerprint", "synced_at", "removed_at"}
+        )
         model.objects.bulk_create(
             objs,
             update_conflicts=True,

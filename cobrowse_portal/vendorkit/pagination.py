@@ -80,7 +80,11 @@ class SkipLimitPagination:
     def pages(self, client, path, params=None, resume=None, method="GET"):
         skip = int((resume or {}).get("skip", 0))
         while True:
-            query = {**(params or {}), self.skip_param: skip, self.limit_param: self.limit}
+            query = {
+                **(params or {}),
+                self.skip_param: skip,
+                self.limit_param: self.limit,
+            }
             if self.in_body:
                 body = client.request_json(method, path, json=query)
             else:
@@ -119,7 +123,9 @@ class IdCursorPagination:
             last = body.get(self.last_id_key) if isinstance(body, dict) else None
             if last is None and items and isinstance(items[-1], dict):
                 last = items[-1].get("id")
-            more = bool(body.get(self.has_more_key)) if isinstance(body, dict) else False
+            more = (
+                bool(body.get(self.has_more_key)) if isinstance(body, dict) else False
+            )
             if last is not None:
                 after = last
             yield Page(items, {"after": after})
@@ -142,7 +148,9 @@ class TimeWindowPagination:
         self.start_param, self.end_param = start_param, end_param
         self.window, self.items_key, self.fmt = window, items_key, fmt
 
-    def pages(self, client, path, start: datetime, end: datetime, params=None, resume=None):
+    def pages(
+        self, client, path, start: datetime, end: datetime, params=None, resume=None
+    ):
         cursor = datetime.fromisoformat(resume["window_start"]) if resume else start
         while cursor < end:
             upper = min(cursor + self.window, end)
@@ -152,5 +160,7 @@ class TimeWindowPagination:
                 self.end_param: self.fmt(upper),
             }
             body = client.get_json(path, params=query)
-            yield Page(_items(body, self.items_key), {"window_start": upper.isoformat()})
+            yield Page(
+                _items(body, self.items_key), {"window_start": upper.isoformat()}
+            )
             cursor = upper

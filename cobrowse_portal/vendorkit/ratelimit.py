@@ -75,9 +75,13 @@ class TokenBucket:
         def attempt() -> float:
             t = time.time() if now is None else now
             tokens, stamp = self.cache.get(self.key) or (float(self.burst), t)
-            tokens = min(float(self.burst), tokens + (t - stamp) * self.refill_per_second)
+            tokens = min(
+                float(self.burst), tokens + (t - stamp) * self.refill_per_second
+            )
             if tokens >= 1:
-                self.cache.set(self.key, (tokens - 1, t), timeout=int(self.rate.period) * 2)
+                self.cache.set(
+                    self.key, (tokens - 1, t), timeout=int(self.rate.period) * 2
+                )
                 return 0.0
             self.cache.set(self.key, (tokens, t), timeout=int(self.rate.period) * 2)
             return (1 - tokens) / self.refill_per_second

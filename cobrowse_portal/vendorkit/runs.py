@@ -160,7 +160,9 @@ def execute_stream(
     run.save()
     spec = account.spec
     client = spec.client_for(account)
-    ctx = RunContext(account=account, stream=stream, run=run, client=client, claim=claim)
+    ctx = RunContext(
+        account=account, stream=stream, run=run, client=client, claim=claim
+    )
     try:
         spec.stream_func(stream)(ctx)
     except errors.AuthError as exc:

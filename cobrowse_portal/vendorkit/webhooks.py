@@ -41,7 +41,9 @@ def token_matches(account: VendorAccount | None, token: str) -> bool:
     return ok and account is not None
 
 
-def receive(account: VendorAccount, body: bytes) -> tuple[int, str, WebhookEvent | None]:
+def receive(
+    account: VendorAccount, body: bytes
+) -> tuple[int, str, WebhookEvent | None]:
     """Validate and store one delivery. Returns (HTTP status, message, event)."""
     handler = account.spec.webhooks
     excerpt = body[:500].decode("utf-8", "replace")

@@ -31,15 +31,40 @@ class SurflyConfig(VendorAppConfig):
         ),
         streams=(
             Stream("agents", "Agents", f"{P}.sync.pull_agents", every=15 * 60),
-            Stream("live", "Live sessions", f"{P}.sync.pull_live_sessions", every=2 * 60,
-                   kind="live"),
-            Stream("history", "Session history", f"{P}.sync.pull_history", every=5 * 60,
-                   kind="history"),
+            Stream(
+                "live",
+                "Live sessions",
+                f"{P}.sync.pull_live_sessions",
+                every=2 * 60,
+                kind="live",
+            ),
+            Stream(
+                "history",
+                "Session history",
+                f"{P}.sync.pull_history",
+                every=5 * 60,
+                kind="history",
+            ),
+            # Surfly has no "updated since" filter: a daily full re-scan catches
+            # late edits to old records (tags, durations) that `min_date` misses.
+            Stream(
+                "history_full",
+                "History (full re-scan)",
+                f"{P}.sync.pull_history_full",
+                every=24 * 3600,
+                kind="history",
+            ),
             Stream("webhooks", "Webhooks", f"{P}.sync.pull_webhooks", every=60 * 60),
-            Stream("clients", "Reseller clients", f"{P}.sync.pull_clients",
-                   every=24 * 3600),
-            Stream("options", "Company options", f"{P}.sync.pull_options",
-                   every=24 * 3600, kind="options"),
+            Stream(
+                "clients", "Reseller clients", f"{P}.sync.pull_clients", every=24 * 3600
+            ),
+            Stream(
+                "options",
+                "Company options",
+                f"{P}.sync.pull_options",
+                every=24 * 3600,
+                kind="options",
+            ),
             Stream("servers", "Servers", f"{P}.sync.pull_servers", every=24 * 3600),
         ),
         nav=(
@@ -49,11 +74,21 @@ class SurflyConfig(VendorAppConfig):
             NavItem("Agents", "surfly:agents", min_role="manager"),
             NavItem("Company options", "surfly:options", min_role="manager"),
             NavItem("Webhooks", "surfly:webhooks", min_role="manager"),
-            NavItem("Clients", "surfly:clients", min_role="manager", reseller_only=True),
+            NavItem(
+                "Clients", "surfly:clients", min_role="manager", reseller_only=True
+            ),
             NavItem("Servers", "surfly:servers", min_role="manager"),
         ),
-        capabilities=frozenset({"sessions", "agents", "history", "webhooks",
-                                "reseller_clients", "screenshots"}),
+        capabilities=frozenset(
+            {
+                "sessions",
+                "agents",
+                "history",
+                "webhooks",
+                "reseller_clients",
+                "screenshots",
+            }
+        ),
         sandbox_path="/sandbox/surfly/v2",
         sandbox_seed=f"{P}.sandbox.seed.seed",
         sandbox_demo_credentials={

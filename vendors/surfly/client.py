@@ -84,7 +84,7 @@ class SurflyClient(BaseVendorClient):
         options = self.get_options()
         return f"REST key accepted ({len(options)} company options readable)"
 
-    # --- agents ----------------------------------------------------------------
+    # --- agents ---------------------------------------------
     def list_agents(self, free: bool | None = None) -> list[Agent]:
         """GET /agents/ (optionally only agents free to take a call)."""
         body = self.get_json("agents/", params={"free": _flag(free)})
@@ -111,7 +111,11 @@ class SurflyClient(BaseVendorClient):
         return Agent.parse(_obj(self.get_json(f"agents/{agent_id}/"), "agent"))
 
     def update_agent(
-        self, agent_id: str | int, username: str, available: bool, role: str | None = None
+        self,
+        agent_id: str | int,
+        username: str,
+        available: bool,
+        role: str | None = None,
     ) -> Agent:
         """PUT /agents/{id}/ (`username` and `available` are required)."""
         payload = {"username": username, "available": available}
@@ -151,10 +155,12 @@ class SurflyClient(BaseVendorClient):
         body = self.request_json("POST", "agents/access-token/", json=payload)
         return AccessToken.parse(_obj(body, "access token"))
 
-    # --- sessions ----------------------------------------------------------------
+    # --- sessions ---------------------------------------------
     def list_sessions(self) -> list[SessionInfo]:
         """GET /sessions/ (no pagination documented)."""
-        return [SessionInfo.parse(s) for s in _list(self.get_json("sessions/"), "sessions")]
+        return [
+            SessionInfo.parse(s) for s in _list(self.get_json("sessions/"), "sessions")
+        ]
 
     def create_session(
         self,
@@ -201,14 +207,16 @@ class SurflyClient(BaseVendorClient):
 
     def get_session(self, session_id: str) -> SessionInfo:
         """GET /sessions/{id}/ (raw id or formatted `123-123-123`)."""
-        return SessionInfo.parse(_obj(self.get_json(f"sessions/{session_id}/"), "session"))
+        return SessionInfo.parse(
+            _obj(self.get_json(f"sessions/{session_id}/"), "session")
+        )
 
     def end_session(self, session_id: str) -> SessionInfo:
         """POST /sessions/{id}/end/"""
         body = self.request_json("POST", f"sessions/{session_id}/end/")
         return SessionInfo.parse(_obj(body, "end session"))
 
-    # --- company options ---------------------------------------------------------
+    # --- company options ---------------------------------------------
     def get_options(self) -> dict[str, Any]:
         """GET /company/options/ (plan limits already applied)."""
         return _obj(self.get_json("company/options/"), "options")
@@ -227,7 +235,7 @@ class SurflyClient(BaseVendorClient):
         """DELETE /company/options/: every option back to its default."""
         self.request("DELETE", "company/options/")
 
-    # --- screenshots ---------------------------------------------------------------
+    # --- screenshots ---------------------------------------------
     def latest_screenshot(self, session_id: str) -> str | None:
         """GET /sessions/{id}/screenshots/latest/: the URL of the newest image.
 
@@ -247,16 +255,24 @@ class SurflyClient(BaseVendorClient):
         )
         state = response.text.strip().strip('"').strip()
         if state not in SCREENSHOT_STATES:
-            raise MalformedResponse(f"Surfly screenshot: unexpected answer {state[:40]!r}")
+            raise MalformedResponse(
+                f"Surfly screenshot: unexpected answer {state[:40]!r}"
+            )
         return state
 
-    # --- reseller clients --------------------------------------------------------------
+    # --- reseller clients ---------------------------------------------
     def list_clients(self) -> list[Client]:
         """GET /clients/all/ (reseller keys only)."""
-        return [Client.parse(c) for c in _list(self.get_json("clients/all/"), "clients")]
+        return [
+            Client.parse(c) for c in _list(self.get_json("clients/all/"), "clients")
+        ]
 
     def create_client(
-        self, company_name: str, domains: list[str] | str, agent_email: str, agent_name: str
+        self,
+        company_name: str,
+        domains: list[str] | str,
+        agent_email: str,
+        agent_name: str,
     ) -> Client:
         """POST /clients/all/: answers the new client's `client_key` and `rest_key`."""
         body = self.request_json(
@@ -275,7 +291,9 @@ class SurflyClient(BaseVendorClient):
         """GET /clients/all/{client_key}/"""
         return Client.parse(_obj(self.get_json(f"clients/all/{client_key}/"), "client"))
 
-    def set_client_domains(self, client_key: str, domains: list[str] | str) -> list[str]:
+    def set_client_domains(
+        self, client_key: str, domains: list[str] | str
+    ) -> list[str]:
         """POST /clients/all/{client_key}/ with a comma-separated `domains`."""
         body = self.request_json(
             "POST", f"clients/all/{client_key}/", json={"domains": _tags(domains) or ""}
@@ -312,7 +330,7 @@ class SurflyClient(BaseVendorClient):
         body = self.get_json("sessions/", params=params)
         return [SessionInfo.parse(s) for s in _list(body, "client sessions")]
 
-    # --- history -----------------------------------------------------------------------
+    # --- history ---------------------------------------------
     def history_pages(
         self, resume: dict | None = None, **filters: Any
     ) -> Iterator[Page]:
@@ -337,7 +355,7 @@ class SurflyClient(BaseVendorClient):
         for page in self.history_pages(**filters):
             yield from page.items
 
-    # --- webhooks ------------------------------------------------------------------------
+    # --- webhooks ---------------------------------------------
     def list_webhooks(self) -> list[Webhook]:
         """GET /webhooks/ (`{count, next, previous, results}`), all pages."""
         hooks: list[Webhook] = []
@@ -346,7 +364,11 @@ class SurflyClient(BaseVendorClient):
         return hooks
 
     def create_webhook(
-        self, url: str, category: str, enabled: bool = True, ssl_verification: bool = True
+        self,
+        url: str,
+        category: str,
+        enabled: bool = True,
+        ssl_verification: bool = True,
     ) -> Webhook:
         """POST /webhooks/ (201). One category (event type) per webhook."""
         body = self.request_json(
@@ -390,7 +412,7 @@ class SurflyClient(BaseVendorClient):
         """DELETE /webhooks/{id}/ (204, no body)."""
         self.request("DELETE", f"webhooks/{webhook_id}/")
 
-    # --- servers -----------------------------------------------------------------------
+    # --- servers ---------------------------------------------
     def list_servers(self) -> list[Server]:
         """GET /servers (the one path without a trailing slash)."""
         return [Server.parse(s) for s in _list(self.get_json("servers"), "servers")]

@@ -61,7 +61,9 @@ class CobrowseSession(SyncedModel):
             models.Index(
                 fields=["account", "-start_time", "-id"], name="surfly_sess_start_idx"
             ),
-            models.Index(fields=["account", "is_active"], name="surfly_sess_active_idx"),
+            models.Index(
+                fields=["account", "is_active"], name="surfly_sess_active_idx"
+            ),
         ]
 
     def __str__(self) -> str:

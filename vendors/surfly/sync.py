@@ -84,7 +84,9 @@ def pull_live_sessions(ctx: RunContext) -> None:
     rows = []
     for local in stale[:200]:
         try:
-            rows.append(session_row(ctx.client.get_session(local.api_id or local.external_id)))
+            rows.append(
+                session_row(ctx.client.get_session(local.api_id or local.external_id))
+            )
         except NotFound:
             CobrowseSession.objects.filter(pk=local.pk).update(is_active=False)
     if rows:
@@ -129,6 +131,16 @@ def pull_history(ctx: RunContext) -> None:
         raise
     newest = max(filter(None, [committed, seen_max]), default=None)
     ctx.save_cursor({"high_water": newest.isoformat() if newest else None})
+
+
+def pull_history_full(ctx: RunContext) -> None:
+    """Every history page, resumable; only changed records are written."""
+    resume = ctx.cursor if ctx.cursor.get("next") else None
+    for page in ctx.client.history_pages(resume=resume):
+        ctx.add(
+            upsert(CobrowseSession, ctx.account, [session_row(s) for s in page.items])
+        )
+        ctx.page_done({"next": page.cursor.get("next")})
 
 
 def pull_webhooks(ctx: RunContext) -> None:

@@ -46,7 +46,9 @@ class SurflyWebhookHandler(WebhookHandler):
         session.start_time = as_dt(data.get("start_time")) or session.start_time
         session.pin = str(data.get("pin") or session.pin or "")
         session.follower_link = (
-            data.get("follower_link") or data.get("viewer_link") or session.follower_link
+            data.get("follower_link")
+            or data.get("viewer_link")
+            or session.follower_link
         )
         if data.get("leader_link"):
             session.leader_link = data["leader_link"]

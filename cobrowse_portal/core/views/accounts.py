@@ -55,7 +55,9 @@ def account_add(request):
     vendor = request.GET.get("vendor") or request.POST.get("vendor")
     if vendor not in {s.slug for s in registry.all_vendors()}:
         return render(
-            request, "core/account_pick_vendor.html", {"vendors": registry.all_vendors()}
+            request,
+            "core/account_pick_vendor.html",
+            {"vendors": registry.all_vendors()},
         )
     form = VendorAccountForm(
         request.POST or None, vendor=vendor, workspace=request.workspace
@@ -126,10 +128,15 @@ def account_test(request, account_id: int | None = None):
             request.POST, instance=instance, vendor=vendor, workspace=request.workspace
         )
         form.is_valid()  # field errors are not the point here; use what parsed
-        base_url = form.cleaned_data.get("base_url") or registry.get(vendor).default_base_url
+        base_url = (
+            form.cleaned_data.get("base_url") or registry.get(vendor).default_base_url
+        )
         creds = form.credential_values() if hasattr(form, "cleaned_data") else {}
-        missing = [cf.label for cf in form.spec.credential_fields
-                   if cf.required and not creds.get(cf.name)]
+        missing = [
+            cf.label
+            for cf in form.spec.credential_fields
+            if cf.required and not creds.get(cf.name)
+        ]
         if missing:
             return _test_result(request, False, f"Fill in {', '.join(missing)} first.")
         probe = VendorAccount(vendor=vendor, base_url=base_url)
@@ -156,8 +163,11 @@ def account_sync(request, account_id: int):
         return redirect("core:account_detail", account_id=account.pk)
     runs = enqueue_sync(account)
     ids = ",".join(str(r.pk) for r in runs)
-    return render(request, "core/_sync_progress.html", {"runs": runs, "ids": ids,
-                                                         "account": account})
+    return render(
+        request,
+        "core/_sync_progress.html",
+        {"runs": runs, "ids": ids, "account": account},
+    )
 
 
 @role_required(Role.MANAGER)
@@ -167,7 +177,9 @@ def sync_progress(request, account_id: int):
     runs = list(SyncRun.objects.filter(account=account, pk__in=ids).order_by("stream"))
     context = {"runs": runs, "ids": request.GET.get("ids", ""), "account": account}
     if all(r.is_finished for r in runs):
-        response = render(request, "core/_sync_progress.html", {**context, "done": True})
+        response = render(
+            request, "core/_sync_progress.html", {**context, "done": True}
+        )
         response.status_code = HttpResponseStopPolling.status_code
         return response
     return render(request, "core/_sync_progress.html", context)
@@ -178,18 +190,27 @@ def account_schedule(request, account_id: int, stream: str):
     account = account_for(request, account_id)
     row = next((s for s in schedules_for(account) if s["stream"].name == stream), None)
     if row is None or row["task"] is None:
-        return render(request, "core/_schedule_row.html",
-                      {"account": account, "row": row, "error": "No such schedule"},
-                      status=404)
-    form = ScheduleForm(request.POST or None,
-                        initial={"every": row["every"], "enabled": row["task"].enabled})
+        return render(
+            request,
+            "core/_schedule_row.html",
+            {"account": account, "row": row, "error": "No such schedule"},
+            status=404,
+        )
+    form = ScheduleForm(
+        request.POST or None,
+        initial={"every": row["every"], "enabled": row["task"].enabled},
+    )
     if request.method == "POST" and form.is_valid():
-        set_interval(account, stream, form.cleaned_data["every"],
-                     form.cleaned_data["enabled"])
+        set_interval(
+            account, stream, form.cleaned_data["every"], form.cleaned_data["enabled"]
+        )
         row = next(s for s in schedules_for(account) if s["stream"].name == stream)
         form = None
-    return render_page(request, "core/_schedule_row.html",
-                       {"account": account, "row": row, "form": form})
+    return render_page(
+        request,
+        "core/_schedule_row.html",
+        {"account": account, "row": row, "form": form},
+    )
 
 
 def get_run(request, run_id: int) -> SyncRun:

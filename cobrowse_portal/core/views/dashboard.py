@@ -25,8 +25,13 @@ def dashboard(request):
         figures = []
         if account.spec.dashboard_figures:
             figures = import_string(account.spec.dashboard_figures)(account)
-        cards.append({"account": account, "next_due": min(due) if due else None,
-                      "figures": figures})
+        cards.append(
+            {
+                "account": account,
+                "next_due": min(due) if due else None,
+                "figures": figures,
+            }
+        )
     failed = (
         SyncRun.objects.filter(
             account__workspace=request.workspace, status=RunStatus.FAILED
@@ -45,7 +50,9 @@ def dashboard(request):
 @login_required
 @require_POST
 def switch(request):
-    workspace = workspaces_for(request.user).filter(pk=request.POST.get("workspace")).first()
+    workspace = (
+        workspaces_for(request.user).filter(pk=request.POST.get("workspace")).first()
+    )
     if workspace is None:
         raise Http404("no such workspace")
     switch_workspace(request, workspace)

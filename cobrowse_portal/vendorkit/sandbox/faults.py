@@ -60,7 +60,9 @@ def inject(
     throttled: Callable[[int], HttpResponse] | None = None,
 ) -> HttpResponse | None:
     """Maybe answer with a fault instead of the real response (None: carry on)."""
-    profile = FaultProfile.objects.filter(vendor=vendor, account_key=account_key).first()
+    profile = FaultProfile.objects.filter(
+        vendor=vendor, account_key=account_key
+    ).first()
     if profile is None:
         return None
     if profile.delay_ms:

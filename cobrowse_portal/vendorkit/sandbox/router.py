@@ -21,7 +21,10 @@ class SandboxRouter:
     db_for_write = db_for_read
 
     def allow_relation(self, obj1, obj2, **hints):
-        a, b = is_sandbox_app(obj1._meta.app_label), is_sandbox_app(obj2._meta.app_label)
+        a, b = (
+            is_sandbox_app(obj1._meta.app_label),
+            is_sandbox_app(obj2._meta.app_label),
+        )
         return None if a == b else False
 
     def allow_migrate(self, db, app_label, **hints):

@@ -26,13 +26,17 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--base-url", default="http://127.0.0.1:8000")
-        parser.add_argument("--size", type=int, default=300, help="sandbox history rows")
+        parser.add_argument(
+            "--size", type=int, default=300, help="sandbox history rows"
+        )
 
     def handle(self, *args, base_url: str, size: int, **opts):
         base_url = base_url.rstrip("/")
         for spec in registry.all_vendors():
             if spec.sandbox_seed:
-                summary = import_string(spec.sandbox_seed)(size=size, seed=1, reset=False)
+                summary = import_string(spec.sandbox_seed)(
+                    size=size, seed=1, reset=False
+                )
                 self.stdout.write(f"sandbox {spec.slug}: {summary}")
         with transaction.atomic():
             reseller, _ = Workspace.objects.get_or_create(
@@ -41,8 +45,11 @@ class Command(BaseCommand):
             )
             client, _ = Workspace.objects.get_or_create(
                 slug="globex",
-                defaults={"name": "Globex (client)", "kind": WorkspaceKind.CLIENT,
-                          "parent": reseller},
+                defaults={
+                    "name": "Globex (client)",
+                    "kind": WorkspaceKind.CLIENT,
+                    "parent": reseller,
+                },
             )
             spaces = {"acme-resellers": reseller, "globex": client}
             User = get_user_model()
@@ -63,12 +70,16 @@ class Command(BaseCommand):
                         continue
                     url = f"{base_url}{spec.sandbox_path}"
                     account = VendorAccount.objects.filter(
-                        workspace=workspace, vendor=spec.slug, name=f"{spec.label} sandbox"
+                        workspace=workspace,
+                        vendor=spec.slug,
+                        name=f"{spec.label} sandbox",
                     ).first()
                     if account is None:
                         account = VendorAccount(
-                            workspace=workspace, vendor=spec.slug,
-                            name=f"{spec.label} sandbox", base_url=url,
+                            workspace=workspace,
+                            vendor=spec.slug,
+                            name=f"{spec.label} sandbox",
+                            base_url=url,
                         )
                         account.set_credentials(creds)
                         account.save()

@@ -18,7 +18,9 @@ class Command(BaseCommand):
             for account in VendorAccount.objects.select_for_update().exclude(
                 credentials_encrypted=""
             ):
-                account.credentials_encrypted = crypto.rotate(account.credentials_encrypted)
+                account.credentials_encrypted = crypto.rotate(
+                    account.credentials_encrypted
+                )
                 account.save(update_fields=["credentials_encrypted"])
                 count += 1
         self.stdout.write(f"re-encrypted {count} accounts with the first key")

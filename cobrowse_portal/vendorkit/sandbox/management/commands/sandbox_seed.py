@@ -1,4 +1,4 @@
-"""Seed a vendor sandbox deterministically: `manage.py sandbox_seed surfly --size 100`."""
+"""Seed a vendor sandbox deterministically (`manage.py sandbox_seed surfly --size 100`)."""
 
 from __future__ import annotations
 
@@ -22,5 +22,7 @@ class Command(BaseCommand):
         for spec in specs:
             if not spec.sandbox_seed:
                 raise CommandError(f"{spec.slug} has no sandbox seeder")
-            summary = import_string(spec.sandbox_seed)(size=size, seed=seed, reset=reset)
+            summary = import_string(spec.sandbox_seed)(
+                size=size, seed=seed, reset=reset
+            )
             self.stdout.write(f"{spec.slug}: {summary}")
