@@ -1,4 +1,4 @@
-"""Seed a vendor sandbox deterministically (`manage.py sandbox_seed surfly --size 100`)."""
+"""Seed a vendor sandbox deterministically: `sandbox_seed surfly --size 100`."""
 
 from __future__ import annotations
 
