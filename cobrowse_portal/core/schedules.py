@@ -47,7 +47,7 @@ def sync_schedules(account) -> list[PeriodicTask]:
                 interval=_interval(stream.every),
                 kwargs=json.dumps({"account_id": account.pk, "stream": stream.name}),
                 # Never let a backlog of one stream pile up behind a slow vendor.
-                expires_seconds=max(30, int(stream.every * 0.9)),
+                expire_seconds=max(30, int(stream.every * 0.9)),
                 description=f"{account}: {stream.label}",
                 # Due at once: a new account shows data without waiting a whole
                 # interval (beat otherwise counts the first interval from now).
@@ -89,6 +89,6 @@ def schedules_for(account) -> list[dict]:
 def set_interval(account, stream: str, seconds: int, enabled: bool = True) -> None:
     task = PeriodicTask.objects.get(name=task_name(account.pk, stream))
     task.interval = _interval(seconds)
-    task.expires_seconds = max(30, int(seconds * 0.9))
+    task.expire_seconds = max(30, int(seconds * 0.9))
     task.enabled = enabled
     task.save()

@@ -14,6 +14,7 @@ P = "vendors.surfly"
 
 
 class SurflyConfig(VendorAppConfig):
+    default = True  # apps.py also holds the imported base class
     name = "vendors.surfly"
     label = "surfly"
     verbose_name = "Surfly"
