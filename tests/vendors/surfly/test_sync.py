@@ -3,6 +3,7 @@ full listings mark vanished rows removed."""
 
 from __future__ import annotations
 
+import json
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -62,7 +63,7 @@ def record(i: int, *, end=True, day=1) -> dict:
         "duration": 120 + i if end else None,
         "pin": "1234",
         "start_url": "https://shop.example.com",
-        "meta": '{"customer": "c%d"}' % i,
+        "meta": json.dumps({"customer": f"c{i}"}),
         "tags": ["vip"],
         "options": {"videochat": True},
     }
