@@ -130,21 +130,12 @@ def _write(model, account, rows: list[dict]) -> None:
     for f in fields:
         defaults.append(f.get_default())
         convert.append(_converter(f, connection))
+    spec = list(zip([f.name for f in fields], defaults, convert, strict=True))
     values = []
     for row in rows:
         row = {**row, "account": account.pk, "synced_at": now, "removed_at": None}
         values.append(
-            tuple(
-                (c(v) if c else v)
-                for c, v in zip(
-                    convert,
-                    (
-                        row[f.name] if f.name in row else d
-                        for f, d in zip(fields, defaults, strict=True)
-                    ),
-                    strict=True,
-                )
-            )
+            tuple(c(row.get(n, d)) if c else row.get(n, d) for n, d, c in spec)
         )
     columns = ", ".join(qn(f.column) for f in fields)
     placeholders = ", ".join(["%s"] * len(fields))
