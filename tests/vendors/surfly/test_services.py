@@ -1,0 +1,626 @@
+"""Surfly write services: each calls Surfly (faked with `responses` at the exact
+paths of the spec, `api_key` in the query) and stores Surfly's answer locally."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import responses
+from django.utils import timezone
+from responses import matchers
+
+from cobrowse_portal.core.choices import WorkspaceKind
+from cobrowse_portal.core.models import VendorAccount, Workspace
+from cobrowse_portal.vendorkit.errors import (
+    PermanentVendorError,
+    TransientVendorError,
+)
+from vendors.surfly import services
+from vendors.surfly.models import (
+    CobrowseSession,
+    SurflyAgent,
+    SurflyClient,
+    SurflyCompanyOptions,
+    SurflyWebhook,
+)
+
+BASE = "https://surfly.test/v2"
+KEY = "surfly-test-rest-key-0001"
+
+AGENT = {
+    "agent_id": 42,
+    "agent_name": "Alice",
+    "agent_email": "alice@example.com",
+    "last_login": "2024-05-01T10:00:00Z",
+    "role": "agent",
+    "available": True,
+}
+SESSION = {
+    "id": "s1abc",
+    "session_id": "s1abcd",
+    "formatted_id": "123-456-789",
+    "agent_id": "42",
+    "follower_link": "https://surfly.test/123-456-789",
+    "leader_link": "https://surfly.test/leader/xyz",
+    "cobro_server_name": "eu1.surfly.test",
+    "start_time": "2024-05-01T10:00:00Z",
+    "end_time": None,
+    "duration": None,
+    "participant_num": 1,
+    "successful_start": None,
+    "queued": False,
+    "pin": "1234",
+    "start_url": "https://shop.example.com/",
+    "meta": '{"customer": "c-1"}',
+    "tags": ["billing"],
+    "options": {"videochat": True},
+}
+
+
+def on(api, method, path, *, params=None, body=None, **kwargs):
+    """Register one Surfly call: exact path, `api_key` (plus `params`) in the query."""
+    match = [matchers.query_param_matcher({"api_key": KEY, **(params or {})})]
+    if body is not None:
+        match.append(matchers.json_params_matcher(body))
+    return api.add(method, f"{BASE}/{path}", match=match, **kwargs)
+
+
+@pytest.fixture
+def api():
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
+        yield mock
+
+
+@pytest.fixture
+def account(reseller) -> VendorAccount:
+    acc = VendorAccount(workspace=reseller, vendor="surfly", name="Main", base_url=BASE)
+    acc.set_credentials({"api_key": KEY})
+    acc.save()
+    return acc
+
+
+@pytest.fixture
+def agent(account) -> SurflyAgent:
+    return SurflyAgent.objects.create(
+        account=account,
+        external_id="42",
+        name="Alice",
+        email="alice@example.com",
+        role="agent",
+        available=True,
+        is_free=True,
+        raw=AGENT,
+    )
+
+
+@pytest.fixture
+def live_session(account) -> CobrowseSession:
+    return CobrowseSession.objects.create(
+        account=account,
+        external_id="s1abcd",
+        api_id="s1abc",
+        start_time=timezone.now() - timedelta(minutes=3),
+        is_active=True,
+        leader_link="https://surfly.test/leader/xyz",
+    )
+
+
+# --- agents -----------------------------------------------------------------------
+def test_create_agent_stores_surflys_view(account, api):
+    on(
+        api,
+        "POST",
+        "agents/",
+        status=201,
+        json={"agent_id": "42"},
+        body={
+            "username": "Alice",
+            "agent_email": "alice@example.com",
+            "password": "s3cret-pass",
+            "role": "manager",
+        },
+    )
+    on(api, "GET", "agents/42/", json={**AGENT, "role": "manager"})
+    row = services.create_agent(
+        account,
+        username="Alice",
+        agent_email="alice@example.com",
+        password="s3cret-pass",
+        role="manager",
+    )
+    assert row.external_id == "42"
+    assert (row.name, row.email, row.role, row.available) == (
+        "Alice",
+        "alice@example.com",
+        "manager",
+        True,
+    )
+    assert row.last_login == datetime(2024, 5, 1, 10, tzinfo=UTC)
+    assert "s3cret-pass" not in str(row.raw)
+
+
+def test_create_agent_refused_keeps_db_untouched(account, api):
+    on(
+        api,
+        "POST",
+        "agents/",
+        status=400,
+        json={"errors": {"agent_email": ["Enter a valid email"]}},
+    )
+    with pytest.raises(PermanentVendorError) as info:
+        services.create_agent(
+            account, username="A", agent_email="nope@x", password="pw", role="agent"
+        )
+    assert info.value.field_errors == {"agent_email": ["Enter a valid email"]}
+    assert info.value.user_message() == "Enter a valid email"
+    assert not SurflyAgent.objects.exists()
+
+
+def test_create_agent_transient_failure_is_flagged(account, api):
+    on(api, "POST", "agents/", status=503, body=None)
+    with pytest.raises(TransientVendorError) as info:
+        services.create_agent(
+            account,
+            username="A",
+            agent_email="a@example.com",
+            password="pw",
+            role="agent",
+        )
+    assert info.value.transient
+    assert not SurflyAgent.objects.exists()
+
+
+def test_update_agent_puts_username_and_available(account, agent, api):
+    on(
+        api,
+        "PUT",
+        "agents/42/",
+        body={"username": "Alice B", "available": False, "role": "admin"},
+        json={
+            "agent_name": "Alice B",
+            "agent_id": 42,
+            "agent_email": "alice@example.com",
+            "role": "admin",
+            "available": False,
+        },
+    )
+    services.update_agent(
+        account, agent, username="Alice B", available=False, role="admin"
+    )
+    agent.refresh_from_db()
+    assert (agent.name, agent.role, agent.available, agent.is_free) == (
+        "Alice B",
+        "admin",
+        False,
+        False,
+    )
+    # The PUT answer has no last_login: the stored one is kept.
+    assert agent.last_login is None or agent.last_login.year == 2024
+
+
+def test_toggle_availability_flips(account, agent, api):
+    on(
+        api,
+        "PUT",
+        "agents/42/",
+        body={"username": "Alice", "available": False},
+        json={**AGENT, "available": False},
+    )
+    services.toggle_availability(account, agent)
+    agent.refresh_from_db()
+    assert agent.available is False
+
+
+def test_delete_agent_marks_row_removed(account, agent, api):
+    on(api, "DELETE", "agents/42/", json={"response": "Agent was deleted"})
+    assert services.delete_agent(account, agent) == "Agent was deleted"
+    agent.refresh_from_db()
+    assert agent.removed_at is not None
+
+
+def test_delete_agent_already_gone_at_surfly(account, agent, api):
+    on(
+        api,
+        "DELETE",
+        "agents/42/",
+        status=404,
+        json={"errors": {"agent_id": ["Agent was not found"]}},
+    )
+    services.delete_agent(account, agent)
+    agent.refresh_from_db()
+    assert agent.removed_at is not None
+
+
+def test_access_token_is_returned_not_stored(account, agent, api):
+    on(
+        api,
+        "POST",
+        "agents/access-token/",
+        body={"agent_id": "42", "force_new": True},
+        json={
+            "user_created": False,
+            "agent_token": "tok-abcdef-123456",
+            "expires_in": 86400,
+            "agent_id": 42,
+            "agent_role": "agent",
+        },
+    )
+    before = timezone.now()
+    issued = services.generate_access_token(account, agent, force_new=True)
+    assert issued.token == "tok-abcdef-123456"
+    assert issued.hours == 24
+    assert before + timedelta(hours=23, minutes=59) < issued.expires_at
+    agent.refresh_from_db()
+    assert "tok-abcdef" not in str(agent.raw)
+    assert agent.last_login >= before
+
+
+# --- sessions ---------------------------------------------------------------------
+def test_start_session_stores_row_with_leader_link(account, api):
+    on(
+        api,
+        "POST",
+        "sessions/",
+        json=SESSION,
+        body={
+            "url": "https://shop.example.com/",
+            "tags": ["billing"],
+            "agent_id": "42",
+            "skip_queue": True,
+            "videochat": True,
+        },
+    )
+    row = services.start_session(
+        account,
+        url="https://shop.example.com/",
+        tags=["billing"],
+        agent_id="42",
+        skip_queue=True,
+        options={"videochat": True},
+    )
+    assert row.external_id == "s1abcd" and row.api_id == "s1abc"
+    assert row.leader_link == "https://surfly.test/leader/xyz"
+    assert row.follower_link == "https://surfly.test/123-456-789"
+    assert row.is_active and row.tags == ["billing"] and row.pin == "1234"
+    assert row.meta == {"customer": "c-1"}
+    assert row.options == {"videochat": True}
+
+
+def test_end_session_stores_end_time_and_duration(account, live_session, api):
+    on(
+        api,
+        "POST",
+        "sessions/s1abc/end/",
+        json={
+            **SESSION,
+            "leader_link": None,
+            "end_time": "2024-05-01T10:05:00Z",
+            "duration": "300",
+        },
+    )
+    services.end_session(account, live_session)
+    live_session.refresh_from_db()
+    assert not live_session.is_active
+    assert live_session.duration == 300
+    assert live_session.end_time == datetime(2024, 5, 1, 10, 5, tzinfo=UTC)
+
+
+def test_end_session_without_end_time_still_ends(account, live_session, api):
+    on(api, "POST", "sessions/s1abc/end/", json={**SESSION, "end_time": None})
+    services.end_session(account, live_session)
+    live_session.refresh_from_db()
+    assert not live_session.is_active and live_session.end_time is not None
+
+
+def test_take_screenshot_creates_then_reads_latest(account, live_session, api):
+    api.add(
+        "POST",
+        f"{BASE}/sessions/s1abc/screenshots/create/",
+        match=[
+            matchers.query_param_matcher({"api_key": KEY}),
+            matchers.json_params_matcher({"size": 800}),
+        ],
+        body="GENERATION-STARTED",
+        content_type="text/plain",
+    )
+    on(
+        api,
+        "GET",
+        "sessions/s1abc/screenshots/latest/",
+        json={"url": "https://s3.test/shot.webp"},
+    )
+    shot = services.take_screenshot(account, live_session, size=800)
+    assert (shot.state, shot.url) == ("GENERATION-STARTED", "https://s3.test/shot.webp")
+
+
+def test_screenshot_failed_internally_is_permanent(account, live_session, api):
+    api.add(
+        "POST",
+        f"{BASE}/sessions/s1abc/screenshots/create/",
+        match=[matchers.query_param_matcher({"api_key": KEY})],
+        body='"FAILED-INTERNALLY"',
+        content_type="text/plain",
+    )
+    with pytest.raises(PermanentVendorError):
+        services.take_screenshot(account, live_session)
+
+
+# --- company options --------------------------------------------------------------
+def test_update_options_patches_changes_only(account, api):
+    SurflyCompanyOptions.objects.create(
+        account=account,
+        external_id="company",
+        options={"videochat": True, "language": "en", "theme_font_size": 14},
+    )
+    on(
+        api,
+        "PATCH",
+        "company/options/",
+        body={"videochat": False},
+        json={"videochat": False, "language": "en", "theme_font_size": 14},
+    )
+    stored = services.update_options(account, {"videochat": False})
+    assert stored.options == {
+        "videochat": False,
+        "language": "en",
+        "theme_font_size": 14,
+    }
+
+
+def test_reset_options_deletes_then_stores_defaults(account, api):
+    SurflyCompanyOptions.objects.create(
+        account=account, external_id="company", options={"videochat": False}
+    )
+    on(api, "DELETE", "company/options/", body=None)
+    on(api, "GET", "company/options/", json={"videochat": True, "language": "en"})
+    stored = services.reset_options(account)
+    assert stored.options == {"videochat": True, "language": "en"}
+    assert SurflyCompanyOptions.objects.filter(account=account).count() == 1
+
+
+# --- webhooks ---------------------------------------------------------------------
+HOOK = {
+    "id": 7,
+    "url": "https://portal.test/hooks/1/t/",
+    "category": "session.started",
+    "enabled": True,
+    "ssl_verification": True,
+    "company_id": 3,
+}
+
+
+def test_create_webhook_stores_201_answer(account, api):
+    on(
+        api,
+        "POST",
+        "webhooks/",
+        status=201,
+        json=HOOK,
+        body={
+            "url": HOOK["url"],
+            "category": "session.started",
+            "enabled": True,
+            "ssl_verification": True,
+        },
+    )
+    hook = services.create_webhook(account, url=HOOK["url"], category="session.started")
+    assert (hook.external_id, hook.enabled, hook.company_id) == ("7", True, "3")
+
+
+def test_disabling_a_webhook_marks_it_disabled_by_portal(account, api):
+    hook = SurflyWebhook.objects.create(
+        account=account,
+        external_id="7",
+        url=HOOK["url"],
+        category="session.started",
+        enabled=True,
+    )
+    on(
+        api,
+        "PUT",
+        "webhooks/7/",
+        json={**HOOK, "enabled": False},
+        body={
+            "url": HOOK["url"],
+            "category": "session.started",
+            "enabled": False,
+            "ssl_verification": True,
+        },
+    )
+    services.update_webhook(
+        account,
+        hook,
+        url=HOOK["url"],
+        category="session.started",
+        enabled=False,
+        ssl_verification=True,
+    )
+    hook.refresh_from_db()
+    assert not hook.enabled and hook.disabled_by_portal
+    assert not hook.switched_off_by_surfly
+
+
+def test_reenabling_clears_the_portal_flag(account, api):
+    hook = SurflyWebhook.objects.create(
+        account=account,
+        external_id="7",
+        url=HOOK["url"],
+        category="session.started",
+        enabled=False,
+        disabled_by_portal=True,
+    )
+    on(api, "PUT", "webhooks/7/", json=HOOK)
+    services.update_webhook(
+        account,
+        hook,
+        url=HOOK["url"],
+        category="session.started",
+        enabled=True,
+        ssl_verification=True,
+    )
+    hook.refresh_from_db()
+    assert hook.enabled and not hook.disabled_by_portal
+
+
+def test_delete_webhook_204(account, api):
+    hook = SurflyWebhook.objects.create(
+        account=account, external_id="7", url=HOOK["url"], category="session.started"
+    )
+    on(api, "DELETE", "webhooks/7/", status=204)
+    services.delete_webhook(account, hook)
+    hook.refresh_from_db()
+    assert hook.removed_at is not None
+
+
+# --- reseller clients -------------------------------------------------------------
+CREATED_CLIENT = {
+    "company_name": "Globex",
+    "client_key": "ck-globex",
+    "rest_key": "rk-globex-very-secret-0001",
+    "widget_key": "wk-globex",
+}
+
+
+def test_create_client_with_workspace(account, reseller, api):
+    on(
+        api,
+        "POST",
+        "clients/all/",
+        json=CREATED_CLIENT,
+        body={
+            "company_name": "Globex",
+            "domains": "globex.test,*.globex.test",
+            "agent_email": "boss@globex.test",
+            "agent_name": "Boss",
+        },
+    )
+    created = services.create_client(
+        account,
+        company_name="Globex",
+        domains=["globex.test", "*.globex.test"],
+        agent_email="boss@globex.test",
+        agent_name="Boss",
+        create_workspace=True,
+        parent=reseller,
+    )
+    row = created.client
+    assert (row.external_id, row.company_name, row.widget_key) == (
+        "ck-globex",
+        "Globex",
+        "wk-globex",
+    )
+    assert "rest_key" not in row.raw and "rk-globex" not in str(row.raw)
+    ws = created.workspace
+    assert ws.kind == WorkspaceKind.CLIENT and ws.parent == reseller
+    sub = VendorAccount.objects.get(workspace=ws)
+    assert sub.vendor == "surfly" and sub.base_url == BASE
+    fresh = VendorAccount.objects.get(pk=sub.pk)
+    assert fresh.credentials == {"api_key": "rk-globex-very-secret-0001"}
+    assert "rk-globex" not in fresh.credentials_encrypted
+
+
+def test_create_client_without_workspace(account, reseller, api):
+    on(api, "POST", "clients/all/", json=CREATED_CLIENT)
+    created = services.create_client(
+        account,
+        company_name="Globex",
+        domains=["*"],
+        agent_email="b@globex.test",
+        agent_name="Boss",
+        create_workspace=False,
+        parent=reseller,
+    )
+    assert created.workspace is None
+    assert not Workspace.objects.filter(kind=WorkspaceKind.CLIENT).exists()
+
+
+def test_create_client_slug_is_unique(account, reseller, api):
+    Workspace.objects.create(name="Globex", slug="globex")
+    on(api, "POST", "clients/all/", json=CREATED_CLIENT)
+    created = services.create_client(
+        account,
+        company_name="Globex",
+        domains=["*"],
+        agent_email="b@globex.test",
+        agent_name="Boss",
+        create_workspace=True,
+        parent=reseller,
+    )
+    assert created.workspace.slug == "globex-2"
+
+
+@pytest.fixture
+def client_row(account) -> SurflyClient:
+    return SurflyClient.objects.create(
+        account=account,
+        external_id="ck-globex",
+        company_name="Globex",
+        plan="pro",
+        agent_count=2,
+        domains=["globex.test"],
+        raw={"client_key": "ck-globex", "company_name": "Globex"},
+    )
+
+
+def test_rename_client(account, client_row, api):
+    on(
+        api,
+        "PUT",
+        "clients/all/ck-globex/",
+        body={"company_name": "Globex Corp"},
+        json={
+            "agent_count": 3,
+            "company_name": "Globex Corp",
+            "client_key": "ck-globex",
+        },
+    )
+    services.rename_client(account, client_row, "Globex Corp")
+    client_row.refresh_from_db()
+    assert (client_row.company_name, client_row.agent_count, client_row.plan) == (
+        "Globex Corp",
+        3,
+        "pro",
+    )
+
+
+def test_set_client_domains(account, client_row, api):
+    on(
+        api,
+        "POST",
+        "clients/all/ck-globex/",
+        body={"domains": "a.test,b.test"},
+        json={"domains": "a.test,b.test"},
+    )
+    services.set_client_domains(account, client_row, ["a.test", "b.test"])
+    client_row.refresh_from_db()
+    assert client_row.domains == ["a.test", "b.test"]
+    assert client_row.company_name == "Globex"
+
+
+def test_delete_client(account, client_row, api):
+    on(api, "DELETE", "clients/all/ck-globex/", json={"response": "Client deleted"})
+    assert services.delete_client(account, client_row) == "Client deleted"
+    client_row.refresh_from_db()
+    assert client_row.removed_at is not None
+
+
+def test_client_sessions_uses_clientkey_query(account, client_row, api):
+    on(
+        api,
+        "GET",
+        "sessions/",
+        params={"clientkey": "ck-globex", "active_session": "true"},
+        json=[
+            {
+                "session_id": "x1",
+                "agent_id": "9",
+                "follower_link": "https://f.test/x1",
+                "start_time": "2024-05-01T10:00:00Z",
+                "duration": None,
+            }
+        ],
+    )
+    sessions = services.client_sessions(account, client_row)
+    assert [s.session_id for s in sessions] == ["x1"]
+    assert not CobrowseSession.objects.exists()  # shown, never stored

@@ -1,0 +1,482 @@
+"""Surfly writes: push a change to Surfly first, then store Surfly's answer locally.
+
+Every function here makes the vendor call(s) and only touches the database once
+Surfly has accepted the change, so a refused or failed write leaves local rows as
+they were. Errors are the vendorkit taxonomy (`VendorError` and subclasses): views
+show `user_message()` and `field_errors` for permanent ones and keep the user's
+input for transient ones (`exc.transient`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from cobrowse_portal.core.choices import WorkspaceKind
+from cobrowse_portal.core.models import VendorAccount, Workspace
+from cobrowse_portal.vendorkit.bulk import upsert
+from cobrowse_portal.vendorkit.errors import NotFound, PermanentVendorError, VendorError
+from cobrowse_portal.vendorkit.redaction import register_secret
+
+from .models import (
+    CobrowseSession,
+    SurflyAgent,
+    SurflyClient,
+    SurflyCompanyOptions,
+    SurflyWebhook,
+)
+from .schemas import Agent, Client, SessionInfo, Webhook
+from .sync import session_row
+
+log = logging.getLogger("cobrowse.vendors.surfly.services")
+
+OPTIONS_ID = "company"
+
+
+def client_for(account: VendorAccount):
+    return account.client()
+
+
+def _now() -> datetime:
+    return timezone.now()
+
+
+# --- agents -----------------------------------------------------------------------
+def _agent_row(agent: Agent, existing: SurflyAgent | None = None, **fallback) -> dict:
+    """Map Surfly's agent answer; fields it left out keep their previous value."""
+    prev_free = existing.is_free if existing else False
+    available = (
+        agent.available
+        if agent.available is not None
+        else fallback.get("available", existing.available if existing else None)
+    )
+    row = {
+        "external_id": agent.agent_id,
+        "name": agent.name
+        or fallback.get("name")
+        or (existing.name if existing else ""),
+        "email": agent.email
+        or fallback.get("email")
+        or (existing.email if existing else ""),
+        "role": agent.raw.get("role")
+        or agent.raw.get("agent_role")
+        or fallback.get("role")
+        or (existing.role if existing else "agent"),
+        "available": available,
+        # Surfly derives "free" from availability and presence; switching an
+        # agent off makes it not free at once, switching on waits for the sync.
+        "is_free": bool(prev_free and available),
+        "last_login": agent.last_login or (existing.last_login if existing else None),
+    }
+    row["raw"] = {**agent.raw, "_free": row["is_free"]}
+    return row
+
+
+def create_agent(
+    account: VendorAccount, *, username: str, agent_email: str, password: str, role: str
+) -> SurflyAgent:
+    """POST /agents/, then GET the new agent so the row holds Surfly's own view."""
+    client = client_for(account)
+    agent_id = client.create_agent(username, agent_email, password, role)
+    try:
+        agent = client.get_agent(agent_id)
+    except VendorError:  # the agent exists at Surfly; store what we sent
+        log.warning("created Surfly agent %s but could not read it back", agent_id)
+        agent = Agent(
+            agent_id=agent_id,
+            raw={
+                "agent_id": agent_id,
+                "agent_name": username,
+                "agent_email": agent_email,
+                "role": role,
+            },
+        )
+    if not agent.agent_id:
+        agent.agent_id = agent_id
+    row = _agent_row(agent, name=username, email=agent_email, role=role)
+    upsert(SurflyAgent, account, [row])
+    return SurflyAgent.objects.get(account=account, external_id=agent.agent_id)
+
+
+def update_agent(
+    account: VendorAccount,
+    agent: SurflyAgent,
+    *,
+    username: str,
+    available: bool,
+    role: str | None = None,
+) -> SurflyAgent:
+    """PUT /agents/{id}/ (Surfly requires `username` and `available`)."""
+    answer = client_for(account).update_agent(
+        agent.external_id, username, available, role or None
+    )
+    if not answer.agent_id:
+        answer.agent_id = agent.external_id
+    row = _agent_row(answer, agent, name=username, available=available, role=role)
+    upsert(SurflyAgent, account, [row])
+    agent.refresh_from_db()
+    return agent
+
+
+def toggle_availability(account: VendorAccount, agent: SurflyAgent) -> SurflyAgent:
+    return update_agent(
+        account,
+        agent,
+        username=agent.name or agent.email,
+        available=not agent.available,
+    )
+
+
+def delete_agent(account: VendorAccount, agent: SurflyAgent) -> str:
+    """DELETE /agents/{id}/; the local row is marked removed once Surfly confirms."""
+    try:
+        answer = client_for(account).delete_agent(agent.external_id)
+    except NotFound:
+        answer = "Surfly no longer had this agent."
+    SurflyAgent.objects.filter(pk=agent.pk).update(removed_at=_now())
+    return answer or "Agent deleted."
+
+
+@dataclass
+class IssuedToken:
+    """An Embed API token: shown once, never stored."""
+
+    token: str
+    expires_at: datetime
+    expires_in: int
+    agent_id: str | None
+
+    @property
+    def hours(self) -> int:
+        return round(self.expires_in / 3600)
+
+
+def generate_access_token(
+    account: VendorAccount, agent: SurflyAgent, *, force_new: bool = False
+) -> IssuedToken:
+    """POST /agents/access-token/ — a 24 h token (one active per agent)."""
+    answer = client_for(account).agent_access_token(
+        agent.external_id, force_new=force_new
+    )
+    register_secret(answer.token)
+    now = _now()
+    # Surfly counts token generation as a login.
+    SurflyAgent.objects.filter(pk=agent.pk).update(last_login=now)
+    return IssuedToken(
+        token=answer.token,
+        expires_at=now + timedelta(seconds=answer.expires_in),
+        expires_in=answer.expires_in,
+        agent_id=answer.agent_id,
+    )
+
+
+# --- sessions ---------------------------------------------------------------------
+def _store_session(
+    account: VendorAccount, info: SessionInfo, **extra
+) -> CobrowseSession:
+    row = {**session_row(info), **extra}
+    upsert(CobrowseSession, account, [row])
+    return CobrowseSession.objects.get(account=account, external_id=row["external_id"])
+
+
+def start_session(
+    account: VendorAccount,
+    *,
+    url: str,
+    tags: list[str] | None = None,
+    agent_id: str | None = None,
+    skip_queue: bool | None = None,
+    options: dict[str, Any] | None = None,
+) -> CobrowseSession:
+    """POST /sessions/; the row keeps `leader_link` (valid 2 minutes) for display."""
+    info = client_for(account).create_session(
+        url,
+        tags=tags or None,
+        agent_id=agent_id or None,
+        skip_queue=skip_queue,
+        **(options or {}),
+    )
+    if not (info.session_id or info.id):
+        raise PermanentVendorError("Surfly started a session but sent no session id")
+    return _store_session(account, info, leader_link=info.leader_link[:500])
+
+
+def end_session(account: VendorAccount, session: CobrowseSession) -> CobrowseSession:
+    """POST /sessions/{id}/end/; Surfly answers the session with end time filled."""
+    client = client_for(account)
+    try:
+        info = client.end_session(session.api_id or session.external_id)
+    except NotFound:
+        # Already gone at Surfly (ended and purged): the session is not live.
+        CobrowseSession.objects.filter(pk=session.pk).update(
+            is_active=False, end_time=session.end_time or _now()
+        )
+        session.refresh_from_db()
+        return session
+    row = session_row(info)
+    row["external_id"] = session.external_id  # keep the row the user acted on
+    row["is_active"] = False  # Surfly confirmed the end, even if end_time is absent
+    row["end_time"] = row["end_time"] or _now()
+    if not row["api_id"]:
+        row["api_id"] = session.api_id
+    upsert(CobrowseSession, account, [row])
+    session.refresh_from_db()
+    return session
+
+
+@dataclass
+class Screenshot:
+    state: str
+    url: str | None
+
+
+def take_screenshot(
+    account: VendorAccount, session: CobrowseSession, *, size: int | None = None
+) -> Screenshot:
+    """POST …/screenshots/create/ then GET …/screenshots/latest/ for the image URL.
+
+    Surfly keeps producing screenshots only while "latest" is polled, so one
+    action asks for one image; nothing is stored.
+    """
+    client = client_for(account)
+    key = session.api_id or session.external_id
+    state = client.create_screenshot(key, size=size)
+    if state == "FAILED-INTERNALLY":
+        raise PermanentVendorError(
+            "Surfly could not take a screenshot (FAILED-INTERNALLY)",
+            vendor_message="Surfly could not take a screenshot of this session.",
+        )
+    try:
+        url = client.latest_screenshot(key)
+    except NotFound:
+        url = None  # generation started; the first image is not ready yet
+    return Screenshot(state=state, url=url)
+
+
+# --- company options --------------------------------------------------------------
+def _store_options(account: VendorAccount, options: dict) -> SurflyCompanyOptions:
+    upsert(
+        SurflyCompanyOptions,
+        account,
+        [{"external_id": OPTIONS_ID, "options": options, "raw": options}],
+    )
+    return SurflyCompanyOptions.objects.get(account=account, external_id=OPTIONS_ID)
+
+
+def update_options(
+    account: VendorAccount, changes: dict[str, Any]
+) -> SurflyCompanyOptions:
+    """PATCH /company/options/ with the changed keys only (POST would reset the
+    rest to defaults)."""
+    current = SurflyCompanyOptions.objects.filter(
+        account=account, external_id=OPTIONS_ID
+    ).first()
+    if not changes and current:
+        return current
+    answer = client_for(account).update_options(changes)
+    # Surfly answers the whole object; merge anyway so a partial answer loses nothing.
+    merged = {**(current.options if current else {}), **answer}
+    return _store_options(account, merged)
+
+
+def reset_options(account: VendorAccount) -> SurflyCompanyOptions:
+    """DELETE /company/options/ (back to defaults), then GET to store the result."""
+    client = client_for(account)
+    client.reset_options()
+    return _store_options(account, client.get_options())
+
+
+# --- webhooks ---------------------------------------------------------------------
+def _webhook_row(hook: Webhook, disabled_by_portal: bool) -> dict:
+    return {
+        "external_id": hook.id,
+        "url": hook.url[:500],
+        "category": hook.category,
+        "enabled": hook.enabled,
+        "ssl_verification": hook.ssl_verification,
+        "company_id": hook.company_id or "",
+        "disabled_by_portal": disabled_by_portal and not hook.enabled,
+        "raw": hook.raw,
+    }
+
+
+def create_webhook(
+    account: VendorAccount,
+    *,
+    url: str,
+    category: str,
+    enabled: bool = True,
+    ssl_verification: bool = True,
+) -> SurflyWebhook:
+    hook = client_for(account).create_webhook(url, category, enabled, ssl_verification)
+    if not hook.id:
+        raise PermanentVendorError("Surfly created the webhook but sent no id")
+    upsert(SurflyWebhook, account, [_webhook_row(hook, disabled_by_portal=not enabled)])
+    return SurflyWebhook.objects.get(account=account, external_id=hook.id)
+
+
+def update_webhook(
+    account: VendorAccount,
+    webhook: SurflyWebhook,
+    *,
+    url: str,
+    category: str,
+    enabled: bool,
+    ssl_verification: bool,
+) -> SurflyWebhook:
+    """PUT /webhooks/{id}/. A webhook the user switches off is marked as switched
+    off by the portal, so it is not reported as switched off by Surfly."""
+    hook = client_for(account).update_webhook(
+        webhook.external_id, url, category, enabled, ssl_verification
+    )
+    if not hook.id:
+        hook.id = webhook.external_id
+    if enabled:
+        by_portal = False
+    elif webhook.enabled:
+        by_portal = True  # the user is switching it off now
+    else:
+        by_portal = webhook.disabled_by_portal  # already off: keep who did it
+    upsert(SurflyWebhook, account, [_webhook_row(hook, by_portal)])
+    # upsert skips unchanged payloads; the portal-only flag may still have moved.
+    SurflyWebhook.objects.filter(account=account, external_id=hook.id).update(
+        disabled_by_portal=by_portal and not hook.enabled
+    )
+    webhook.refresh_from_db()
+    return webhook
+
+
+def delete_webhook(account: VendorAccount, webhook: SurflyWebhook) -> None:
+    """DELETE /webhooks/{id}/ (204), then mark the row removed."""
+    with contextlib.suppress(NotFound):  # already gone at Surfly: fine
+        client_for(account).delete_webhook(webhook.external_id)
+    SurflyWebhook.objects.filter(pk=webhook.pk).update(removed_at=_now())
+
+
+# --- reseller clients -------------------------------------------------------------
+def _client_row(client: Client, existing: SurflyClient | None = None) -> dict:
+    return {
+        "external_id": client.client_key,
+        "company_name": (
+            client.company_name or (existing.company_name if existing else "")
+        )[:200],
+        "plan": client.plan or (existing.plan if existing else ""),
+        "agent_count": client.agent_count
+        if client.agent_count is not None
+        else (existing.agent_count if existing else None),
+        "widget_key": client.widget_key or (existing.widget_key if existing else ""),
+        "domains": client.domains
+        if "domains" in client.raw
+        else (existing.domains if existing else []),
+        # Never the client's REST key.
+        "raw": {**(existing.raw if existing else {}), **client.safe_raw()},
+    }
+
+
+@dataclass
+class CreatedClient:
+    client: SurflyClient
+    workspace: Workspace | None = None
+    workspace_account: VendorAccount | None = None
+
+
+def _unique_slug(name: str) -> str:
+    base = (slugify(name) or "client")[:70]
+    slug, n = base, 2
+    while Workspace.objects.filter(slug=slug).exists():
+        slug, n = f"{base}-{n}", n + 1
+    return slug
+
+
+def create_client(
+    account: VendorAccount,
+    *,
+    company_name: str,
+    domains: list[str],
+    agent_email: str,
+    agent_name: str,
+    create_workspace: bool = False,
+    parent: Workspace | None = None,
+) -> CreatedClient:
+    """POST /clients/all/. With `create_workspace`, a client workspace owned by
+    `parent` gets a Surfly account whose credentials are the returned REST key,
+    stored encrypted; the key is never kept anywhere else."""
+    answer = client_for(account).create_client(
+        company_name, domains, agent_email, agent_name
+    )
+    register_secret(answer.rest_key)
+    if not answer.client_key:
+        raise PermanentVendorError("Surfly created the client but sent no client key")
+    with transaction.atomic():
+        upsert(SurflyClient, account, [_client_row(answer)])
+        result = CreatedClient(
+            SurflyClient.objects.get(account=account, external_id=answer.client_key)
+        )
+        if create_workspace and parent is not None and answer.rest_key:
+            name = (answer.company_name or company_name)[:120]
+            workspace = Workspace.objects.create(
+                name=name,
+                slug=_unique_slug(name),
+                kind=WorkspaceKind.CLIENT,
+                parent=parent,
+            )
+            sub = VendorAccount(
+                workspace=workspace,
+                vendor=account.vendor,
+                name=f"Surfly · {name}"[:120],
+                base_url=account.base_url,
+            )
+            sub.set_credentials({"api_key": answer.rest_key})
+            sub.save()
+            result.workspace, result.workspace_account = workspace, sub
+    return result
+
+
+def rename_client(
+    account: VendorAccount, client: SurflyClient, company_name: str
+) -> SurflyClient:
+    """PUT /clients/all/{key}/"""
+    answer = client_for(account).update_client(client.external_id, company_name)
+    if not answer.company_name:
+        answer.company_name = company_name
+    upsert(SurflyClient, account, [_client_row(answer, client)])
+    client.refresh_from_db()
+    return client
+
+
+def set_client_domains(
+    account: VendorAccount, client: SurflyClient, domains: list[str]
+) -> SurflyClient:
+    """POST /clients/all/{key}/ with the comma-separated domain list."""
+    stored = client_for(account).set_client_domains(client.external_id, domains)
+    answer = Client(
+        client_key=client.external_id,
+        domains=stored,
+        raw={"client_key": client.external_id, "domains": ",".join(stored)},
+    )
+    upsert(SurflyClient, account, [_client_row(answer, client)])
+    client.refresh_from_db()
+    return client
+
+
+def delete_client(account: VendorAccount, client: SurflyClient) -> str:
+    """DELETE /clients/all/{key}/, then mark the row removed."""
+    try:
+        answer = client_for(account).delete_client(client.external_id)
+    except NotFound:
+        answer = "Surfly no longer had this client."
+    SurflyClient.objects.filter(pk=client.pk).update(removed_at=_now())
+    return answer or "Client deleted."
+
+
+def client_sessions(account: VendorAccount, client: SurflyClient) -> list[SessionInfo]:
+    """GET /sessions/?clientkey=…&active_session=true — shown, not stored (they
+    belong to the client's own account)."""
+    return client_for(account).client_sessions(client.external_id, active_session=True)

@@ -1,0 +1,366 @@
+"""Live sessions, starting and ending a co-browse, session detail and history."""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import datetime, time, timedelta
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.http import StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from cobrowse_portal.core.choices import Role
+from cobrowse_portal.core.htmx import render_page
+from cobrowse_portal.core.pagination import keyset_page
+from cobrowse_portal.core.permissions import role_required
+from cobrowse_portal.vendorkit.errors import VendorError
+
+from .. import services
+from ..forms import HistoryFilterForm, ScreenshotForm, SessionStartForm
+from ..models import CobrowseSession, SurflyCompanyOptions
+from .common import (
+    agent_names,
+    back_to,
+    form_status,
+    local_agents,
+    page_context,
+    report_failure,
+    surfly_account,
+)
+
+LIVE_LIMIT = 500
+
+
+def _sessions(account):
+    return CobrowseSession.objects.filter(account=account, removed_at__isnull=True)
+
+
+@role_required(Role.AGENT)
+def live(request, account_id: int):
+    account = surfly_account(request, account_id)
+    rows = list(
+        _sessions(account)
+        .filter(is_active=True)
+        .order_by("-start_time", "-pk")[: LIVE_LIMIT + 1]
+    )
+    names, now = agent_names(account), timezone.now()
+    for row in rows:
+        row.elapsed = now - row.start_time if row.start_time else None
+        row.agent_label = names.get(row.agent_id, row.agent_id)
+    return render_page(
+        request,
+        "surfly/live.html",
+        page_context(
+            request,
+            account,
+            sessions=rows[:LIVE_LIMIT],
+            truncated=len(rows) > LIVE_LIMIT,
+            refreshed_at=now,
+        ),
+        partial="table",
+    )
+
+
+@role_required(Role.AGENT)
+def session_start(request, account_id: int):
+    account = surfly_account(request, account_id)
+    stored = SurflyCompanyOptions.objects.filter(account=account).first()
+    form = SessionStartForm(
+        request.POST or None,
+        agents=local_agents(account),
+        defaults=stored.options if stored else {},
+    )
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                session = services.start_session(
+                    account,
+                    url=data["url"],
+                    tags=data["tags"],
+                    agent_id=data["agent"] or None,
+                    skip_queue=data["skip_queue"] or None,
+                    options=form.chosen_options(),
+                )
+            except VendorError as exc:
+                form.add_vendor_error(exc)
+                status = form_status(form, exc)
+            else:
+                url = reverse("surfly:session_start", args=[account.pk])
+                return redirect(f"{url}?started={session.pk}")
+        else:
+            status = form_status(form)
+    started = None
+    started_id = request.GET.get("started", "")
+    if request.method == "GET" and started_id.isdigit():
+        started = _sessions(account).filter(pk=int(started_id)).first()
+    return render_page(
+        request,
+        "surfly/session_start.html",
+        page_context(request, account, form=form, started=started),
+        status=status,
+    )
+
+
+def _detail_context(request, account, session, **extra) -> dict:
+    names = agent_names(account)
+    return page_context(
+        request,
+        account,
+        session=session,
+        agent_label=names.get(session.agent_id, session.agent_id),
+        meta_json=json.dumps(session.meta, indent=2, sort_keys=True, default=str)
+        if session.meta not in (None, {}, [], "")
+        else "",
+        option_rows=[
+            (key, json.dumps(value, default=str))
+            for key, value in sorted((session.options or {}).items())
+        ],
+        elapsed=(timezone.now() - session.start_time)
+        if session.is_active and session.start_time
+        else None,
+        **extra,
+    )
+
+
+@role_required(Role.AGENT)
+def session_detail(request, account_id: int, pk: int):
+    account = surfly_account(request, account_id)
+    session = get_object_or_404(_sessions(account), pk=pk)
+    return render_page(
+        request,
+        "surfly/session_detail.html",
+        _detail_context(request, account, session),
+    )
+
+
+@role_required(Role.AGENT)
+@require_POST
+def session_end(request, account_id: int, pk: int):
+    account = surfly_account(request, account_id)
+    session = get_object_or_404(_sessions(account), pk=pk)
+    detail = reverse("surfly:session_detail", args=[account.pk, session.pk])
+    if not session.is_active:
+        messages.info(request, "That session has already ended.")
+        return back_to(request, detail)
+    try:
+        session = services.end_session(account, session)
+    except VendorError as exc:
+        report_failure(request, exc, "ended")
+    else:
+        messages.success(request, f"Session {session} ended.")
+    return back_to(request, detail)
+
+
+@role_required(Role.AGENT)
+@require_POST
+def session_screenshot(request, account_id: int, pk: int):
+    """Ask Surfly for a screenshot and show the latest image (nothing is stored)."""
+    account = surfly_account(request, account_id)
+    session = get_object_or_404(_sessions(account), pk=pk)
+    form = ScreenshotForm(request.POST)
+    size = form.cleaned_data.get("size") if form.is_valid() else None
+    shot, error = None, None
+    try:
+        shot = services.take_screenshot(account, session, size=size)
+    except VendorError as exc:
+        error = (
+            "Surfly is not answering right now; press the button again to retry."
+            if exc.transient
+            else f"Surfly refused: {exc.user_message()}"
+        )
+    return render_page(
+        request,
+        "surfly/session_detail.html",
+        _detail_context(request, account, session, shot=shot, shot_error=error),
+        partial="shot",
+    )
+
+
+# --- history ----------------------------------------------------------------------
+def _tag_match(tag: str) -> Q:
+    # `tags` is a JSON list; match one element by its quoted JSON text, which works
+    # on SQLite (ASCII-escaped text) and PostgreSQL (jsonb rendered as text).
+    return Q(tags__icontains=json.dumps(tag)) | Q(
+        tags__icontains=json.dumps(tag, ensure_ascii=False)
+    )
+
+
+def filter_history(qs, form: HistoryFilterForm):
+    """Apply the valid filters of `form`; invalid ones are shown, not applied."""
+    if not form.is_bound:
+        return qs
+    form.is_valid()
+    data = form.cleaned_data
+    active = data.get("active_session")
+    if active in ("true", "false"):
+        qs = qs.filter(is_active=active == "true")
+    agent = data.get("agent")
+    if agent == "null":
+        qs = qs.filter(agent_id="")
+    elif agent:
+        qs = qs.filter(agent_id=agent)
+    pin = (data.get("pin") or "").strip()
+    if pin == "null":
+        qs = qs.filter(pin="")
+    elif pin:
+        qs = qs.filter(pin=pin)
+    tags = [t.strip() for t in (data.get("tags") or "").split(",") if t.strip()]
+    if tags == ["null"]:
+        qs = qs.filter(tags=[])
+    for tag in tags if tags != ["null"] else []:
+        qs = qs.filter(_tag_match(tag))  # filters stack, as in Surfly's API
+    if data.get("min_duration") is not None:
+        qs = qs.filter(duration__gte=data["min_duration"])
+    if data.get("max_duration") is not None:
+        qs = qs.filter(duration__lte=data["max_duration"])
+    tz = timezone.get_current_timezone()
+    if data.get("since"):
+        qs = qs.filter(start_time__gte=datetime.combine(data["since"], time.min, tz))
+    if data.get("until"):
+        # Inclusive "to" date: everything before the next midnight.
+        end = datetime.combine(data["until"] + timedelta(days=1), time.min, tz)
+        qs = qs.filter(start_time__lt=end)
+    return qs
+
+
+def _page(qs, params):
+    try:
+        return keyset_page(qs, params, "start_time")
+    except (ValidationError, ValueError, TypeError, OverflowError):
+        # A hand-edited cursor that decodes but names no valid time: start over.
+        params = params.copy()
+        params.pop("after", None)
+        return keyset_page(qs, params, "start_time")
+
+
+@role_required(Role.MANAGER)
+def history(request, account_id: int):
+    account = surfly_account(request, account_id)
+    agents = local_agents(account)
+    form = HistoryFilterForm(request.GET or None, agents=agents)
+    qs = filter_history(_sessions(account), form)
+    if request.GET.get("format") == "csv":
+        return history_csv_response(account, qs)
+    page = _page(qs, request.GET)
+    names = {a.external_id: str(a) for a in agents}
+    for row in page.rows:
+        row.agent_label = names.get(row.agent_id, row.agent_id)
+    params = request.GET.copy()
+    params.pop("after", None)
+    params.pop("format", None)
+    csv_query = params.copy()
+    csv_query["format"] = "csv"
+    return render_page(
+        request,
+        "surfly/history.html",
+        page_context(
+            request,
+            account,
+            form=form,
+            page=page,
+            has_any=_sessions(account).exists(),
+            csv_url="?" + csv_query.urlencode(),
+        ),
+        partial="results",
+    )
+
+
+@role_required(Role.MANAGER)
+def history_csv(request, account_id: int):
+    account = surfly_account(request, account_id)
+    form = HistoryFilterForm(request.GET or None, agents=local_agents(account))
+    return history_csv_response(account, filter_history(_sessions(account), form))
+
+
+CSV_COLUMNS = [
+    "session_id",
+    "id",
+    "formatted_id",
+    "start_time",
+    "end_time",
+    "duration_s",
+    "active",
+    "agent_id",
+    "agent",
+    "pin",
+    "tags",
+    "start_url",
+    "follower_link",
+    "participants",
+    "successful_start",
+    "queued",
+    "waiting_time_s",
+    "server",
+]
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        return value.isoformat()
+    text = str(value)
+    # Keep spreadsheets from running a cell as a formula.
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def history_csv_response(account, qs) -> StreamingHttpResponse:
+    """Every filtered row, streamed: rows are read in chunks, never all at once."""
+    names = agent_names(account)
+    fields = [
+        "external_id",
+        "api_id",
+        "formatted_id",
+        "start_time",
+        "end_time",
+        "duration",
+        "is_active",
+        "agent_id",
+        "pin",
+        "tags",
+        "start_url",
+        "follower_link",
+        "participant_num",
+        "successful_start",
+        "queued",
+        "waiting_time",
+        "server",
+    ]
+    rows = (
+        qs.order_by("-start_time", "-pk").values_list(*fields).iterator(chunk_size=2000)
+    )
+
+    def lines():
+        writer = csv.writer(_Echo())
+        yield writer.writerow(CSV_COLUMNS)
+        for r in rows:
+            record = dict(zip(fields, r, strict=True))
+            tags = record["tags"] if isinstance(record["tags"], list) else []
+            yield writer.writerow(
+                [_cell(record[f]) for f in fields[:8]]
+                + [_cell(names.get(record["agent_id"], ""))]
+                + [_cell(record["pin"]), _cell(", ".join(map(str, tags)))]
+                + [_cell(record[f]) for f in fields[10:]]
+            )
+
+    stamp = timezone.now().strftime("%Y%m%d-%H%M")
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = (
+        f'attachment; filename="surfly-history-{account.pk}-{stamp}.csv"'
+    )
+    return response
