@@ -20,7 +20,7 @@ from cobrowse_portal.core.models import WebhookEvent
 from cobrowse_portal.vendorkit.sandbox.faults import set_faults
 from tests.conftest import sandbox_account
 from vendors.surfly.models import CobrowseSession
-from vendors.surfly.sandbox.models import Agent, Company, Session, Webhook
+from vendors.surfly.sandbox.models import Agent, Company, SandboxSession, Webhook
 from vendors.surfly.sandbox.seed import CLIENT_KEY, RESELLER_KEY, append_history, seed
 
 from .conftest import SANDBOX, SEED_SIZE, clear_of_window_edge
@@ -87,7 +87,7 @@ def _snapshot() -> dict:
         ),
         "agents": list(Agent.objects.values_list("pk", "company_id", "email")),
         "sessions": sorted(
-            Session.objects.values_list("raw_id", "session_id", "formatted_id")
+            SandboxSession.objects.values_list("raw_id", "session_id", "formatted_id")
         ),
         "webhooks": list(Webhook.objects.values_list("pk", "url", "enabled")),
     }
@@ -129,7 +129,7 @@ def test_seeded_world(seeded):
         and client.sessions.filter(end_time__isnull=False).exists()
     )
     assert reseller.clients.count() == 3
-    assert Session.objects.db == "sandbox"  # never the portal's database
+    assert SandboxSession.objects.db == "sandbox"  # never the portal's database
 
 
 # --- history paging -------------------------------------------------------------------
@@ -189,7 +189,7 @@ def test_history_query_uses_the_paging_index(seeded):
     if connections["sandbox"].vendor != "sqlite":
         pytest.skip("plan text checked on SQLite only")
     reseller = Company.objects.get(api_key=RESELLER_KEY)
-    qs = Session.objects.filter(company=reseller).order_by("-start_time", "-id")
+    qs = SandboxSession.objects.filter(company=reseller).order_by("-start_time", "-id")
     assert "surfly_sbx_history" in qs.values_list("record_json")[200:301].explain()
 
 

@@ -18,13 +18,13 @@ from django.db.models import F
 from cobrowse_portal.vendorkit.sandbox.emit import emit
 from cobrowse_portal.vendorkit.sandbox.router import ALIAS
 
-from .models import Company, Session, Webhook
+from .models import Company, SandboxSession, Webhook
 from .records import iso
 
 CATEGORIES = ("session.queued", "session.started", "session.ended")
 
 
-def event_data(event_type: str, s: Session) -> dict[str, Any]:
+def event_data(event_type: str, s: SandboxSession) -> dict[str, Any]:
     """The documented `data` fields of each session event."""
     if event_type == "session.ended":
         return {
@@ -50,7 +50,7 @@ def event_data(event_type: str, s: Session) -> dict[str, Any]:
     return data
 
 
-def publish(company: Company, event_type: str, s: Session) -> int:
+def publish(company: Company, event_type: str, s: SandboxSession) -> int:
     """Number the event and send it to the matching webhooks after commit."""
     with transaction.atomic(using=ALIAS):
         Company.objects.filter(pk=company.pk).update(

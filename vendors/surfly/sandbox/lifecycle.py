@@ -11,17 +11,17 @@ from django.utils import timezone
 from cobrowse_portal.vendorkit.sandbox.router import ALIAS
 
 from . import events
-from .models import Company, OptionSet, Session
+from .models import Company, OptionSet, SandboxSession
 from .params import tags_text
 from .records import dump_record, history_record, session_ids, token
 
 _rng = random.SystemRandom()
 
 
-def find_session(company: Company, key: str) -> Session | None:
+def find_session(company: Company, key: str) -> SandboxSession | None:
     """By raw `id`, `session_id` or `formatted_id` (123-123-123)."""
     return (
-        Session.objects.filter(company=company)
+        SandboxSession.objects.filter(company=company)
         .filter(Q(raw_id=key) | Q(session_id=key) | Q(formatted_id=key))
         .select_related("option_set")
         # A live session wins over an ended one with the same formatted id.
@@ -33,7 +33,7 @@ def find_session(company: Company, key: str) -> Session | None:
 def _free_pin(company: Company) -> str:
     """A 4-digit PIN unique among the company's active sessions."""
     taken = set(
-        Session.objects.filter(
+        SandboxSession.objects.filter(
             company=company, end_time__isnull=True, pin__isnull=False
         ).values_list("pin", flat=True)
     )
@@ -51,12 +51,12 @@ def start_session(
     agent_id: int | None,
     queued: bool,
     options: dict,
-) -> Session:
+) -> SandboxSession:
     """Create a live session; events `session.queued` (when queued) and
     `session.started` follow, in that order."""
     raw_id, session_id, formatted_id = session_ids(_rng)
     pin = _free_pin(company) if queued else None
-    s = Session(
+    s = SandboxSession(
         company=company,
         raw_id=raw_id,
         session_id=session_id,
@@ -84,7 +84,7 @@ def start_session(
     return s
 
 
-def end_session(s: Session) -> Session:
+def end_session(s: SandboxSession) -> SandboxSession:
     """End a live session (an ended one is answered as it is, unchanged)."""
     if s.end_time is not None:
         return s

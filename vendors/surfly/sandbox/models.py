@@ -109,7 +109,7 @@ class OptionSet(models.Model):
         return found
 
 
-class Session(models.Model):
+class SandboxSession(models.Model):
     """A co-browsing session, live (`end_time` null) or ended.
 
     `raw_id` is Surfly's `id` and `session_id` its `session_id`: the spec's

@@ -1,4 +1,4 @@
-"""Session options: the defaults and how request values are checked.
+"""SandboxSession options: the defaults and how request values are checked.
 
 The option names are the newest complete set in Surfly's spec (the history
 example, 68 names). Values are that example's, except the four options where

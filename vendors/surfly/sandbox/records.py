@@ -14,7 +14,7 @@ import string
 from datetime import UTC, datetime
 from typing import Any
 
-from .models import Agent, Company, Session, Webhook
+from .models import Agent, Company, SandboxSession, Webhook
 
 ALPHABET = string.ascii_letters + string.digits
 SERVERS = [
@@ -76,7 +76,7 @@ def _str_or_none(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def session_payload(s: Session, options: dict) -> dict[str, Any]:
+def session_payload(s: SandboxSession, options: dict) -> dict[str, Any]:
     """A session as `GET /sessions/` and friends show it."""
     return {
         "tags": list(s.tags),
@@ -103,7 +103,7 @@ def session_payload(s: Session, options: dict) -> dict[str, Any]:
     }
 
 
-def created_payload(s: Session, options: dict) -> dict[str, Any]:
+def created_payload(s: SandboxSession, options: dict) -> dict[str, Any]:
     """The create answer: a session plus `leader_link` (after `follower_link`)."""
     payload = session_payload(s, options)
     at = list(payload).index("follower_link") + 1
@@ -111,7 +111,7 @@ def created_payload(s: Session, options: dict) -> dict[str, Any]:
     return dict([*items[:at], ("leader_link", s.leader_link), *items[at:]])
 
 
-def history_record(s: Session) -> dict[str, Any]:
+def history_record(s: SandboxSession) -> dict[str, Any]:
     """A history item without `options` (spliced in when a page is served).
 
     For a live session `duration` is null here; the page fills in the seconds
@@ -147,7 +147,7 @@ def with_options(record_json: str, options_json: str) -> str:
     return f'{record_json[:-1]},"options":{options_json}}}'
 
 
-def client_session_payload(s: Session, now: datetime) -> dict[str, Any]:
+def client_session_payload(s: SandboxSession, now: datetime) -> dict[str, Any]:
     """A reseller's view of a client's session (5 fields, integer duration)."""
     duration = s.duration
     if duration is None:

@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from cobrowse_portal.vendorkit.sandbox.router import ALIAS
 
-from .models import Agent, Company, OptionSet, Session, Webhook
+from .models import Agent, Company, OptionSet, SandboxSession, Webhook
 from .options import DEFAULT_OPTIONS, complete
 from .params import tags_text
 from .records import (
@@ -87,7 +87,7 @@ def seed(size: int, seed: int = 1, reset: bool = False) -> str:
     if Company.objects.exists() and not reset:
         return (
             f"already seeded ({Company.objects.count()} companies, "
-            f"{Session.objects.count()} sessions); use --reset to start over"
+            f"{SandboxSession.objects.count()} sessions); use --reset to start over"
         )
     rng = random.Random(seed)
     anchor = timezone.now().replace(minute=0, second=0, microsecond=0)
@@ -140,7 +140,7 @@ def append_history(company: Company, count: int, seed: int = 2) -> int:
         start = latest + timedelta(seconds=span * (n + 1) / (count + 1))
         rows.append(_session(rng, company, agent_ids, sets, start, False, taken))
     with transaction.atomic(using=ALIAS):
-        Session.objects.bulk_create(rows, batch_size=BATCH)
+        SandboxSession.objects.bulk_create(rows, batch_size=BATCH)
     return count
 
 
@@ -150,7 +150,7 @@ def _option_sets() -> list[OptionSet]:
 
 def _wipe() -> None:
     # Children first; each is a single DELETE (no per-row cascade collection).
-    for model in (Session, Webhook, Agent):
+    for model in (SandboxSession, Webhook, Agent):
         model.objects.all().delete()
     Company.objects.filter(reseller__isnull=False).delete()
     Company.objects.all().delete()
@@ -198,7 +198,7 @@ def _sessions(rng, company, history: int, live: int, sets, anchor) -> int:
     agent_ids = list(Agent.objects.filter(company=company).values_list("pk", flat=True))
     formatted: set[str] = set()
     live_pins: set[str] = set()
-    batch: list[Session] = []
+    batch: list[SandboxSession] = []
     for n in range(history + live):
         is_live = n < live
         if is_live:
@@ -217,13 +217,15 @@ def _sessions(rng, company, history: int, live: int, sets, anchor) -> int:
                 live_pins.add(s.pin)
         batch.append(s)
         if len(batch) >= BATCH:
-            Session.objects.bulk_create(batch)
+            SandboxSession.objects.bulk_create(batch)
             batch = []
-    Session.objects.bulk_create(batch)
+    SandboxSession.objects.bulk_create(batch)
     return history + live
 
 
-def _session(rng, company, agent_ids, sets, start, is_live, formatted) -> Session:
+def _session(
+    rng, company, agent_ids, sets, start, is_live, formatted
+) -> SandboxSession:
     raw_id, session_id, formatted_id = session_ids(rng)
     while formatted_id in formatted:  # unique within the company
         raw_id, session_id, formatted_id = session_ids(rng)
@@ -239,7 +241,7 @@ def _session(rng, company, agent_ids, sets, start, is_live, formatted) -> Sessio
     pin = f"{rng.randrange(1000, 10000)}" if rng.random() < 0.4 else None
     tags = sorted(rng.sample(TAGS, rng.choice((0, 1, 1, 2))))
     participants = rng.choice((1, 2, 2, 2, 3, 4))
-    s = Session(
+    s = SandboxSession(
         company=company,
         raw_id=raw_id,
         session_id=session_id,
@@ -286,7 +288,7 @@ def _reset_sequences() -> None:
     """Explicit ids do not move PostgreSQL sequences; make the next insert safe."""
     connection = connections[ALIAS]
     statements = connection.ops.sequence_reset_sql(
-        no_style(), [Company, Agent, Webhook, Session, OptionSet]
+        no_style(), [Company, Agent, Webhook, SandboxSession, OptionSet]
     )
     with connection.cursor() as cursor:
         for sql in statements:

@@ -1,4 +1,4 @@
-"""Session history: `{next, previous, results}`, newest first.
+"""SandboxSession history: `{next, previous, results}`, newest first.
 
 Built for 100,000+ rows: one indexed query on (company, start_time desc, id)
 that reads only the pre-serialised record text, and a body assembled by string
@@ -13,7 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 from ..api import dumps, not_found, raw_json, surfly_api
-from ..models import Company, OptionSet, Session
+from ..models import Company, OptionSet, SandboxSession
 from ..paging import links, window
 from ..params import common_filters, moment, number
 from ..records import with_options
@@ -36,7 +36,7 @@ def history(request: HttpRequest, company: Company) -> HttpResponse:
     min_duration/max_duration (seconds, inclusive) and min_date/max_date on
     the start time, half-open [min, max), ISO 8601 with a zone.
     """
-    qs = common_filters(request, Session.objects.filter(company=company))
+    qs = common_filters(request, SandboxSession.objects.filter(company=company))
     low, high = number(request, "min_duration"), number(request, "max_duration")
     if low is not None:
         qs = qs.filter(duration__gte=low)

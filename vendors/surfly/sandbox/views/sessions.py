@@ -18,7 +18,7 @@ from ..api import (
     respond,
     surfly_api,
 )
-from ..models import Agent, Company, OptionSet, Session
+from ..models import Agent, Company, OptionSet, SandboxSession
 from ..options import clean_options, complete
 from ..params import common_filters, number
 from ..records import client_session_payload, created_payload, session_payload
@@ -28,14 +28,14 @@ from ..records import client_session_payload, created_payload, session_payload
 SCREENSHOTS_IDLE = timedelta(seconds=60)
 
 
-def _session(company: Company, key: str) -> Session:
+def _session(company: Company, key: str) -> SandboxSession:
     found = lifecycle.find_session(company, key)
     if found is None:
         raise not_found()
     return found
 
 
-def _options_by_set(sessions: list[Session]) -> dict[int, dict]:
+def _options_by_set(sessions: list[SandboxSession]) -> dict[int, dict]:
     """Decoded option sets of `sessions`, each set read and decoded once."""
     ids = {s.option_set_id for s in sessions}
     return {o.pk: o.options for o in OptionSet.objects.filter(pk__in=ids)}
@@ -65,7 +65,7 @@ def list_sessions(request: HttpRequest, company: Company) -> HttpResponse:
     client_key = request.GET.get("clientkey")
     if client_key:
         return _client_sessions(request, company, client_key)
-    qs = common_filters(request, Session.objects.filter(company=company))
+    qs = common_filters(request, SandboxSession.objects.filter(company=company))
     qs = _filter_by_month(request, qs).defer("record_json")
     sessions = list(qs.order_by("-start_time", "-id"))
     options = _options_by_set(sessions)
@@ -79,7 +79,7 @@ def _client_sessions(request: HttpRequest, company: Company, client_key: str):
     client = Company.objects.filter(reseller=company, client_key=client_key).first()
     if client is None:
         raise not_found()
-    qs = common_filters(request, Session.objects.filter(company=client))
+    qs = common_filters(request, SandboxSession.objects.filter(company=client))
     qs = _filter_by_month(request, qs).order_by("-start_time", "-id")
     now = timezone.now()
     return respond([client_session_payload(s, now) for s in qs])
@@ -147,7 +147,9 @@ def latest_screenshot(request: HttpRequest, company: Company, key: str) -> HttpR
     if s.screenshots_started is None:
         raise not_found("No screenshot available.")
     if s.end_time is None:
-        Session.objects.filter(pk=s.pk).update(screenshots_started=timezone.now())
+        SandboxSession.objects.filter(pk=s.pk).update(
+            screenshots_started=timezone.now()
+        )
     return respond(
         {
             "url": f"https://surfly-screenshots.s3.amazonaws.com/screenshot-{s.session_id}.webp"
@@ -177,5 +179,5 @@ def create_screenshot(request: HttpRequest, company: Company, key: str) -> HttpR
         state = "ALREADY-RUNNING"
     else:
         state = "GENERATION-STARTED"
-        Session.objects.filter(pk=s.pk).update(screenshots_started=now)
+        SandboxSession.objects.filter(pk=s.pk).update(screenshots_started=now)
     return HttpResponse(f'"{state}"', content_type="text/plain")
