@@ -7,11 +7,11 @@ its endpoints, and its cheapest authenticated call (`check_connection`).
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
+import orjson
 import requests
 from django.conf import settings
 
@@ -145,8 +145,8 @@ class BaseVendorClient:
         if response.status_code == 204 or not response.content:
             return None
         try:
-            return response.json()
-        except (ValueError, json.JSONDecodeError):
+            return orjson.loads(response.content)
+        except orjson.JSONDecodeError:
             raise errors.MalformedResponse(
                 f"{self.vendor} answered {response.status_code} with a body that is "
                 "not JSON"

@@ -3,7 +3,9 @@ right after that page, so a sync can save its place after every page."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import queue
+import threading
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -164,3 +166,51 @@ class TimeWindowPagination:
                 _items(body, self.items_key), {"window_start": upper.isoformat()}
             )
             cursor = upper
+
+
+_DONE = object()
+
+
+def prefetch(pages: Iterable[Page], depth: int = 2) -> Iterator[Page]:
+    """Fetch the next pages in a background thread while the caller stores this one.
+
+    The vendor's answer time and our JSON decoding then overlap the database
+    write (SQLite and psycopg release the GIL while they work). Order is kept,
+    at most `depth` pages wait in memory, and an error in the fetching thread is
+    raised in the caller at the page where it happened.
+    """
+    from django.db import connections
+
+    slots: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for page in pages:
+                while not stop.is_set():
+                    try:
+                        slots.put(page, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            slots.put(_DONE)
+        except BaseException as exc:  # handed to the consumer, raised there
+            slots.put(exc)
+        finally:
+            connections.close_all()  # a database cache may have opened one
+
+    worker = threading.Thread(target=produce, name="page-prefetch", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = slots.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        worker.join(timeout=30)

@@ -111,11 +111,12 @@ class RunContext:
     def page_done(self, cursor: dict[str, Any] | None = None) -> None:
         """Record a page: save the cursor, refresh the claim, publish progress."""
         self.pages += 1
-        if cursor is not None:
-            self.save_cursor(cursor)
-        if self.claim:
-            self.claim.heartbeat()
-        self._write_progress()
+        with transaction.atomic():  # one commit per page, not three
+            if cursor is not None:
+                self.save_cursor(cursor)
+            if self.claim:
+                self.claim.heartbeat()
+            self._write_progress()
 
     def _write_progress(self) -> None:
         SyncRun.objects.filter(pk=self.run.pk).update(

@@ -13,6 +13,7 @@ from django.conf import settings
 
 from cobrowse_portal.vendorkit.bulk import reconcile, upsert
 from cobrowse_portal.vendorkit.errors import AuthError, NotFound
+from cobrowse_portal.vendorkit.pagination import prefetch
 from cobrowse_portal.vendorkit.runs import RunContext
 
 from .models import (
@@ -109,7 +110,7 @@ def pull_history(ctx: RunContext) -> None:
     filters = {"min_date": min_date} if min_date else {}
     try:
         pages = ctx.client.history_pages(resume=resume, **filters)
-        for page in pages:
+        for page in prefetch(pages):
             rows = [session_row(s) for s in page.items]
             ctx.add(upsert(CobrowseSession, ctx.account, rows))
             starts = [r["start_time"] for r in rows if r["start_time"]]
@@ -136,7 +137,7 @@ def pull_history(ctx: RunContext) -> None:
 def pull_history_full(ctx: RunContext) -> None:
     """Every history page, resumable; only changed records are written."""
     resume = ctx.cursor if ctx.cursor.get("next") else None
-    for page in ctx.client.history_pages(resume=resume):
+    for page in prefetch(ctx.client.history_pages(resume=resume)):
         ctx.add(
             upsert(CobrowseSession, ctx.account, [session_row(s) for s in page.items])
         )
