@@ -16,6 +16,9 @@ from ..ratelimit import Rate
 from .models import FaultProfile
 
 _rng = random.Random()
+# A profile with a `seed` draws from its own generator: a test can replay the
+# exact same sequence of faults.
+_seeded: dict[tuple[str, str, int], random.Random] = {}
 
 
 def client_address(request) -> str:
@@ -46,6 +49,7 @@ def set_faults(vendor: str, account_key: str, **values) -> FaultProfile:
     profile, _ = FaultProfile.objects.update_or_create(
         vendor=vendor, account_key=account_key, defaults=values
     )
+    _seeded.pop((vendor, account_key, profile.seed), None)  # replay from the start
     return profile
 
 
@@ -67,7 +71,12 @@ def inject(
         return None
     if profile.delay_ms:
         time.sleep(profile.delay_ms / 1000)
-    roll = _rng.random()
+    rng = _rng
+    if profile.seed is not None:
+        rng = _seeded.setdefault(
+            (vendor, account_key, profile.seed), random.Random(profile.seed)
+        )
+    roll = rng.random()
     edge = profile.rate_429
     if roll < edge:
         response = (
