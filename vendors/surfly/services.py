@@ -414,8 +414,13 @@ def create_client(
     register_secret(answer.rest_key)
     if not answer.client_key:
         raise PermanentVendorError("Surfly created the client but sent no client key")
+    row = _client_row(answer)
+    if "domains" not in answer.raw:
+        # The create answer carries no domains; Surfly accepted the ones we sent.
+        row["domains"] = list(domains)
+        row["raw"] = {**row["raw"], "domains": ", ".join(domains)}
     with transaction.atomic():
-        upsert(SurflyClient, account, [_client_row(answer)])
+        upsert(SurflyClient, account, [row])
         result = CreatedClient(
             SurflyClient.objects.get(account=account, external_id=answer.client_key)
         )

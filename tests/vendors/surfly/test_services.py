@@ -511,6 +511,8 @@ def test_create_client_with_workspace(account, reseller, api):
         "wk-globex",
     )
     assert "rest_key" not in row.raw and "rk-globex" not in str(row.raw)
+    # Surfly's create answer has no domains: the ones it accepted are kept.
+    assert row.domains == ["globex.test", "*.globex.test"]
     ws = created.workspace
     assert ws.kind == WorkspaceKind.CLIENT and ws.parent == reseller
     sub = VendorAccount.objects.get(workspace=ws)
