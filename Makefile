@@ -57,7 +57,7 @@ format: install
 
 ## make bench: Surfly sync benchmark; prints figures, asserts nothing.
 bench: install
-	$(PY) -m benchmarks.surfly_sync $(BENCH_ARGS)
+	$(PY) -m tests.benchmarks.surfly_sync $(BENCH_ARGS)
 
 clean:
 	rm -rf var/*.sqlite3* staticfiles

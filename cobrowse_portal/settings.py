@@ -52,6 +52,24 @@ def _check_production_secrets() -> None:
 
 _check_production_secrets()
 
+
+def _check_encryption_keys() -> None:
+    """A malformed key would only fail at the first credential save; fail at start."""
+    from cryptography.fernet import Fernet
+
+    for position, key in enumerate(ENCRYPTION_KEYS, start=1):
+        try:
+            Fernet(key.encode())
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"ENCRYPTION_KEYS entry {position} is not a Fernet key (32 url-safe "
+                "base64 bytes); generate one with "
+                "`python manage.py generate_encryption_key`."
+            ) from None
+
+
+_check_encryption_keys()
+
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
@@ -151,9 +169,7 @@ CACHES = {"default": env.cache("CACHE_URL", default="dbcache://portal_cache")}
 
 _PV = "django.contrib.auth.password_validation"
 AUTH_PASSWORD_VALIDATORS = [
-    {
-        "NAME": f"{_PV}.UserAttributeSimilarityValidator"
-    },
+    {"NAME": f"{_PV}.UserAttributeSimilarityValidator"},
     {"NAME": f"{_PV}.MinimumLengthValidator"},
     {"NAME": f"{_PV}.CommonPasswordValidator"},
     {"NAME": f"{_PV}.NumericPasswordValidator"},
@@ -192,8 +208,15 @@ SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
 SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
-SECURE_HSTS_PRELOAD = False
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool(
+    "SECURE_HSTS_INCLUDE_SUBDOMAINS", default=SECURE_HSTS_SECONDS > 0
+)
+# The `preload` directive only consents to the browsers' preload list (hstspreload.org
+# asks for max-age >= 1 year and includeSubDomains); `check --deploy` warns without it.
+SECURE_HSTS_PRELOAD = env.bool(
+    "SECURE_HSTS_PRELOAD",
+    default=SECURE_HSTS_SECONDS >= 31536000 and SECURE_HSTS_INCLUDE_SUBDOMAINS,
+)
 if env.bool("BEHIND_TLS_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 

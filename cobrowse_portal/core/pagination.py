@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.http import QueryDict
 
@@ -37,16 +38,37 @@ def _decode(token: str) -> tuple[str, int] | None:
         return None
 
 
+MAX_PK = 2**63 - 1
+
+
+def _valid_cursor(qs: QuerySet, field: str, decoded) -> tuple[Any, int] | None:
+    """The cursor's (value, pk) parsed for `field`, or None if it is not one we made.
+
+    The cursor comes from the URL, so it is user input: a value the column cannot
+    hold or an id beyond any integer column must not reach the database."""
+    if decoded is None:
+        return None
+    value, pk = decoded
+    if not 0 < pk <= MAX_PK:
+        return None
+    if value in ("", "None"):
+        return None, pk
+    try:
+        return qs.model._meta.get_field(field).to_python(value), pk
+    except ValidationError:
+        return None
+
+
 def keyset_page(
     qs: QuerySet, params: QueryDict, field: str, *, size: int = 50, param: str = "after"
 ) -> KeysetPage:
     """One page of `qs` newest first; a bad cursor simply starts from the top."""
     qs = qs.order_by(f"-{field}", "-pk")
     token = params.get(param)
-    decoded = _decode(token) if token else None
+    decoded = _valid_cursor(qs, field, _decode(token)) if token else None
     if decoded:
         value, pk = decoded
-        if value in ("", "None"):
+        if value is None:
             qs = qs.filter(Q(**{f"{field}__isnull": True}, pk__lt=pk))
         else:
             qs = qs.filter(

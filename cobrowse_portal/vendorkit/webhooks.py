@@ -46,13 +46,25 @@ def receive(
 ) -> tuple[int, str, WebhookEvent | None]:
     """Validate and store one delivery. Returns (HTTP status, message, event)."""
     handler = account.spec.webhooks
-    excerpt = body[:500].decode("utf-8", "replace")
+    # PostgreSQL text and jsonb cannot hold NUL characters.
+    excerpt = body[:500].decode("utf-8", "replace").replace("\x00", "\ufffd")
     if len(body) > settings.WEBHOOK_MAX_BODY_BYTES:
         return 400, "body too large", _invalid(account, "body too large", excerpt)
     try:
+        if b"\\u0000" in body or b"\x00" in body:
+            raise InvalidEvent("NUL characters are not accepted")
         payload = json.loads(body)
         ext_id, sequence, event_type = handler.identify(payload)
-    except (ValueError, InvalidEvent, TypeError, KeyError) as exc:
+        _check_columns(ext_id, sequence)
+    # RecursionError: nesting too deep; OverflowError: e.g. int(1e999) in a handler.
+    except (
+        ValueError,
+        InvalidEvent,
+        TypeError,
+        KeyError,
+        RecursionError,
+        OverflowError,
+    ) as exc:
         reason = f"malformed event: {type(exc).__name__}"
         return 400, reason, _invalid(account, reason, excerpt)
     known = event_type in handler.known_types
@@ -75,6 +87,14 @@ def receive(
         transaction.on_commit(lambda: process_webhook_events.delay(account.pk))
         return 202, "accepted", event
     return 200, "unknown event type recorded", event
+
+
+def _check_columns(ext_id, sequence) -> None:
+    """The event's id and sequence must fit their columns (user input)."""
+    if len(str(ext_id)) > 64:
+        raise InvalidEvent("event id longer than 64 characters")
+    if sequence is not None and not -(2**63) <= sequence < 2**63:
+        raise InvalidEvent("sequence out of range")
 
 
 def _invalid(account: VendorAccount, reason: str, excerpt: str) -> WebhookEvent:

@@ -128,6 +128,12 @@ def account_test(request, account_id: int | None = None):
             request.POST, instance=instance, vendor=vendor, workspace=request.workspace
         )
         form.is_valid()  # field errors are not the point here; use what parsed
+        if "base_url" in form.errors:
+            # Never fall back to the vendor's live URL: a typo in a sandbox or
+            # on-premise URL must not send the key to the public API.
+            return _test_result(
+                request, False, f"API root: {' '.join(form.errors['base_url'])}"
+            )
         base_url = (
             form.cleaned_data.get("base_url") or registry.get(vendor).default_base_url
         )
@@ -173,7 +179,12 @@ def account_sync(request, account_id: int):
 @role_required(Role.MANAGER)
 def sync_progress(request, account_id: int):
     account = account_for(request, account_id)
-    ids = [int(i) for i in request.GET.get("ids", "").split(",") if i.isdigit()]
+    # User input: only ids an integer column can hold, and no more than a run set.
+    ids = [
+        int(i)
+        for i in request.GET.get("ids", "").split(",")
+        if i.isascii() and i.isdigit() and len(i) <= 18
+    ][:100]
     runs = list(SyncRun.objects.filter(account=account, pk__in=ids).order_by("stream"))
     context = {"runs": runs, "ids": request.GET.get("ids", ""), "account": account}
     if all(r.is_finished for r in runs):

@@ -22,6 +22,8 @@ def dashboard(request):
     cards = []
     for account in accounts:
         due = [s["next_due"] for s in schedules_for(account) if s["next_due"]]
+        if account.needs_attention:
+            due = []  # runs are skipped until the credentials change
         figures = []
         if account.spec.dashboard_figures:
             figures = import_string(account.spec.dashboard_figures)(account)
@@ -50,9 +52,11 @@ def dashboard(request):
 @login_required
 @require_POST
 def switch(request):
-    workspace = (
-        workspaces_for(request.user).filter(pk=request.POST.get("workspace")).first()
-    )
+    raw = request.POST.get("workspace", "")
+    workspace = None
+    # User input: never let "abc" (or "²", a digit int() refuses) reach the ORM.
+    if raw.isascii() and raw.isdigit() and len(raw) <= 18:
+        workspace = workspaces_for(request.user).filter(pk=int(raw)).first()
     if workspace is None:
         raise Http404("no such workspace")
     switch_workspace(request, workspace)

@@ -1,0 +1,144 @@
+"""Fixtures of the platform tests: a Surfly account per workspace with a secret that
+must never leak, a run, a few synced vendor rows, and a superuser."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from cobrowse_portal.core.choices import RunStatus, Trigger
+from cobrowse_portal.core.models import SyncRun, VendorAccount, Workspace
+from tests.conftest import PASSWORD
+
+SURFLY_URL = "https://surfly.test/v2"
+# Distinctive values, so "absent from the page/log" assertions cannot pass by luck.
+SECRET = "sfk-live-7Hq2ZpX9wLm4Rt8Vb3Nc6Yd1"
+OTHER_SECRET = "sfk-live-other-Qw8Er7Ty6Ui5Op4"
+
+
+def make_account(
+    workspace: Workspace,
+    name: str,
+    key: str = SECRET,
+    base_url: str = SURFLY_URL,
+    vendor: str = "surfly",
+    **fields,
+) -> VendorAccount:
+    account = VendorAccount(
+        workspace=workspace, vendor=vendor, name=name, base_url=base_url, **fields
+    )
+    account.set_credentials({"api_key": key})
+    account.save()
+    return account
+
+
+def make_run(account, stream="agents", status=RunStatus.SUCCEEDED, **fields) -> SyncRun:
+    now = timezone.now()
+    defaults = {
+        "trigger": Trigger.SCHEDULED,
+        "started_at": now,
+        "finished_at": now if status != RunStatus.QUEUED else None,
+    }
+    return SyncRun.objects.create(
+        account=account, stream=stream, status=status, **{**defaults, **fields}
+    )
+
+
+def seed_surfly_rows(account, tag: str) -> dict:
+    """One synced row of each Surfly model, named after `tag` (found on pages)."""
+    from vendors.surfly import models as m
+
+    now = timezone.now()
+    common = {"account": account, "synced_at": now}
+    return {
+        "agent": m.SurflyAgent.objects.create(
+            external_id=f"{tag}-agent",
+            name=f"{tag} Agent",
+            email="a@example.com",
+            **common,
+        ),
+        "session": m.CobrowseSession.objects.create(
+            external_id=f"{tag}-session",
+            api_id=f"{tag}-session",
+            formatted_id="123-456-789",
+            start_time=now,
+            is_active=True,
+            **common,
+        ),
+        "webhook": m.SurflyWebhook.objects.create(
+            external_id=f"{tag}-hook",
+            url="https://example.com/hook",
+            category="session.started",
+            **common,
+        ),
+        "client": m.SurflyClient.objects.create(
+            external_id=f"{tag}-client", company_name=f"{tag} Client Co", **common
+        ),
+        "server": m.SurflyServer.objects.create(
+            external_id=f"{tag}-server",
+            description=f"{tag} Server",
+            region="eu",
+            **common,
+        ),
+    }
+
+
+@dataclass
+class Portal:
+    """Everything the page walkers need, for one test."""
+
+    personas: dict
+    reseller: Workspace
+    client_workspace: Workspace
+    other_workspace: Workspace
+    account: VendorAccount  # reseller's Surfly account
+    other_account: VendorAccount  # the outsider's
+    run: SyncRun
+    other_run: SyncRun
+    rows: dict = field(default_factory=dict)
+    other_rows: dict = field(default_factory=dict)
+    superuser: object = None
+
+    @property
+    def reseller_names(self) -> list[str]:
+        """Strings that only the reseller's pages may show."""
+        return [self.account.name]
+
+
+@pytest.fixture
+def superuser(db):
+    return get_user_model().objects.create_superuser(
+        "root", "root@example.com", PASSWORD
+    )
+
+
+@pytest.fixture
+def portal(personas, reseller, client_workspace, other_workspace, superuser) -> Portal:
+    account = make_account(reseller, "Zebracorn Reseller Desk")
+    other = make_account(other_workspace, "Initech Helpdesk", key=OTHER_SECRET)
+    return Portal(
+        personas=personas,
+        reseller=reseller,
+        client_workspace=client_workspace,
+        other_workspace=other_workspace,
+        account=account,
+        other_account=other,
+        run=make_run(account, status=RunStatus.FAILED, error="boom at the vendor"),
+        other_run=make_run(other),
+        rows=seed_surfly_rows(account, "Zebracorn"),
+        other_rows=seed_surfly_rows(other, "Initech"),
+        superuser=superuser,
+    )
+
+
+@pytest.fixture
+def no_network():
+    """Vendor calls fail at once (an unregistered URL is a ConnectionError), so a
+    page that calls out cannot hang or reach a real host."""
+    import responses
+
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock

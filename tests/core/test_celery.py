@@ -1,0 +1,110 @@
+"""The Celery app: configured from settings, and a real worker running
+`core.run_stream` through the configured broker (Redis in CI)."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+from django.conf import settings
+from kombu.exceptions import EncodeError
+
+from cobrowse_portal import celery_app
+from cobrowse_portal.core.choices import AccountStatus, RunStatus, Trigger
+from cobrowse_portal.core.models import VendorAccount
+from cobrowse_portal.core.tasks import run_stream
+from cobrowse_portal.vendorkit.runs import queue_run
+
+from .conftest import make_account
+
+
+def test_app_is_configured_from_settings():
+    conf = celery_app.conf
+    assert conf.task_serializer == "json"
+    assert conf.accept_content == ["json"]
+    assert conf.task_acks_late is True
+    assert conf.task_reject_on_worker_lost is True
+    assert conf.worker_prefetch_multiplier == 1
+    assert conf.task_ignore_result is True
+    assert conf.beat_scheduler == "django_celery_beat.schedulers:DatabaseScheduler"
+    assert conf.broker_url == settings.CELERY_BROKER_URL
+    if settings.CELERY_BROKER_URL.startswith("redis"):
+        assert conf.broker_transport_options["visibility_timeout"] > 0
+
+
+def test_tasks_are_discovered_and_named():
+    celery_app.loader.import_default_modules()
+    assert {"core.run_stream", "core.process_webhook_events"} <= set(celery_app.tasks)
+
+
+def test_task_arguments_must_be_json(reseller):
+    account = make_account(reseller, "Desk")
+    with pytest.raises(EncodeError, match="not JSON serializable"):
+        run_stream.apply_async(args=(account, "agents"), connection=_no_connection())
+
+
+def _no_connection():
+    # Serialisation fails before anything is sent; a memory transport keeps it local.
+    return celery_app.connection_for_write("memory://")
+
+
+def worker_broker(tmp_path) -> str:
+    """The configured kind of broker: Redis in CI as configured; the embedded SQLite
+    broker in a file of its own, so a local `make run` worker never takes our task."""
+    url = settings.CELERY_BROKER_URL
+    if url.startswith("sqla+sqlite"):
+        return f"sqla+sqlite:///{tmp_path / 'broker.sqlite3'}"
+    return url
+
+
+@pytest.fixture
+def worker_app(monkeypatch, tmp_path):
+    monkeypatch.setitem(celery_app.conf, "broker_url", worker_broker(tmp_path))
+    monkeypatch.setitem(celery_app.conf, "task_always_eager", False)
+    # A fresh connection pool for the broker chosen above.
+    monkeypatch.setattr(celery_app, "_pool", None)
+    yield celery_app
+    if celery_app._pool is not None:
+        celery_app._pool.force_close_all()
+    celery_app._pool = None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_real_worker_runs_a_stream_that_fails_cleanly(worker_app, settings):
+    """An account whose API root is a closed local port: the worker's run fails with
+    a readable error and the account is marked failing."""
+    settings.VENDOR_MAX_RETRIES = 0
+    from cobrowse_portal.core.models import Workspace
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    workspace = Workspace.objects.create(name="Celery", slug="celery")
+    account = make_account(
+        workspace, "Unreachable", base_url=f"http://127.0.0.1:{port}/v2"
+    )
+    run = queue_run(account, "options", Trigger.MANUAL)
+
+    with start_worker(
+        worker_app,
+        perform_ping_check=False,
+        pool="solo",
+        loglevel="WARNING",
+        shutdown_timeout=10,
+    ):
+        run_stream.delay(account.pk, "options", Trigger.MANUAL, run.pk)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            run.refresh_from_db()
+            if run.is_finished:
+                break
+            time.sleep(0.1)
+
+    assert run.status == RunStatus.FAILED, run.status
+    assert run.error.startswith("cannot reach surfly"), run.error
+    assert "Connection refused" in run.error or "Failed to establish" in run.error
+    assert run.started_at and run.finished_at
+    account = VendorAccount.objects.get(pk=account.pk)
+    assert account.status == AccountStatus.FAILING

@@ -1,0 +1,139 @@
+"""The dashboard: one card per account with health, last and next sync, and the
+recent failed runs of the workspace."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from django.urls import reverse
+from django.utils import timezone
+from django_celery_beat.models import PeriodicTask
+
+from cobrowse_portal.core.choices import AccountStatus, RunStatus
+from cobrowse_portal.core.models import VendorAccount
+
+from .conftest import make_account, make_run
+
+DASHBOARD = reverse("core:dashboard")
+
+
+def cards(html: str) -> dict[str, str]:
+    """Card HTML by account name."""
+    found = {}
+    for chunk in html.split('<article class="card account-card">')[1:]:
+        name = re.search(r"<h2>[^<]*· ([^<]+)</h2>", chunk).group(1)
+        found[name] = chunk.split("</article>")[0]
+    return found
+
+
+def test_cards_show_health_last_and_next_sync(portal, client):
+    now = timezone.now()
+    VendorAccount.objects.filter(pk=portal.account.pk).update(
+        status=AccountStatus.OK, last_synced_at=now - timedelta(minutes=5)
+    )
+    failing = make_account(portal.reseller, "Broken desk")
+    VendorAccount.objects.filter(pk=failing.pk).update(
+        status=AccountStatus.NEEDS_ATTENTION, status_message="Invalid API key."
+    )
+    disabled = make_account(portal.reseller, "Paused desk", enabled=False)
+    PeriodicTask.objects.filter(
+        name__startswith=f"account-{portal.account.pk}-"
+    ).update(last_run_at=now - timedelta(seconds=30))
+    client.force_login(portal.personas["admin"])
+    found = cards(client.get(DASHBOARD).content.decode())
+    assert set(found) == {"Zebracorn Reseller Desk", "Broken desk", "Paused desk"}
+
+    healthy = found["Zebracorn Reseller Desk"]
+    assert "badge-green" in healthy and "Healthy" in healthy
+    assert "5\xa0minutes ago" in healthy  # last sync
+    assert re.search(r"Next sync</dt><dd>[^<]*from now", healthy)
+    assert "Live sessions" in healthy  # the vendor's own figures
+    assert reverse("core:account_detail", args=[portal.account.pk]) in healthy
+
+    broken = found["Broken desk"]
+    assert "Needs attention" in broken and "Invalid API key." in broken
+    assert "Last sync</dt><dd>never" in broken
+    # Its runs are skipped, so no "next sync" time is promised.
+    assert "Next sync</dt><dd>paused until the credentials change" in broken
+
+    paused = found["Paused desk"]
+    assert "disabled" in paused and "not scheduled" in paused
+    assert disabled.pk and failing.pk
+
+
+def test_recent_failed_runs_newest_first_and_scoped(portal, client):
+    make_run(
+        portal.account,
+        "history",
+        RunStatus.FAILED,
+        error="old failure",
+        queued_at=timezone.now() - timedelta(hours=3),
+    )
+    base = timezone.now()  # newer than the fixture's failed run
+    for i in range(12):
+        make_run(
+            portal.account,
+            "live",
+            RunStatus.FAILED,
+            error=f"live failure {i}",
+            queued_at=base + timedelta(seconds=i),
+        )
+    make_run(portal.account, "agents", RunStatus.SUCCEEDED)
+    make_run(portal.other_account, "agents", RunStatus.FAILED, error="initech failure")
+    client.force_login(portal.personas["manager"])
+    html = client.get(DASHBOARD).content.decode()
+    assert "Recent failed runs" in html
+    failed_rows = re.findall(r'class="error">([^<]+)</td>', html)
+    assert len(failed_rows) == 10  # capped
+    assert failed_rows[0] == "live failure 11"
+    assert "old failure" not in html and "initech failure" not in html
+
+
+def test_no_failed_runs_says_healthy(reseller, personas, client):
+    make_account(reseller, "Desk")
+    client.force_login(personas["manager"])
+    assert "No failed runs" in client.get(DASHBOARD).content.decode()
+
+
+def test_agents_see_cards_but_not_operations(portal, client):
+    client.force_login(portal.personas["agent"])
+    html = client.get(DASHBOARD).content.decode()
+    assert "Zebracorn Reseller Desk" in html
+    assert "Recent failed runs" not in html
+    assert "boom at the vendor" not in html
+    assert reverse("core:account_detail", args=[portal.account.pk]) not in html
+    assert reverse("core:account_list") not in html  # sidebar hides Operations
+
+
+def test_empty_workspace_invites_the_admin_to_add_an_account(personas, client):
+    client.force_login(personas["admin"])
+    html = client.get(DASHBOARD).content.decode()
+    assert "No vendor accounts yet" in html and reverse("core:account_add") in html
+    client.force_login(personas["agent"])
+    html = client.get(DASHBOARD).content.decode()
+    assert "Ask a workspace admin" in html and reverse("core:account_add") not in html
+
+
+def test_htmx_poll_returns_only_the_cards(portal, client):
+    client.force_login(portal.personas["admin"])
+    html = client.get(DASHBOARD, headers={"HX-Request": "true"}).content.decode()
+    assert "<html" not in html and "account-card" in html
+    full = client.get(DASHBOARD).content.decode()
+    assert 'hx-trigger="every 30s"' in full
+
+
+def test_dashboard_makes_no_vendor_call(portal, client, no_network):
+    client.force_login(portal.personas["admin"])
+    assert client.get(DASHBOARD).status_code == 200
+    assert len(no_network.calls) == 0
+
+
+def test_query_count_does_not_grow_with_runs(
+    portal, client, django_assert_max_num_queries
+):
+    client.force_login(portal.personas["admin"])
+    for _ in range(50):
+        make_run(portal.account, "live", RunStatus.FAILED)
+    with django_assert_max_num_queries(40):
+        client.get(DASHBOARD)

@@ -1,0 +1,196 @@
+"""Workspaces and roles: the switcher, effective roles across reseller and client
+workspaces, and the login, logout and password change flows."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AnonymousUser
+from django.urls import reverse
+
+from cobrowse_portal.core.choices import Role
+from cobrowse_portal.core.models import Membership, effective_role, workspaces_for
+from tests.conftest import PASSWORD, make_user
+
+from .conftest import make_account
+
+SWITCH = "core:switch_workspace"
+
+
+def current_workspace(client):
+    return client.get(reverse("core:dashboard")).wsgi_request.workspace
+
+
+# --- switcher -------------------------------------------------------------------------
+def test_reseller_admin_switches_to_the_client_workspace(
+    personas, client_workspace, client
+):
+    make_account(client_workspace, "Globex desk")
+    client.force_login(personas["admin"])
+    page = client.get(reverse("core:dashboard")).content.decode()
+    assert 'id="ws-select"' in page and "Globex" in page  # offered in the switcher
+    assert current_workspace(client).slug == "acme"
+
+    response = client.post(reverse(SWITCH), {"workspace": client_workspace.pk})
+    assert response.status_code == 302 and response["Location"] == reverse(
+        "core:dashboard"
+    )
+    response = client.get(reverse("core:dashboard"))
+    assert response.wsgi_request.workspace == client_workspace
+    assert response.wsgi_request.role == Role.ADMIN  # from the reseller membership
+    assert "Globex desk" in response.content.decode()
+    # The choice sticks across requests; the accounts page now lists Globex's.
+    assert "Globex desk" in client.get(reverse("core:account_list")).content.decode()
+
+
+def test_reseller_agent_cannot_see_or_enter_the_client_workspace(
+    personas, client_workspace, client
+):
+    client.force_login(personas["agent"])
+    page = client.get(reverse("core:dashboard")).content.decode()
+    assert "Globex" not in page
+    assert (
+        client.post(reverse(SWITCH), {"workspace": client_workspace.pk}).status_code
+        == 404
+    )
+    assert current_workspace(client).slug == "acme"
+
+
+def test_outsider_cannot_switch_into_another_tenant(
+    personas, reseller, client_workspace, client
+):
+    client.force_login(personas["outsider"])
+    for target in (reseller, client_workspace):
+        assert client.post(reverse(SWITCH), {"workspace": target.pk}).status_code == 404
+    assert current_workspace(client).slug == "initech"
+
+
+@pytest.mark.parametrize(
+    "value", ["", "abc", "-1", "1.5", "²", "99999999999999999999999"]
+)
+def test_switch_with_garbage_is_404(personas, client, value):
+    client.force_login(personas["admin"])
+    assert client.post(reverse(SWITCH), {"workspace": value}).status_code == 404
+
+
+def test_switch_is_post_only(personas, client, client_workspace):
+    client.force_login(personas["admin"])
+    assert (
+        client.get(reverse(SWITCH), {"workspace": client_workspace.pk}).status_code
+        == 405
+    )
+
+
+def test_a_removed_membership_takes_effect_at_once(
+    personas, reseller, client_workspace, client
+):
+    client.force_login(personas["admin"])
+    client.post(reverse(SWITCH), {"workspace": client_workspace.pk})
+    assert current_workspace(client) == client_workspace
+    # Demoted to agent in the reseller: the client workspace is gone for them.
+    Membership.objects.filter(user=personas["admin"], workspace=reseller).update(
+        role=Role.AGENT
+    )
+    request = client.get(reverse("core:dashboard")).wsgi_request
+    assert request.workspace == reseller and request.role == Role.AGENT
+
+
+def test_user_without_workspace_gets_a_friendly_403(client, db):
+    client.force_login(make_user("loner"))
+    response = client.get(reverse("core:dashboard"))
+    assert response.status_code == 403
+    assert "not in any workspace" in response.content.decode()
+
+
+# --- effective roles ------------------------------------------------------------------
+def test_effective_role_rules(reseller, client_workspace, other_workspace):
+    admin = make_user("r-admin", reseller, Role.ADMIN)
+    manager = make_user("r-manager", reseller, Role.MANAGER)
+    agent = make_user("r-agent", reseller, Role.AGENT)
+    client_agent = make_user("c-agent", client_workspace, Role.AGENT)
+    both = make_user("both", client_workspace, Role.AGENT)
+    Membership.objects.create(user=both, workspace=reseller, role=Role.MANAGER)
+    nobody = make_user("nobody", other_workspace, Role.ADMIN)
+
+    assert effective_role(admin, reseller) == Role.ADMIN
+    assert effective_role(admin, client_workspace) == Role.ADMIN  # inherited
+    assert effective_role(manager, client_workspace) == Role.MANAGER  # inherited
+    assert effective_role(agent, reseller) == Role.AGENT
+    assert effective_role(agent, client_workspace) is None  # agents do not inherit
+    assert effective_role(client_agent, client_workspace) == Role.AGENT
+    assert effective_role(client_agent, reseller) is None  # no upward inheritance
+    assert effective_role(both, client_workspace) == Role.MANAGER  # the higher wins
+    assert effective_role(nobody, reseller) is None
+    assert effective_role(nobody, client_workspace) is None
+    assert effective_role(AnonymousUser(), reseller) is None
+
+    assert set(workspaces_for(admin)) == {reseller, client_workspace}
+    assert set(workspaces_for(agent)) == {reseller}
+    assert set(workspaces_for(client_agent)) == {client_workspace}
+    assert set(workspaces_for(nobody)) == {other_workspace}
+
+
+# --- login, logout, password ----------------------------------------------------------
+def test_login_form_logs_in_and_lands_on_the_dashboard(personas, client):
+    response = client.post(reverse("login"), {"username": "ada", "password": PASSWORD})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("core:dashboard")
+    assert client.get(reverse("core:dashboard")).status_code == 200
+
+
+def test_login_follows_a_local_next_but_not_a_foreign_one(personas, client):
+    target = reverse("core:run_list")
+    response = client.post(
+        reverse("login"), {"username": "ada", "password": PASSWORD, "next": target}
+    )
+    assert response["Location"] == target
+    client.logout()
+    response = client.post(
+        reverse("login"),
+        {"username": "ada", "password": PASSWORD, "next": "https://evil.example/"},
+    )
+    assert response["Location"] == reverse("core:dashboard")
+
+
+def test_login_with_a_wrong_password_shows_the_error(personas, client):
+    response = client.post(reverse("login"), {"username": "ada", "password": "nope"})
+    assert response.status_code == 200
+    assert "enter a correct username and password" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+def test_anonymous_is_sent_to_login_with_next(client, db):
+    response = client.get(reverse("core:run_list"))
+    assert response.status_code == 302
+    assert response["Location"] == f"{reverse('login')}?next=/runs/"
+
+
+def test_logout_is_a_post_and_ends_the_session(personas, client):
+    client.force_login(personas["admin"])
+    assert client.get(reverse("logout")).status_code == 405
+    response = client.post(reverse("logout"))
+    assert response.status_code == 302 and response["Location"] == reverse("login")
+    assert client.get(reverse("core:dashboard")).status_code == 302
+
+
+def test_password_change_flow(personas, client):
+    user = personas["manager"]
+    client.force_login(user)
+    url = reverse("password_change")
+    assert client.get(url).status_code == 200
+    response = client.post(
+        url, {"old_password": "wrong", "new_password1": "x", "new_password2": "y"}
+    )
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Your old password was entered incorrectly" in page
+    new = "a-much-better-password-2026"
+    response = client.post(
+        url, {"old_password": PASSWORD, "new_password1": new, "new_password2": new}
+    )
+    assert response.status_code == 302
+    assert response["Location"] == reverse("password_change_done")
+    assert client.get(reverse("password_change_done")).status_code == 200
+    client.logout()
+    assert client.login(username=user.username, password=new)
+    assert not get_user_model().objects.get(pk=user.pk).check_password(PASSWORD)

@@ -1,0 +1,168 @@
+"""Bulk upsert and reconcile: counts, soft delete and restore, local-only fields,
+and a query count that does not grow with the number of rows."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from cobrowse_portal.vendorkit.bulk import fingerprint, mark_removed, reconcile, upsert
+from vendors.surfly.models import CobrowseSession, SurflyAgent, SurflyWebhook
+
+
+def agent(i: int, **extra) -> dict:
+    raw = {"agent_id": str(i), "agent_name": f"Agent {i}", **extra}
+    return {
+        "external_id": str(i),
+        "name": raw["agent_name"],
+        "email": f"{i}@x.test",
+        "raw": raw,
+    }
+
+
+def test_upsert_counts_created_updated_unchanged(account):
+    counts = upsert(SurflyAgent, account, [agent(1), agent(2), agent(3)])
+    assert (counts.created, counts.updated, counts.unchanged) == (3, 0, 0)
+    counts = upsert(
+        SurflyAgent, account, [agent(1), agent(2, available=True), agent(4)]
+    )
+    assert (counts.created, counts.updated, counts.unchanged) == (1, 1, 1)
+    assert SurflyAgent.objects.filter(account=account).count() == 4
+    row = SurflyAgent.objects.get(account=account, external_id="2")
+    assert row.raw == {"agent_id": "2", "agent_name": "Agent 2", "available": True}
+    assert row.fingerprint == fingerprint(row.raw) and row.synced_at is not None
+
+
+def test_rerunning_the_same_listing_creates_nothing(account):
+    rows = [agent(i) for i in range(50)]
+    upsert(SurflyAgent, account, rows)
+    again = upsert(SurflyAgent, account, rows)
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 50)
+    assert SurflyAgent.objects.count() == 50
+
+
+def test_fingerprint_ignores_key_order():
+    assert fingerprint({"a": 1, "b": [1, 2]}) == fingerprint({"b": [1, 2], "a": 1})
+    assert fingerprint({"a": 1}) != fingerprint({"a": 2})
+
+
+def test_a_row_repeated_in_one_answer_is_written_once(account):
+    counts = upsert(SurflyAgent, account, [agent(1), agent(1, available=False)])
+    assert counts.created == 1 and SurflyAgent.objects.count() == 1
+    assert SurflyAgent.objects.get().raw["available"] is False  # the last copy wins
+
+
+def test_reconcile_marks_missing_rows_removed_and_restores_returning_ones(account):
+    reconcile(SurflyAgent, account, [agent(1), agent(2), agent(3)])
+    counts = reconcile(SurflyAgent, account, [agent(1), agent(3)])
+    assert counts.removed == 1 and counts.unchanged == 2
+    gone = SurflyAgent.objects.get(external_id="2")
+    assert gone.is_removed
+    # Reconciling again does not count it twice.
+    assert reconcile(SurflyAgent, account, [agent(1), agent(3)]).removed == 0
+    # It comes back unchanged: restored, counted as updated.
+    counts = reconcile(SurflyAgent, account, [agent(1), agent(2), agent(3)])
+    assert (counts.updated, counts.unchanged, counts.removed) == (1, 2, 0)
+    assert not SurflyAgent.objects.get(external_id="2").is_removed
+
+
+def test_accounts_never_touch_each_other(account, other_account):
+    reconcile(SurflyAgent, account, [agent(1)])
+    reconcile(SurflyAgent, other_account, [agent(1), agent(2)])
+    assert reconcile(SurflyAgent, account, []).removed == 1
+    assert (
+        SurflyAgent.objects.filter(account=other_account, removed_at=None).count() == 2
+    )
+    assert SurflyAgent.objects.filter(account=account).count() == 1
+
+
+def test_local_only_fields_survive_an_update(account):
+    hook = {
+        "external_id": "h1",
+        "url": "https://portal.test/hooks/1/t/",
+        "category": "session.started",
+        "enabled": True,
+        "raw": {"id": "h1"},
+    }
+    upsert(SurflyWebhook, account, [hook])
+    SurflyWebhook.objects.filter(external_id="h1").update(disabled_by_portal=True)
+    upsert(
+        SurflyWebhook,
+        account,
+        [{**hook, "enabled": False, "raw": {"id": "h1", "enabled": False}}],
+    )
+    row = SurflyWebhook.objects.get(external_id="h1")
+    assert row.enabled is False and row.disabled_by_portal is True
+
+
+def test_typed_fields_round_trip(account):
+    start = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
+    upsert(
+        CobrowseSession,
+        account,
+        [
+            {
+                "external_id": "s1",
+                "start_time": start,
+                "duration": 90,
+                "tags": ["a", "b"],
+                "meta": {"k": [1, 2]},
+                "is_active": False,
+                "raw": {"id": "s1"},
+            }
+        ],
+    )
+    row = CobrowseSession.objects.get(external_id="s1")
+    assert row.start_time == start and row.duration == 90
+    assert row.tags == ["a", "b"] and row.meta == {"k": [1, 2]} and not row.is_active
+    assert row.raw == {"id": "s1"}
+
+
+def _queries_for(n, account, django_assert_max_num_queries, limit):
+    rows = [agent(i) for i in range(n)]
+    with django_assert_max_num_queries(limit):
+        upsert(SurflyAgent, account, rows)
+    with django_assert_max_num_queries(limit):
+        upsert(SurflyAgent, account, [agent(i, available=True) for i in range(n)])
+    with django_assert_max_num_queries(limit + 2):
+        reconcile(SurflyAgent, account, rows[: n // 2])
+
+
+def test_query_count_does_not_depend_on_row_count(
+    account, other_account, django_assert_max_num_queries
+):
+    """Per batch of 1,000: one read of fingerprints and one INSERT ... ON CONFLICT
+    (plus savepoints). 10 rows and 900 rows cost the same."""
+    _queries_for(10, account, django_assert_max_num_queries, limit=6)
+    _queries_for(900, other_account, django_assert_max_num_queries, limit=6)
+
+
+def test_query_count_grows_per_batch_not_per_row(
+    account, django_assert_max_num_queries
+):
+    rows = [agent(i) for i in range(2500)]
+    with django_assert_max_num_queries(3 * 4):  # three batches
+        counts = upsert(SurflyAgent, account, rows)
+    assert counts.created == 2500
+    with django_assert_max_num_queries(8):
+        assert mark_removed(SurflyAgent, account, set()) == 2500
+
+
+def test_the_query_check_catches_a_row_by_row_write(
+    account, monkeypatch, django_assert_max_num_queries
+):
+    """Deliberately broken: one UPDATE per row. The bound above would fail."""
+    import pytest
+
+    from cobrowse_portal.vendorkit import bulk
+
+    def row_by_row(model, acc, rows):
+        for row in rows:
+            model.objects.update_or_create(
+                account=acc,
+                external_id=row["external_id"],
+                defaults={"raw": row["raw"]},
+            )
+
+    monkeypatch.setattr(bulk, "_write", row_by_row)
+    with pytest.raises(pytest.fail.Exception), django_assert_max_num_queries(6):
+        upsert(SurflyAgent, account, [agent(i) for i in range(50)])
