@@ -97,7 +97,7 @@ def sandbox_account(
     return account
 
 
-# --- real browser (Playwright driving Debian's Chromium) -------------------------------
+# --- real browser (Playwright driving Debian's Chromium) ---------------------------
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     if not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM):
