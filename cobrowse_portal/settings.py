@@ -291,6 +291,10 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
+        # Django's own loggers get our (redacting) handler too: runserver's
+        # request lines carry query strings, and sandbox URLs carry API keys.
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "urllib3": {"level": "WARNING"},
         "django.db.backends": {"level": "INFO"},
     },

@@ -79,7 +79,8 @@ def schedules_for(account) -> list[dict]:
         next_due = None
         if task and every and task.enabled:
             base = task.last_run_at or task.date_changed or timezone.now()
-            next_due = base + timedelta(seconds=every)
+            # Beat saves last_run_at lazily, so an overdue time means "due now".
+            next_due = max(base + timedelta(seconds=every), timezone.now())
         rows.append(
             {"stream": stream, "task": task, "every": every, "next_due": next_due}
         )
