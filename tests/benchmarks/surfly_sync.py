@@ -54,8 +54,10 @@ def bench_env(portal_db: str, sandbox_db: str) -> dict[str, str]:
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
             "LOG_LEVEL": "WARNING",
             "VENDOR_READ_TIMEOUT": "120",
+            "STATIC_ROOT": str(WORK / "static"),
         }
     )
+    (WORK / "static").mkdir(parents=True, exist_ok=True)
     return env
 
 
