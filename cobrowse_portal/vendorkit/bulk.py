@@ -143,7 +143,8 @@ def _converter(field, connection):
 
 
 def _write(model, account, rows: list[dict]) -> None:
-    """One INSERT ... ON CONFLICT DO UPDATE, executemany'd (SQLite and PostgreSQL).
+    """One INSERT ... ON CONFLICT DO UPDATE per batch (SQLite: executemany;
+    PostgreSQL: COPY into a temporary table first).
 
     Bypasses model instances: at history sizes their construction costs more than
     the database write. Only the fields the vendor sent (plus bookkeeping) are
@@ -171,16 +172,37 @@ def _write(model, account, rows: list[dict]) -> None:
         values.append(
             tuple(c(row.get(n, d)) if c else row.get(n, d) for n, d, c in spec)
         )
+    table = qn(model._meta.db_table)
     columns = ", ".join(qn(f.column) for f in fields)
-    placeholders = ", ".join(["%s"] * len(fields))
-    assignments = ", ".join(f"{qn(f.column)} = EXCLUDED.{qn(f.column)}" for f in update)
-    sql = (
-        f"INSERT INTO {qn(model._meta.db_table)} ({columns}) VALUES ({placeholders}) "
-        f"ON CONFLICT ({qn('account_id')}, {qn('external_id')}) "
-        f"DO UPDATE SET {assignments}"
+    conflict = (
+        f"ON CONFLICT ({qn('account_id')}, {qn('external_id')}) DO UPDATE SET "
+        + ", ".join(f"{qn(f.column)} = EXCLUDED.{qn(f.column)}" for f in update)
     )
     with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
-        cursor.executemany(sql, values)
+        if connection.vendor == "postgresql":
+            # COPY into a temporary table, then one INSERT ... SELECT: far fewer
+            # round trips and less per-row parsing than a batched INSERT.
+            pg = cursor.cursor
+            stage = qn(f"stage_{model._meta.db_table}")
+            # An outer transaction may hold the stage of an earlier batch.
+            pg.execute(
+                f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DROP AS "
+                f"SELECT {columns} FROM {table} WITH NO DATA"
+            )
+            pg.execute(f"TRUNCATE {stage}")
+            with pg.copy(f"COPY {stage} ({columns}) FROM STDIN") as copy:
+                for row in values:
+                    copy.write_row(row)
+            pg.execute(
+                f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {stage} "
+                + conflict
+            )
+        else:
+            placeholders = ", ".join(["%s"] * len(fields))
+            cursor.executemany(
+                f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) " + conflict,
+                values,
+            )
 
 
 def mark_removed(model, account, seen_ids: set[str]) -> int:

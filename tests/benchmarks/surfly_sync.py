@@ -63,13 +63,11 @@ def bench_env(portal_db: str, sandbox_db: str) -> dict[str, str]:
 
 def manage(env: dict, *args: str) -> str:
     out = subprocess.run(
-        [PY, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
+        [PY, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True
     )
+    if out.returncode:
+        sys.stderr.write(out.stderr[-3000:])
+        raise SystemExit(f"manage.py {' '.join(args)} failed")
     return out.stdout.strip()
 
 
@@ -160,10 +158,12 @@ def child(env: dict, *args: str) -> dict:
         [PY, "-m", "tests.benchmarks.surfly_sync", "--child", *args],
         cwd=ROOT,
         env=env,
-        check=True,
         capture_output=True,
         text=True,
     )
+    if out.returncode:
+        sys.stderr.write(out.stderr[-3000:])
+        raise SystemExit(f"benchmark step {args[0]!r} failed")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -335,7 +335,8 @@ def _raw_upsert(account) -> dict:
         if connection.vendor == "postgresql":
             raw = cur.cursor  # the psycopg cursor, for COPY
             raw.execute(
-                f'CREATE TEMP TABLE "bench_stage" (LIKE "{table}") ON COMMIT DROP'
+                f'CREATE TEMP TABLE "bench_stage" ON COMMIT DROP AS '
+                f'SELECT {quoted} FROM "{table}" WITH NO DATA'
             )
             with raw.copy(f'COPY "bench_stage" ({quoted}) FROM STDIN') as copy:
                 for row in rows:
