@@ -101,6 +101,9 @@ def workspaces_for(user) -> models.QuerySet[Workspace]:
     return Workspace.objects.filter(Q(pk__in=direct) | Q(parent_id__in=managed))
 
 
+WEBHOOK_TOKEN_MASK = "••••••••"
+
+
 def _webhook_token() -> str:
     return secrets.token_urlsafe(32)
 
@@ -162,6 +165,18 @@ class VendorAccount(models.Model):
 
     def client(self):
         return self.spec.client_for(self)
+
+    @property
+    def webhook_path(self) -> str:
+        """Where the vendor posts this account's events; the token in it is a
+        secret (anyone who has it can post events), shown to admins only."""
+        return f"/hooks/{self.pk}/{self.webhook_token}/"
+
+    def hide_webhook_token(self, text: str) -> str:
+        """`text` (e.g. a webhook URL) with this account's webhook token masked."""
+        if not (text and self.webhook_token):
+            return text
+        return text.replace(self.webhook_token, WEBHOOK_TOKEN_MASK)
 
 
 class SyncRun(models.Model):

@@ -194,6 +194,29 @@ def test_no_portal_page_shows_a_secret(portal, client, no_network):
     assert checked >= 3 * 8
 
 
+def test_only_admins_see_the_webhook_token(portal, client, no_network):
+    """The receiver URL carries the account's webhook token; when a vendor webhook
+    points there, managers and agents see it masked on every page."""
+    account = portal.account
+    hook = portal.rows["webhook"]
+    # Switched off by the vendor, so banners name it too.
+    type(hook).objects.filter(pk=hook.pk).update(
+        url=f"https://portal.example{account.webhook_path}", enabled=False
+    )
+    token = account.webhook_token
+    seen_by = {}
+    for who in ("admin", "manager", "agent"):
+        client.force_login(portal.personas[who])
+        for page in all_pages():
+            if not get_allowed(page) or page.name.startswith("admin:"):
+                continue
+            url, _ = url_for(page, {"surfly": account}, portal.run)
+            if token in body(client.get(url)).decode(errors="replace"):
+                seen_by.setdefault(who, []).append(page.name)
+    assert set(seen_by) == {"admin"}, seen_by
+    assert "surfly:webhooks" in seen_by["admin"]  # the check can see it
+
+
 # --- logs, run errors and account status during failing syncs -------------------------
 @pytest.fixture
 def log_sinks(caplog):

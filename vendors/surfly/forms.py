@@ -8,13 +8,12 @@ from typing import Any
 
 from django import forms
 
+from cobrowse_portal.core.vendorforms import VendorFormMixin
+
+from .schemas import WEBHOOK_CATEGORIES
+
 ROLE_CHOICES = [("agent", "Agent"), ("manager", "Manager"), ("admin", "Admin")]
 YES_NO = [("", "Any"), ("true", "Yes"), ("false", "No")]
-# The three documented event types; one webhook per category.
-WEBHOOK_CATEGORIES = ["session.queued", "session.started", "session.ended"]
-TRANSIENT_MESSAGE = (
-    "Surfly is not answering right now; your input is kept — submit again to retry."
-)
 
 _DOMAIN = re.compile(
     r"^(\*|(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?"
@@ -32,33 +31,6 @@ def split_list(value: str) -> list[str]:
         if part:
             seen.setdefault(part, None)
     return list(seen)
-
-
-class VendorFormMixin:
-    """Maps Surfly's field names (`{"errors": {field: [...]}}`) onto form fields."""
-
-    #: Surfly field name → form field name, where they differ.
-    vendor_fields: dict[str, str] = {}
-
-    def add_vendor_error(self, exc) -> None:
-        """Show a VendorError on the form: next to fields where Surfly named one."""
-        if exc.transient:
-            self.add_error(None, TRANSIENT_MESSAGE)
-            return
-        unmatched = []
-        for key, messages in (exc.field_errors or {}).items():
-            name = self.vendor_fields.get(key, key)
-            if name in self.fields and name not in self.errors:
-                for message in messages:
-                    self.add_error(name, message)
-            else:
-                unmatched.append(f"{key}: {' '.join(messages)}")
-        if unmatched:
-            self.add_error(None, "Surfly refused: " + "; ".join(unmatched))
-        elif not exc.field_errors:
-            self.add_error(None, f"Surfly refused: {exc.user_message()}")
-        else:
-            self.add_error(None, "Surfly did not accept this; see the marked fields.")
 
 
 # --- filters ----------------------------------------------------------------------

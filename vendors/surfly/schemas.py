@@ -16,6 +16,9 @@ from typing import Any
 
 from django.utils.dateparse import parse_datetime
 
+#: The three documented webhook event types; Surfly takes one category per webhook.
+WEBHOOK_CATEGORIES = ("session.queued", "session.started", "session.ended")
+
 
 def as_str(value: Any) -> str | None:
     if value is None or value == "":

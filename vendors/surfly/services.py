@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -32,7 +32,7 @@ from .models import (
     SurflyCompanyOptions,
     SurflyWebhook,
 )
-from .schemas import Agent, Client, SessionInfo, Webhook
+from .schemas import WEBHOOK_CATEGORIES, Agent, Client, SessionInfo, Webhook
 from .sync import session_row
 
 log = logging.getLogger("cobrowse.vendors.surfly.services")
@@ -358,6 +358,55 @@ def delete_webhook(account: VendorAccount, webhook: SurflyWebhook) -> None:
     with contextlib.suppress(NotFound):  # already gone at Surfly: fine
         client_for(account).delete_webhook(webhook.external_id)
     SurflyWebhook.objects.filter(pk=webhook.pk).update(removed_at=_now())
+
+
+@dataclass
+class ReceiverRegistration:
+    """What `register_receiver` did, by event category."""
+
+    created: list[str] = field(default_factory=list)
+    existing: list[str] = field(default_factory=list)
+    #: The category whose creation failed after others were created, and why.
+    failed: str = ""
+    error: VendorError | None = None
+
+
+def register_receiver(account: VendorAccount, url: str) -> ReceiverRegistration:
+    """One webhook per documented category pointing at `url` (this portal's
+    receiver), skipping the categories Surfly already sends there.
+
+    GET /webhooks/ first: Surfly's list is the truth (the local one may be an hour
+    old) and the ones found are stored; then POST /webhooks/ per missing category.
+    A failure before anything was created raises; after that the result names
+    the category that failed, so the caller can report what was done.
+    """
+    there = [h for h in client_for(account).list_webhooks() if h.url == url and h.id]
+    by_portal = dict(
+        SurflyWebhook.objects.filter(
+            account=account, external_id__in=[h.id for h in there]
+        ).values_list("external_id", "disabled_by_portal")
+    )
+    upsert(
+        SurflyWebhook,
+        account,
+        [_webhook_row(h, by_portal.get(h.id, False)) for h in there],
+    )
+    registered = {h.category for h in there}
+    result = ReceiverRegistration(
+        existing=[c for c in WEBHOOK_CATEGORIES if c in registered]
+    )
+    for category in WEBHOOK_CATEGORIES:
+        if category in registered:
+            continue
+        try:
+            create_webhook(account, url=url, category=category)
+        except VendorError as exc:
+            if not result.created:
+                raise
+            result.failed, result.error = category, exc
+            break
+        result.created.append(category)
+    return result
 
 
 # --- reseller clients -------------------------------------------------------------

@@ -34,6 +34,11 @@ urlpatterns = [
     path(f"{A}options/reset/", company.options_reset, name="options_reset"),
     path(f"{A}webhooks/", company.webhooks, name="webhooks"),
     path(f"{A}webhooks/add/", company.webhook_add, name="webhook_add"),
+    path(
+        f"{A}webhooks/register/",
+        company.webhooks_register,
+        name="webhooks_register",
+    ),
     path(f"{A}webhooks/<int:pk>/edit/", company.webhook_edit, name="webhook_edit"),
     path(
         f"{A}webhooks/<int:pk>/delete/", company.webhook_delete, name="webhook_delete"

@@ -41,9 +41,7 @@ def account_detail(request, account_id: int):
             "account": account,
             "schedules": schedules_for(account),
             "runs": runs,
-            "webhook_url": request.build_absolute_uri(
-                f"/hooks/{account.pk}/{account.webhook_token}/"
-            )
+            "webhook_url": request.build_absolute_uri(account.webhook_path)
             if account.spec.webhook_handler and request.role == Role.ADMIN
             else None,
         },

@@ -1,8 +1,10 @@
-"""Fixtures for tests that reach the Surfly sandbox over real HTTP.
+"""Fixtures of the Surfly tests.
 
-Tests using them need `pytest.mark.django_db(transaction=True, databases="__all__")`:
-the sandbox lives in its own database alias and answers from the live server's
-thread, so data must be committed to be seen.
+A faked Surfly (`mocked`, with `fake_api.on()`) and the rows the service and view
+tests act on; and the sandbox reached over real HTTP (`seeded`, `surfly`, `api`…).
+Tests using the sandbox need `pytest.mark.django_db(transaction=True,
+databases="__all__")`: the sandbox lives in its own database alias and answers
+from the live server's thread, so data must be committed to be seen.
 """
 
 from __future__ import annotations
@@ -11,15 +13,67 @@ import time
 
 import pytest
 import requests
+import responses
 
+from cobrowse_portal.core.models import VendorAccount
 from tests.conftest import sandbox_account
 from vendors.surfly.client import SurflyClient
+from vendors.surfly.models import SurflyAgent
+from vendors.surfly.models import SurflyClient as SurflyClientRow
 from vendors.surfly.sandbox.seed import CLIENT_KEY, RESELLER_KEY, seed
+
+from .fake_api import AGENT, make_account
 
 SANDBOX = pytest.mark.django_db(transaction=True, databases="__all__")
 # History records of the reseller (plus 3 live sessions); small enough to seed
 # per test, big enough for several history pages.
 SEED_SIZE = 120
+
+
+# --- a faked Surfly (`responses`) and local rows ------------------------------------
+@pytest.fixture
+def mocked():
+    """Surfly faked with `responses`; every registered call must happen."""
+    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
+        yield mock
+
+
+@pytest.fixture
+def account(reseller) -> VendorAccount:
+    """The reseller's Surfly account, pointing at the faked API."""
+    return make_account(reseller)
+
+
+@pytest.fixture
+def agent(account) -> SurflyAgent:
+    """Agent 42 (Alice), free, as synced from `AGENT`."""
+    return SurflyAgent.objects.create(
+        account=account,
+        external_id="42",
+        name="Alice",
+        email="alice@example.com",
+        role="agent",
+        available=True,
+        is_free=True,
+        raw=AGENT,
+    )
+
+
+@pytest.fixture
+def client_row(account) -> SurflyClientRow:
+    """The reseller's client company Globex (client key `ck-globex`)."""
+    return SurflyClientRow.objects.create(
+        account=account,
+        external_id="ck-globex",
+        company_name="Globex",
+        plan="pro",
+        agent_count=2,
+        domains=["globex.test"],
+        raw={"client_key": "ck-globex", "company_name": "Globex"},
+    )
+
+
+# --- the sandbox over real HTTP ------------------------------------------------------
 
 
 def clear_of_window_edge(needed: float = 5.0, period: float = 60.0) -> None:

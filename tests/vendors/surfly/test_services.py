@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import responses
 from django.utils import timezone
 from responses import matchers
 
@@ -20,22 +19,21 @@ from vendors.surfly import services
 from vendors.surfly.models import (
     CobrowseSession,
     SurflyAgent,
-    SurflyClient,
     SurflyCompanyOptions,
     SurflyWebhook,
 )
 
-BASE = "https://surfly.test/v2"
-KEY = "surfly-test-rest-key-0001"
+from .fake_api import (
+    AGENT,
+    BASE,
+    KEY,
+    expect_client_sessions,
+    expect_webhook_create,
+    on,
+    webhook,
+    webhook_listing,
+)
 
-AGENT = {
-    "agent_id": 42,
-    "agent_name": "Alice",
-    "agent_email": "alice@example.com",
-    "last_login": "2024-05-01T10:00:00Z",
-    "role": "agent",
-    "available": True,
-}
 SESSION = {
     "id": "s1abc",
     "session_id": "s1abcd",
@@ -58,42 +56,6 @@ SESSION = {
 }
 
 
-def on(api, method, path, *, params=None, body=None, **kwargs):
-    """Register one Surfly call: exact path, `api_key` (plus `params`) in the query."""
-    match = [matchers.query_param_matcher({"api_key": KEY, **(params or {})})]
-    if body is not None:
-        match.append(matchers.json_params_matcher(body))
-    return api.add(method, f"{BASE}/{path}", match=match, **kwargs)
-
-
-@pytest.fixture
-def api():
-    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
-        yield mock
-
-
-@pytest.fixture
-def account(reseller) -> VendorAccount:
-    acc = VendorAccount(workspace=reseller, vendor="surfly", name="Main", base_url=BASE)
-    acc.set_credentials({"api_key": KEY})
-    acc.save()
-    return acc
-
-
-@pytest.fixture
-def agent(account) -> SurflyAgent:
-    return SurflyAgent.objects.create(
-        account=account,
-        external_id="42",
-        name="Alice",
-        email="alice@example.com",
-        role="agent",
-        available=True,
-        is_free=True,
-        raw=AGENT,
-    )
-
-
 @pytest.fixture
 def live_session(account) -> CobrowseSession:
     return CobrowseSession.objects.create(
@@ -107,9 +69,9 @@ def live_session(account) -> CobrowseSession:
 
 
 # --- agents -----------------------------------------------------------------------
-def test_create_agent_stores_surflys_view(account, api):
+def test_create_agent_stores_surflys_view(account, mocked):
     on(
-        api,
+        mocked,
         "POST",
         "agents/",
         status=201,
@@ -121,7 +83,7 @@ def test_create_agent_stores_surflys_view(account, api):
             "role": "manager",
         },
     )
-    on(api, "GET", "agents/42/", json={**AGENT, "role": "manager"})
+    on(mocked, "GET", "agents/42/", json={**AGENT, "role": "manager"})
     row = services.create_agent(
         account,
         username="Alice",
@@ -140,9 +102,9 @@ def test_create_agent_stores_surflys_view(account, api):
     assert "s3cret-pass" not in str(row.raw)
 
 
-def test_create_agent_refused_keeps_db_untouched(account, api):
+def test_create_agent_refused_keeps_db_untouched(account, mocked):
     on(
-        api,
+        mocked,
         "POST",
         "agents/",
         status=400,
@@ -157,8 +119,8 @@ def test_create_agent_refused_keeps_db_untouched(account, api):
     assert not SurflyAgent.objects.exists()
 
 
-def test_create_agent_transient_failure_is_flagged(account, api):
-    on(api, "POST", "agents/", status=503, body=None)
+def test_create_agent_transient_failure_is_flagged(account, mocked):
+    on(mocked, "POST", "agents/", status=503, body=None)
     with pytest.raises(TransientVendorError) as info:
         services.create_agent(
             account,
@@ -171,9 +133,9 @@ def test_create_agent_transient_failure_is_flagged(account, api):
     assert not SurflyAgent.objects.exists()
 
 
-def test_update_agent_puts_username_and_available(account, agent, api):
+def test_update_agent_puts_username_and_available(account, agent, mocked):
     on(
-        api,
+        mocked,
         "PUT",
         "agents/42/",
         body={"username": "Alice B", "available": False, "role": "admin"},
@@ -199,9 +161,9 @@ def test_update_agent_puts_username_and_available(account, agent, api):
     assert agent.last_login is None or agent.last_login.year == 2024
 
 
-def test_toggle_availability_flips(account, agent, api):
+def test_toggle_availability_flips(account, agent, mocked):
     on(
-        api,
+        mocked,
         "PUT",
         "agents/42/",
         body={"username": "Alice", "available": False},
@@ -212,29 +174,49 @@ def test_toggle_availability_flips(account, agent, api):
     assert agent.available is False
 
 
-def test_delete_agent_marks_row_removed(account, agent, api):
-    on(api, "DELETE", "agents/42/", json={"response": "Agent was deleted"})
-    assert services.delete_agent(account, agent) == "Agent was deleted"
-    agent.refresh_from_db()
-    assert agent.removed_at is not None
-
-
-def test_delete_agent_already_gone_at_surfly(account, agent, api):
-    on(
-        api,
-        "DELETE",
+# Agents and clients are deleted alike: DELETE at Surfly, then the row is marked
+# removed, also when Surfly no longer has the object (404).
+DELETES = {
+    "agent": (
+        "agent",
         "agents/42/",
-        status=404,
-        json={"errors": {"agent_id": ["Agent was not found"]}},
-    )
-    services.delete_agent(account, agent)
-    agent.refresh_from_db()
-    assert agent.removed_at is not None
+        services.delete_agent,
+        {"errors": {"agent_id": ["Agent was not found"]}},
+    ),
+    "client": (
+        "client_row",
+        "clients/all/ck-globex/",
+        services.delete_client,
+        {"errors": {"client_key": ["Client was not found"]}},
+    ),
+}
 
 
-def test_access_token_is_returned_not_stored(account, agent, api):
+@pytest.mark.parametrize(
+    "kind,answer", [("agent", "Agent was deleted"), ("client", "Client deleted")]
+)
+def test_delete_marks_row_removed(request, account, mocked, kind, answer):
+    row_fixture, path, delete, _ = DELETES[kind]
+    row = request.getfixturevalue(row_fixture)
+    on(mocked, "DELETE", path, json={"response": answer})
+    assert delete(account, row) == answer
+    row.refresh_from_db()
+    assert row.removed_at is not None
+
+
+@pytest.mark.parametrize("kind", DELETES)
+def test_delete_already_gone_at_surfly(request, account, mocked, kind):
+    row_fixture, path, delete, not_found = DELETES[kind]
+    row = request.getfixturevalue(row_fixture)
+    on(mocked, "DELETE", path, status=404, json=not_found)
+    assert delete(account, row) == f"Surfly no longer had this {kind}."
+    row.refresh_from_db()
+    assert row.removed_at is not None
+
+
+def test_access_token_is_returned_not_stored(account, agent, mocked):
     on(
-        api,
+        mocked,
         "POST",
         "agents/access-token/",
         body={"agent_id": "42", "force_new": True},
@@ -257,9 +239,9 @@ def test_access_token_is_returned_not_stored(account, agent, api):
 
 
 # --- sessions ---------------------------------------------------------------------
-def test_start_session_stores_row_with_leader_link(account, api):
+def test_start_session_stores_row_with_leader_link(account, mocked):
     on(
-        api,
+        mocked,
         "POST",
         "sessions/",
         json=SESSION,
@@ -287,9 +269,9 @@ def test_start_session_stores_row_with_leader_link(account, api):
     assert row.options == {"videochat": True}
 
 
-def test_end_session_stores_end_time_and_duration(account, live_session, api):
+def test_end_session_stores_end_time_and_duration(account, live_session, mocked):
     on(
-        api,
+        mocked,
         "POST",
         "sessions/s1abc/end/",
         json={
@@ -306,15 +288,15 @@ def test_end_session_stores_end_time_and_duration(account, live_session, api):
     assert live_session.end_time == datetime(2024, 5, 1, 10, 5, tzinfo=UTC)
 
 
-def test_end_session_without_end_time_still_ends(account, live_session, api):
-    on(api, "POST", "sessions/s1abc/end/", json={**SESSION, "end_time": None})
+def test_end_session_without_end_time_still_ends(account, live_session, mocked):
+    on(mocked, "POST", "sessions/s1abc/end/", json={**SESSION, "end_time": None})
     services.end_session(account, live_session)
     live_session.refresh_from_db()
     assert not live_session.is_active and live_session.end_time is not None
 
 
-def test_take_screenshot_creates_then_reads_latest(account, live_session, api):
-    api.add(
+def test_take_screenshot_creates_then_reads_latest(account, live_session, mocked):
+    mocked.add(
         "POST",
         f"{BASE}/sessions/s1abc/screenshots/create/",
         match=[
@@ -325,7 +307,7 @@ def test_take_screenshot_creates_then_reads_latest(account, live_session, api):
         content_type="text/plain",
     )
     on(
-        api,
+        mocked,
         "GET",
         "sessions/s1abc/screenshots/latest/",
         json={"url": "https://s3.test/shot.webp"},
@@ -334,8 +316,8 @@ def test_take_screenshot_creates_then_reads_latest(account, live_session, api):
     assert (shot.state, shot.url) == ("GENERATION-STARTED", "https://s3.test/shot.webp")
 
 
-def test_screenshot_failed_internally_is_permanent(account, live_session, api):
-    api.add(
+def test_screenshot_failed_internally_is_permanent(account, live_session, mocked):
+    mocked.add(
         "POST",
         f"{BASE}/sessions/s1abc/screenshots/create/",
         match=[matchers.query_param_matcher({"api_key": KEY})],
@@ -347,14 +329,14 @@ def test_screenshot_failed_internally_is_permanent(account, live_session, api):
 
 
 # --- company options --------------------------------------------------------------
-def test_update_options_patches_changes_only(account, api):
+def test_update_options_patches_changes_only(account, mocked):
     SurflyCompanyOptions.objects.create(
         account=account,
         external_id="company",
         options={"videochat": True, "language": "en", "theme_font_size": 14},
     )
     on(
-        api,
+        mocked,
         "PATCH",
         "company/options/",
         body={"videochat": False},
@@ -368,12 +350,12 @@ def test_update_options_patches_changes_only(account, api):
     }
 
 
-def test_reset_options_deletes_then_stores_defaults(account, api):
+def test_reset_options_deletes_then_stores_defaults(account, mocked):
     SurflyCompanyOptions.objects.create(
         account=account, external_id="company", options={"videochat": False}
     )
-    on(api, "DELETE", "company/options/", body=None)
-    on(api, "GET", "company/options/", json={"videochat": True, "language": "en"})
+    on(mocked, "DELETE", "company/options/", body=None)
+    on(mocked, "GET", "company/options/", json={"videochat": True, "language": "en"})
     stored = services.reset_options(account)
     assert stored.options == {"videochat": True, "language": "en"}
     assert SurflyCompanyOptions.objects.filter(account=account).count() == 1
@@ -390,9 +372,9 @@ HOOK = {
 }
 
 
-def test_create_webhook_stores_201_answer(account, api):
+def test_create_webhook_stores_201_answer(account, mocked):
     on(
-        api,
+        mocked,
         "POST",
         "webhooks/",
         status=201,
@@ -408,23 +390,37 @@ def test_create_webhook_stores_201_answer(account, api):
     assert (hook.external_id, hook.enabled, hook.company_id) == ("7", True, "3")
 
 
-def test_disabling_a_webhook_marks_it_disabled_by_portal(account, api):
+@pytest.mark.parametrize(
+    "was_enabled,was_off_by_portal,enabled,expected",
+    [
+        # The user switches it off: marked as switched off by the portal.
+        pytest.param(True, False, False, (False, True, False), id="switch-off"),
+        # Switched on again: the portal's flag is cleared.
+        pytest.param(False, True, True, (True, False, False), id="re-enable"),
+        # Surfly had switched it off and it is saved still off: still Surfly's.
+        pytest.param(False, False, False, (False, False, True), id="keep-surflys"),
+    ],
+)
+def test_update_webhook_says_who_switched_it_off(
+    account, mocked, was_enabled, was_off_by_portal, enabled, expected
+):
     hook = SurflyWebhook.objects.create(
         account=account,
         external_id="7",
         url=HOOK["url"],
         category="session.started",
-        enabled=True,
+        enabled=was_enabled,
+        disabled_by_portal=was_off_by_portal,
     )
     on(
-        api,
+        mocked,
         "PUT",
         "webhooks/7/",
-        json={**HOOK, "enabled": False},
+        json={**HOOK, "enabled": enabled},
         body={
             "url": HOOK["url"],
             "category": "session.started",
-            "enabled": False,
+            "enabled": enabled,
             "ssl_verification": True,
         },
     )
@@ -433,44 +429,103 @@ def test_disabling_a_webhook_marks_it_disabled_by_portal(account, api):
         hook,
         url=HOOK["url"],
         category="session.started",
-        enabled=False,
+        enabled=enabled,
         ssl_verification=True,
     )
     hook.refresh_from_db()
-    assert not hook.enabled and hook.disabled_by_portal
-    assert not hook.switched_off_by_surfly
+    state = (hook.enabled, hook.disabled_by_portal, hook.switched_off_by_surfly)
+    assert state == expected
 
 
-def test_reenabling_clears_the_portal_flag(account, api):
-    hook = SurflyWebhook.objects.create(
-        account=account,
-        external_id="7",
-        url=HOOK["url"],
-        category="session.started",
-        enabled=False,
-        disabled_by_portal=True,
-    )
-    on(api, "PUT", "webhooks/7/", json=HOOK)
-    services.update_webhook(
-        account,
-        hook,
-        url=HOOK["url"],
-        category="session.started",
-        enabled=True,
-        ssl_verification=True,
-    )
-    hook.refresh_from_db()
-    assert hook.enabled and not hook.disabled_by_portal
-
-
-def test_delete_webhook_204(account, api):
+def test_delete_webhook_204(account, mocked):
     hook = SurflyWebhook.objects.create(
         account=account, external_id="7", url=HOOK["url"], category="session.started"
     )
-    on(api, "DELETE", "webhooks/7/", status=204)
+    on(mocked, "DELETE", "webhooks/7/", status=204)
     services.delete_webhook(account, hook)
     hook.refresh_from_db()
     assert hook.removed_at is not None
+
+
+# --- registering this portal's receiver ----------------------------------------------
+RECEIVER = "https://portal.test/hooks/1/tok-secret/"
+
+
+def test_register_receiver_creates_the_missing_categories(account, mocked):
+    on(
+        mocked,
+        "GET",
+        "webhooks/",
+        json=webhook_listing(
+            webhook(5, RECEIVER, "session.started"),
+            webhook(6, "https://elsewhere.test/h", "session.queued"),
+        ),
+    )
+    expect_webhook_create(mocked, RECEIVER, 11, "session.queued")
+    expect_webhook_create(mocked, RECEIVER, 12, "session.ended")
+    done = services.register_receiver(account, RECEIVER)
+    assert done.created == ["session.queued", "session.ended"]
+    assert done.existing == ["session.started"]
+    assert done.error is None and done.failed == ""
+    rows = SurflyWebhook.objects.filter(account=account, url=RECEIVER)
+    assert sorted(rows.values_list("category", "external_id")) == [
+        ("session.ended", "12"),
+        ("session.queued", "11"),
+        ("session.started", "5"),  # found at Surfly, now stored too
+    ]
+    # One POST per missing category, nothing else written.
+    posts = [c for c in mocked.calls if c.request.method == "POST"]
+    assert len(posts) == 2
+
+
+def test_register_receiver_when_all_are_there_sends_nothing(account, mocked):
+    on(
+        mocked,
+        "GET",
+        "webhooks/",
+        json=webhook_listing(
+            webhook(1, RECEIVER, "session.queued"),
+            webhook(2, RECEIVER, "session.started"),
+            webhook(3, RECEIVER, "session.ended", enabled=False),
+        ),
+    )
+    done = services.register_receiver(account, RECEIVER)
+    assert (done.created, done.existing) == (
+        [],
+        ["session.queued", "session.started", "session.ended"],
+    )
+    assert [c.request.method for c in mocked.calls] == ["GET"]
+
+
+def test_register_receiver_refused_at_once_raises(account, mocked):
+    on(mocked, "GET", "webhooks/", json=webhook_listing())
+    expect_webhook_create(
+        mocked,
+        RECEIVER,
+        0,
+        "session.queued",
+        status=400,
+        json={"errors": {"url": ["Enter a valid URL."]}},
+    )
+    with pytest.raises(PermanentVendorError) as info:
+        services.register_receiver(account, RECEIVER)
+    assert info.value.field_errors == {"url": ["Enter a valid URL."]}
+    assert not SurflyWebhook.objects.exists()
+
+
+def test_register_receiver_reports_a_failure_after_progress(account, mocked):
+    on(mocked, "GET", "webhooks/", json=webhook_listing())
+    expect_webhook_create(mocked, RECEIVER, 11, "session.queued")
+    expect_webhook_create(
+        mocked, RECEIVER, 0, "session.started", status=400, json={"detail": "Limit"}
+    )
+    done = services.register_receiver(account, RECEIVER)
+    assert done.created == ["session.queued"]
+    assert done.failed == "session.started"
+    assert isinstance(done.error, PermanentVendorError)
+    assert list(SurflyWebhook.objects.values_list("category", flat=True)) == [
+        "session.queued"
+    ]
 
 
 # --- reseller clients -------------------------------------------------------------
@@ -482,9 +537,9 @@ CREATED_CLIENT = {
 }
 
 
-def test_create_client_with_workspace(account, reseller, api):
+def test_create_client_with_workspace(account, reseller, mocked):
     on(
-        api,
+        mocked,
         "POST",
         "clients/all/",
         json=CREATED_CLIENT,
@@ -522,52 +577,34 @@ def test_create_client_with_workspace(account, reseller, api):
     assert "rk-globex" not in fresh.credentials_encrypted
 
 
-def test_create_client_without_workspace(account, reseller, api):
-    on(api, "POST", "clients/all/", json=CREATED_CLIENT)
-    created = services.create_client(
+def create_globex(mocked, account, reseller, *, create_workspace: bool):
+    on(mocked, "POST", "clients/all/", json=CREATED_CLIENT)
+    return services.create_client(
         account,
         company_name="Globex",
         domains=["*"],
         agent_email="b@globex.test",
         agent_name="Boss",
-        create_workspace=False,
+        create_workspace=create_workspace,
         parent=reseller,
     )
+
+
+def test_create_client_without_workspace(account, reseller, mocked):
+    created = create_globex(mocked, account, reseller, create_workspace=False)
     assert created.workspace is None
     assert not Workspace.objects.filter(kind=WorkspaceKind.CLIENT).exists()
 
 
-def test_create_client_slug_is_unique(account, reseller, api):
+def test_create_client_slug_is_unique(account, reseller, mocked):
     Workspace.objects.create(name="Globex", slug="globex")
-    on(api, "POST", "clients/all/", json=CREATED_CLIENT)
-    created = services.create_client(
-        account,
-        company_name="Globex",
-        domains=["*"],
-        agent_email="b@globex.test",
-        agent_name="Boss",
-        create_workspace=True,
-        parent=reseller,
-    )
+    created = create_globex(mocked, account, reseller, create_workspace=True)
     assert created.workspace.slug == "globex-2"
 
 
-@pytest.fixture
-def client_row(account) -> SurflyClient:
-    return SurflyClient.objects.create(
-        account=account,
-        external_id="ck-globex",
-        company_name="Globex",
-        plan="pro",
-        agent_count=2,
-        domains=["globex.test"],
-        raw={"client_key": "ck-globex", "company_name": "Globex"},
-    )
-
-
-def test_rename_client(account, client_row, api):
+def test_rename_client(account, client_row, mocked):
     on(
-        api,
+        mocked,
         "PUT",
         "clients/all/ck-globex/",
         body={"company_name": "Globex Corp"},
@@ -586,9 +623,9 @@ def test_rename_client(account, client_row, api):
     )
 
 
-def test_set_client_domains(account, client_row, api):
+def test_set_client_domains(account, client_row, mocked):
     on(
-        api,
+        mocked,
         "POST",
         "clients/all/ck-globex/",
         body={"domains": "a.test,b.test"},
@@ -600,29 +637,8 @@ def test_set_client_domains(account, client_row, api):
     assert client_row.company_name == "Globex"
 
 
-def test_delete_client(account, client_row, api):
-    on(api, "DELETE", "clients/all/ck-globex/", json={"response": "Client deleted"})
-    assert services.delete_client(account, client_row) == "Client deleted"
-    client_row.refresh_from_db()
-    assert client_row.removed_at is not None
-
-
-def test_client_sessions_uses_clientkey_query(account, client_row, api):
-    on(
-        api,
-        "GET",
-        "sessions/",
-        params={"clientkey": "ck-globex", "active_session": "true"},
-        json=[
-            {
-                "session_id": "x1",
-                "agent_id": "9",
-                "follower_link": "https://f.test/x1",
-                "start_time": "2024-05-01T10:00:00Z",
-                "duration": None,
-            }
-        ],
-    )
+def test_client_sessions_uses_clientkey_query(account, client_row, mocked):
+    expect_client_sessions(mocked, "ck-globex", "x1")
     sessions = services.client_sessions(account, client_row)
     assert [s.session_id for s in sessions] == ["x1"]
     assert not CobrowseSession.objects.exists()  # shown, never stored

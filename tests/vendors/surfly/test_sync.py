@@ -6,12 +6,11 @@ from __future__ import annotations
 import json
 from urllib.parse import parse_qs, urlsplit
 
-import pytest
 import responses
 from django.test import override_settings
 
 from cobrowse_portal.core.choices import AccountStatus, RunStatus
-from cobrowse_portal.core.models import SyncCursor, VendorAccount
+from cobrowse_portal.core.models import SyncCursor
 from cobrowse_portal.vendorkit.runs import execute_stream
 from vendors.surfly.models import (
     CobrowseSession,
@@ -20,24 +19,7 @@ from vendors.surfly.models import (
     SurflyWebhook,
 )
 
-BASE = "https://surfly.test/v2"
-KEY = "surfly-test-key-123456"
-
-
-@pytest.fixture
-def account(reseller) -> VendorAccount:
-    account = VendorAccount(
-        workspace=reseller, vendor="surfly", name="Surfly", base_url=BASE
-    )
-    account.set_credentials({"api_key": KEY})
-    account.save()
-    return account
-
-
-@pytest.fixture
-def mocked():
-    with responses.RequestsMock(assert_all_requests_are_fired=True) as rsps:
-        yield rsps
+from .fake_api import BASE, KEY
 
 
 def agent(i: int, available=True) -> dict:

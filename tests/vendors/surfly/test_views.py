@@ -8,7 +8,6 @@ import io
 from datetime import timedelta
 
 import pytest
-import responses
 from django.urls import reverse
 from django.utils import timezone
 from responses import matchers
@@ -24,8 +23,18 @@ from vendors.surfly.models import (
     SurflyWebhook,
 )
 
-BASE = "https://surfly.test/v2"
-KEY = "surfly-test-rest-key-0001"
+from .fake_api import (
+    AGENT,
+    BASE,
+    KEY,
+    expect_client_sessions,
+    expect_webhook_create,
+    make_account,
+    on,
+    webhook,
+    webhook_listing,
+)
+
 HX = {"HTTP_HX_REQUEST": "true"}
 
 MANAGER_PAGES = [
@@ -40,31 +49,6 @@ MANAGER_PAGES = [
     "client_add",
 ]
 AGENT_PAGES = ["live", "session_start"]
-
-
-def on(api, method, path, *, params=None, body=None, **kwargs):
-    match = [matchers.query_param_matcher({"api_key": KEY, **(params or {})})]
-    if body is not None:
-        match.append(matchers.json_params_matcher(body))
-    return api.add(method, f"{BASE}/{path}", match=match, **kwargs)
-
-
-@pytest.fixture
-def api():
-    with responses.RequestsMock(assert_all_requests_are_fired=True) as mock:
-        yield mock
-
-
-def make_account(workspace, name="Main") -> VendorAccount:
-    acc = VendorAccount(workspace=workspace, vendor="surfly", name=name, base_url=BASE)
-    acc.set_credentials({"api_key": KEY})
-    acc.save()
-    return acc
-
-
-@pytest.fixture
-def account(reseller) -> VendorAccount:
-    return make_account(reseller)
 
 
 def url(name, account, *args, query=""):
@@ -86,18 +70,16 @@ def make_session(account, n, **kw) -> CobrowseSession:
     return CobrowseSession.objects.create(account=account, **defaults)
 
 
+def live_session(account, n=1, **kw) -> CobrowseSession:
+    return make_session(account, n, is_active=True, end_time=None, duration=None, **kw)
+
+
 @pytest.fixture
-def agent(account) -> SurflyAgent:
-    return SurflyAgent.objects.create(
-        account=account,
-        external_id="42",
-        name="Alice",
-        email="alice@example.com",
-        role="agent",
-        available=True,
-        is_free=True,
-        last_login=timezone.now() - timedelta(hours=2),
-    )
+def agent(agent) -> SurflyAgent:
+    """The shared agent, last seen two hours ago (so pages show a login time)."""
+    agent.last_login = timezone.now() - timedelta(hours=2)
+    agent.save(update_fields=["last_login"])
+    return agent
 
 
 # --- roles and scoping ------------------------------------------------------------
@@ -116,7 +98,7 @@ def test_manager_pages_refuse_agents(personas, login, account, name):
 
 
 def test_session_pages_per_role(personas, login, account, agent):
-    session = make_session(account, 1, is_active=True, end_time=None, duration=None)
+    session = live_session(account)
     page = url("session_detail", account, session.pk)
     assert login(personas["agent"]).get(page).status_code == 200
     assert (
@@ -279,7 +261,7 @@ def history_rows(account, agent):
         ),
         "b": make_session(account, 2, tags=["billing"], duration=30),
         "c": make_session(account, 30, tags=["sales"], agent_id="42", duration=5000),
-        "d": make_session(account, 3, is_active=True, end_time=None, duration=None),
+        "d": live_session(account, 3),
     }
 
 
@@ -430,10 +412,10 @@ AGENT_FORM = {
 }
 
 
-def test_add_agent(personas, login, account, api):
-    on(api, "POST", "agents/", json={"agent_id": "77"}, body={**AGENT_FORM})
+def test_add_agent(personas, login, account, mocked):
+    on(mocked, "POST", "agents/", json={"agent_id": "77"}, body={**AGENT_FORM})
     on(
-        api,
+        mocked,
         "GET",
         "agents/77/",
         json={
@@ -452,35 +434,149 @@ def test_add_agent(personas, login, account, api):
     assert "Dora" in body and "created at Surfly" in body
 
 
-def test_surfly_400_shown_next_to_the_field(personas, login, account, api):
-    on(
-        api,
-        "POST",
-        "agents/",
-        status=400,
-        json={"errors": {"agent_email": ["Enter a valid email"]}},
-    )
-    response = login(personas["manager"]).post(url("agent_add", account), AGENT_FORM)
+# --- a vendor error on any write form ---------------------------------------------
+WEBHOOK_FORM = {"url": "https://r.test/h", "category": "session.ended", "enabled": "on"}
+CLIENT_FORM = {
+    "company_name": "Globex",
+    "domains": "globex.test, *.globex.test",
+    "agent_email": "boss@globex.test",
+    "agent_name": "Boss",
+    "create_workspace": "on",
+}
+
+
+@pytest.mark.parametrize(
+    "name,path,errors,data,field,message,summary,stored",
+    [
+        pytest.param(
+            "agent_add",
+            "agents/",
+            {"agent_email": ["Enter a valid email"]},
+            AGENT_FORM,
+            "agent_email",
+            "Enter a valid email",
+            "Surfly did not accept this; see the marked fields.",
+            lambda: SurflyAgent.objects.exists(),
+            id="agent",
+        ),
+        pytest.param(
+            "client_add",
+            "clients/all/",
+            {"agent_email": ["Enter a valid email"]},
+            CLIENT_FORM,
+            "agent_email",
+            "Enter a valid email",
+            "Surfly did not accept this; see the marked fields.",
+            lambda: Workspace.objects.filter(kind=WorkspaceKind.CLIENT).exists(),
+            id="client",
+        ),
+        pytest.param(
+            "webhook_add",
+            "webhooks/",
+            {"url": ["Enter a valid URL."], "other": ["Nope"]},
+            WEBHOOK_FORM,
+            "url",
+            "Enter a valid URL.",
+            "Surfly refused: other: Nope",
+            lambda: SurflyWebhook.objects.exists(),
+            id="webhook",
+        ),
+    ],
+)
+def test_surfly_400_shown_next_to_the_field(
+    personas,
+    login,
+    account,
+    mocked,
+    name,
+    path,
+    errors,
+    data,
+    field,
+    message,
+    summary,
+    stored,
+):
+    on(mocked, "POST", path, status=400, json={"errors": errors})
+    response = login(personas["manager"]).post(url(name, account), data)
     assert response.status_code == 422
     form = response.context["form"]
-    assert form.errors["agent_email"] == ["Enter a valid email"]
+    assert form.errors[field] == [message]
+    assert summary in str(form.non_field_errors())
     body = response.content.decode()
-    field_html = body.split('id="id_agent_email"')[1].split('<div class="field')[0]
-    assert "Enter a valid email" in field_html
-    assert not SurflyAgent.objects.exists()
+    field_html = body.split(f'id="id_{field}"')[1].split('<div class="field')[0]
+    assert message in field_html
+    assert not stored()
 
 
-def test_transient_503_keeps_the_input(personas, login, account, api):
-    on(api, "POST", "agents/", status=503, body=None)
-    response = login(personas["manager"]).post(url("agent_add", account), AGENT_FORM)
+@pytest.mark.parametrize(
+    "role,name,obj,method,path,status,data,kept,stored",
+    [
+        pytest.param(
+            "manager",
+            "agent_add",
+            None,
+            "POST",
+            "agents/",
+            503,
+            AGENT_FORM,
+            ['value="Dora"', 'value="dora@example.com"'],
+            lambda: SurflyAgent.objects.exists(),
+            id="agent_add",
+        ),
+        pytest.param(
+            "agent",
+            "session_start",
+            None,
+            "POST",
+            "sessions/",
+            502,
+            {"url": "https://shop.example.com/", "tags": "keep, me"},
+            ['value="keep, me"'],
+            lambda: CobrowseSession.objects.exists(),
+            id="session_start",
+        ),
+        pytest.param(
+            "manager",
+            "client_edit",
+            "client_row",
+            "PUT",
+            "clients/all/ck-globex/",
+            504,
+            {"company_name": "Typed Name"},
+            ['value="Typed Name"'],
+            lambda: SurflyClient.objects.filter(company_name="Typed Name").exists(),
+            id="client_rename",
+        ),
+    ],
+)
+def test_transient_failure_keeps_the_input(
+    request,
+    personas,
+    login,
+    account,
+    mocked,
+    role,
+    name,
+    obj,
+    method,
+    path,
+    status,
+    data,
+    kept,
+    stored,
+):
+    args = [request.getfixturevalue(obj).pk] if obj else []
+    on(mocked, method, path, status=status)
+    response = login(personas[role]).post(url(name, account, *args), data)
     assert response.status_code == 503
     body = response.content.decode()
     assert "Surfly is not answering right now; your input is kept" in body
-    assert 'value="Dora"' in body and 'value="dora@example.com"' in body
-    assert not SurflyAgent.objects.exists()
+    assert all(value in body for value in kept), kept
+    assert not stored()
 
 
-def test_invalid_agent_form_makes_no_call(personas, login, account, api):
+def test_invalid_agent_form_makes_no_call(personas, login, account, mocked):
     response = login(personas["manager"]).post(
         url("agent_add", account), {**AGENT_FORM, "agent_email": "nope", "role": "boss"}
     )
@@ -488,19 +584,13 @@ def test_invalid_agent_form_makes_no_call(personas, login, account, api):
     assert set(response.context["form"].errors) == {"agent_email", "role"}
 
 
-def test_edit_agent(personas, login, account, agent, api):
+def test_edit_agent(personas, login, account, agent, mocked):
     on(
-        api,
+        mocked,
         "PUT",
         "agents/42/",
         body={"username": "Alicia", "available": False, "role": "manager"},
-        json={
-            "agent_id": 42,
-            "agent_name": "Alicia",
-            "agent_email": "alice@example.com",
-            "role": "manager",
-            "available": False,
-        },
+        json={**AGENT, "agent_name": "Alicia", "role": "manager", "available": False},
     )
     response = login(personas["manager"]).post(
         url("agent_edit", account, agent.pk), {"username": "Alicia", "role": "manager"}
@@ -510,19 +600,13 @@ def test_edit_agent(personas, login, account, agent, api):
     assert (agent.name, agent.role, agent.available) == ("Alicia", "manager", False)
 
 
-def test_toggle_availability_returns_the_row(personas, login, account, agent, api):
+def test_toggle_availability_returns_the_row(personas, login, account, agent, mocked):
     on(
-        api,
+        mocked,
         "PUT",
         "agents/42/",
         body={"username": "Alice", "available": False},
-        json={
-            "agent_id": 42,
-            "agent_name": "Alice",
-            "agent_email": "alice@example.com",
-            "role": "agent",
-            "available": False,
-        },
+        json={**AGENT, "available": False},
     )
     response = login(personas["manager"]).post(
         url("agent_toggle", account, agent.pk), **HX
@@ -533,8 +617,14 @@ def test_toggle_availability_returns_the_row(personas, login, account, agent, ap
     assert "unavailable" in body and "Set available" in body
 
 
-def test_toggle_failure_shows_in_the_row(personas, login, account, agent, api):
-    on(api, "PUT", "agents/42/", status=400, json={"errors": {"username": ["Taken"]}})
+def test_toggle_failure_shows_in_the_row(personas, login, account, agent, mocked):
+    on(
+        mocked,
+        "PUT",
+        "agents/42/",
+        status=400,
+        json={"errors": {"username": ["Taken"]}},
+    )
     response = login(personas["manager"]).post(
         url("agent_toggle", account, agent.pk), **HX
     )
@@ -544,8 +634,8 @@ def test_toggle_failure_shows_in_the_row(personas, login, account, agent, api):
     assert agent.available is True
 
 
-def test_delete_agent(personas, login, account, agent, api):
-    on(api, "DELETE", "agents/42/", json={"response": "Agent was deleted"})
+def test_delete_agent(personas, login, account, agent, mocked):
+    on(mocked, "DELETE", "agents/42/", json={"response": "Agent was deleted"})
     client = login(personas["manager"])
     response = client.post(url("agent_delete", account, agent.pk))
     assert response.status_code == 302
@@ -559,8 +649,8 @@ def test_delete_button_asks_for_confirmation(personas, login, account, agent):
     assert 'data-confirm="Delete agent Alice at Surfly?"' in body
 
 
-def test_delete_agent_transient_keeps_row(personas, login, account, agent, api):
-    on(api, "DELETE", "agents/42/", status=503)
+def test_delete_agent_transient_keeps_row(personas, login, account, agent, mocked):
+    on(mocked, "DELETE", "agents/42/", status=503)
     client = login(personas["manager"])
     response = client.post(url("agent_delete", account, agent.pk), follow=True)
     assert "Surfly is not answering right now" in response.content.decode()
@@ -568,9 +658,9 @@ def test_delete_agent_transient_keeps_row(personas, login, account, agent, api):
     assert agent.removed_at is None
 
 
-def test_access_token_shown_once(personas, login, account, agent, api):
+def test_access_token_shown_once(personas, login, account, agent, mocked):
     on(
-        api,
+        mocked,
         "POST",
         "agents/access-token/",
         body={"agent_id": "42"},
@@ -611,14 +701,16 @@ CREATED = {
 }
 
 
-def test_start_session_shows_leader_link_warning(personas, login, account, agent, api):
+def test_start_session_shows_leader_link_warning(
+    personas, login, account, agent, mocked
+):
     SurflyCompanyOptions.objects.create(
         account=account,
         external_id="company",
         options={"videochat": True, "start_muted": False},
     )
     on(
-        api,
+        mocked,
         "POST",
         "sessions/",
         json=CREATED,
@@ -659,7 +751,9 @@ def test_start_session_shows_leader_link_warning(personas, login, account, agent
     assert url("session_detail", account, session.pk) in body
 
 
-def test_start_session_rejects_bad_json_without_calling(personas, login, account, api):
+def test_start_session_rejects_bad_json_without_calling(
+    personas, login, account, mocked
+):
     client = login(personas["agent"])
     for text, msg in [
         ("{nope", "Not valid JSON"),
@@ -675,24 +769,9 @@ def test_start_session_rejects_bad_json_without_calling(personas, login, account
         assert "shop.example.com" in response.content.decode()
 
 
-def test_start_session_transient(personas, login, account, api):
-    on(api, "POST", "sessions/", status=502)
-    response = login(personas["agent"]).post(
-        url("session_start", account),
-        {"url": "https://shop.example.com/", "tags": "keep, me"},
-    )
-    assert response.status_code == 503
-    body = response.content.decode()
-    assert "your input is kept" in body and 'value="keep, me"' in body
-
-
 def test_live_sessions_table(personas, login, account, agent):
-    live = make_session(
+    live = live_session(
         account,
-        1,
-        is_active=True,
-        end_time=None,
-        duration=None,
         agent_id="42",
         pin="9876",
         tags=["vip"],
@@ -712,10 +791,19 @@ def test_live_sessions_table(personas, login, account, agent):
     )
 
 
-def test_end_session_from_live(personas, login, account, api):
-    session = make_session(account, 1, is_active=True, end_time=None, duration=None)
+@pytest.mark.parametrize(
+    "next_page,lands_on",
+    [
+        pytest.param("live", "live", id="back-to-live"),
+        pytest.param("https://evil.test/", "session_detail", id="offsite-ignored"),
+    ],
+)
+def test_end_session_goes_back_to_a_same_site_next(
+    personas, login, account, mocked, next_page, lands_on
+):
+    session = live_session(account)
     on(
-        api,
+        mocked,
         "POST",
         "sessions/id-1/end/",
         json={
@@ -726,35 +814,20 @@ def test_end_session_from_live(personas, login, account, api):
             "duration": 600,
         },
     )
+    next_url = url(next_page, account) if next_page == "live" else next_page
     response = login(personas["agent"]).post(
-        url("session_end", account, session.pk), {"next": url("live", account)}
+        url("session_end", account, session.pk), {"next": next_url}
     )
-    assert response.status_code == 302 and response["Location"] == url("live", account)
+    args = [session.pk] if lands_on == "session_detail" else []
+    assert response.status_code == 302
+    assert response["Location"] == url(lands_on, account, *args)
     session.refresh_from_db()
     assert not session.is_active and session.duration == 600
 
 
-def test_end_session_ignores_offsite_next(personas, login, account, api):
-    session = make_session(account, 1, is_active=True, end_time=None, duration=None)
-    on(
-        api,
-        "POST",
-        "sessions/id-1/end/",
-        json={"id": "id-1", "session_id": "sess-1", "end_time": "2024-05-01T10:10:00Z"},
-    )
-    response = login(personas["agent"]).post(
-        url("session_end", account, session.pk), {"next": "https://evil.test/"}
-    )
-    assert response["Location"] == url("session_detail", account, session.pk)
-
-
 def test_session_detail(personas, login, account, agent):
-    session = make_session(
+    session = live_session(
         account,
-        1,
-        is_active=True,
-        end_time=None,
-        duration=None,
         agent_id="42",
         meta={"customer": {"id": "c-9"}},
         options={"videochat": True, "language": "en"},
@@ -772,9 +845,9 @@ def test_session_detail(personas, login, account, agent):
     assert "Alice" in body and "vip" in body
 
 
-def test_screenshot_action(personas, login, account, api):
-    session = make_session(account, 1, is_active=True, end_time=None, duration=None)
-    api.add(
+def test_screenshot_action(personas, login, account, mocked):
+    session = live_session(account)
+    mocked.add(
         "POST",
         f"{BASE}/sessions/id-1/screenshots/create/",
         match=[matchers.query_param_matcher({"api_key": KEY})],
@@ -782,7 +855,7 @@ def test_screenshot_action(personas, login, account, api):
         content_type="text/plain",
     )
     on(
-        api,
+        mocked,
         "GET",
         "sessions/id-1/screenshots/latest/",
         json={"url": "https://s3.test/shot.webp"},
@@ -795,9 +868,9 @@ def test_screenshot_action(personas, login, account, api):
     assert "<html" not in body
 
 
-def test_screenshot_transient(personas, login, account, api):
-    session = make_session(account, 1, is_active=True, end_time=None, duration=None)
-    on(api, "POST", "sessions/id-1/screenshots/create/", status=503)
+def test_screenshot_transient(personas, login, account, mocked):
+    session = live_session(account)
+    on(mocked, "POST", "sessions/id-1/screenshots/create/", status=503)
     response = login(personas["agent"]).post(
         url("session_screenshot", account, session.pk), **HX
     )
@@ -831,9 +904,9 @@ def test_options_form_is_generated(personas, login, account, stored_options):
     assert "Reset to defaults" in body
 
 
-def test_options_patch_only_changed(personas, login, account, stored_options, api):
+def test_options_patch_only_changed(personas, login, account, stored_options, mocked):
     on(
-        api,
+        mocked,
         "PATCH",
         "company/options/",
         body={"videochat": False, "language": "de"},
@@ -856,7 +929,7 @@ def test_options_patch_only_changed(personas, login, account, stored_options, ap
 
 
 def test_options_nothing_changed_sends_nothing(
-    personas, login, account, stored_options, api
+    personas, login, account, stored_options, mocked
 ):
     response = login(personas["manager"]).post(
         url("options", account),
@@ -871,7 +944,7 @@ def test_options_nothing_changed_sends_nothing(
     assert "Nothing changed" in response.content.decode()
 
 
-def test_options_bad_values_are_shown(personas, login, account, stored_options, api):
+def test_options_bad_values_are_shown(personas, login, account, stored_options, mocked):
     response = login(personas["manager"]).post(
         url("options", account),
         {"theme_font_size": "big", "language": "en", "cookie_transfer_urls": "{}"},
@@ -881,9 +954,9 @@ def test_options_bad_values_are_shown(personas, login, account, stored_options, 
     assert "theme_font_size" in errors and "cookie_transfer_urls" in errors
 
 
-def test_options_reset(personas, login, account, stored_options, api):
-    on(api, "DELETE", "company/options/")
-    on(api, "GET", "company/options/", json={"videochat": False})
+def test_options_reset(personas, login, account, stored_options, mocked):
+    on(mocked, "DELETE", "company/options/")
+    on(mocked, "GET", "company/options/", json={"videochat": False})
     response = login(personas["manager"]).post(url("options_reset", account))
     assert response.status_code == 302
     stored_options.refresh_from_db()
@@ -891,29 +964,23 @@ def test_options_reset(personas, login, account, stored_options, api):
 
 
 # --- webhooks ---------------------------------------------------------------------
-def test_webhook_banner_when_surfly_switched_one_off(personas, login, account):
-    SurflyWebhook.objects.create(
-        account=account,
-        external_id="1",
-        url="https://a.test/",
-        category="session.started",
-        enabled=False,
+def make_hook(account, external_id, url, category, **kw) -> SurflyWebhook:
+    return SurflyWebhook.objects.create(
+        account=account, external_id=external_id, url=url, category=category, **kw
     )
-    SurflyWebhook.objects.create(
-        account=account,
-        external_id="2",
-        url="https://b.test/",
-        category="session.ended",
+
+
+def test_webhook_banner_when_surfly_switched_one_off(personas, login, account):
+    make_hook(account, "1", "https://a.test/", "session.started", enabled=False)
+    make_hook(
+        account,
+        "2",
+        "https://b.test/",
+        "session.ended",
         enabled=False,
         disabled_by_portal=True,
     )
-    SurflyWebhook.objects.create(
-        account=account,
-        external_id="3",
-        url="https://c.test/",
-        category="session.queued",
-        enabled=True,
-    )
+    make_hook(account, "3", "https://c.test/", "session.queued", enabled=True)
     body = login(personas["manager"]).get(url("webhooks", account)).content.decode()
     assert '<div class="banner"' in body
     assert "Surfly switched off 1 webhook after failed deliveries" in body
@@ -921,11 +988,11 @@ def test_webhook_banner_when_surfly_switched_one_off(personas, login, account):
 
 
 def test_no_banner_when_portal_disabled_it(personas, login, account):
-    SurflyWebhook.objects.create(
-        account=account,
-        external_id="2",
-        url="https://b.test/",
-        category="session.ended",
+    make_hook(
+        account,
+        "2",
+        "https://b.test/",
+        "session.ended",
         enabled=False,
         disabled_by_portal=True,
     )
@@ -933,7 +1000,7 @@ def test_no_banner_when_portal_disabled_it(personas, login, account):
     assert "Surfly switched off" not in body
 
 
-def test_webhook_create_edit_delete(personas, login, account, api):
+def test_webhook_create_edit_delete(personas, login, account, mocked):
     hook = {
         "id": 9,
         "url": "https://r.test/h",
@@ -943,7 +1010,7 @@ def test_webhook_create_edit_delete(personas, login, account, api):
         "company_id": 1,
     }
     on(
-        api,
+        mocked,
         "POST",
         "webhooks/",
         status=201,
@@ -965,7 +1032,7 @@ def test_webhook_create_edit_delete(personas, login, account, api):
     assert not row.ssl_verification
 
     on(
-        api,
+        mocked,
         "PUT",
         "webhooks/9/",
         json={**hook, "enabled": False},
@@ -984,7 +1051,7 @@ def test_webhook_create_edit_delete(personas, login, account, api):
     row.refresh_from_db()
     assert not row.enabled and row.disabled_by_portal
 
-    on(api, "DELETE", "webhooks/9/", status=204)
+    on(mocked, "DELETE", "webhooks/9/", status=204)
     assert client.post(url("webhook_delete", account, row.pk)).status_code == 302
     row.refresh_from_db()
     assert row.removed_at is not None
@@ -992,22 +1059,176 @@ def test_webhook_create_edit_delete(personas, login, account, api):
     assert '<td class="mono">https://r.test/h</td>' not in body
 
 
-def test_webhook_refused_field_error(personas, login, account, api):
+# --- registering this portal's receiver ----------------------------------------------
+def receiver(account) -> str:
+    return f"http://testserver/hooks/{account.pk}/{account.webhook_token}/"
+
+
+def test_register_receiver_creates_one_webhook_per_category(
+    personas, login, account, mocked
+):
     on(
-        api,
-        "POST",
+        mocked,
+        "GET",
         "webhooks/",
+        json=webhook_listing(webhook(5, receiver(account), "session.started")),
+    )
+    expect_webhook_create(mocked, receiver(account), 11, "session.queued")
+    expect_webhook_create(mocked, receiver(account), 12, "session.ended")
+    client = login(personas["admin"])
+    response = client.post(url("webhooks_register", account))
+    assert response.status_code == 302
+    assert response["Location"] == url("webhooks", account)
+    body = client.get(response["Location"]).content.decode()
+    assert (
+        "Registered this portal&#x27;s receiver at Surfly for session.queued, "
+        "session.ended. Already registered: session.started." in body
+    )
+    hooks = SurflyWebhook.objects.filter(account=account, url=receiver(account))
+    assert set(hooks.values_list("category", flat=True)) == {
+        "session.queued",
+        "session.started",
+        "session.ended",
+    }
+    assert account.webhook_token in body  # the admin sees the receiver URL
+
+
+def test_register_receiver_all_there_creates_nothing(personas, login, account, mocked):
+    on(
+        mocked,
+        "GET",
+        "webhooks/",
+        json=webhook_listing(
+            webhook(1, receiver(account), "session.queued"),
+            webhook(2, receiver(account), "session.started"),
+            webhook(3, receiver(account), "session.ended"),
+        ),
+    )
+    response = login(personas["admin"]).post(
+        url("webhooks_register", account), follow=True
+    )
+    body = response.content.decode()
+    assert "Surfly already sends every event" in body and "nothing was changed" in body
+    assert [c.request.method for c in mocked.calls] == ["GET"]
+
+
+@pytest.mark.parametrize(
+    "status,json,message",
+    [
+        pytest.param(
+            503,
+            None,
+            "Surfly is not answering right now, so nothing was registered",
+            id="transient",
+        ),
+        pytest.param(
+            403,
+            {"detail": "No API access"},
+            "Surfly refused: No API access",
+            id="refused",
+        ),
+    ],
+)
+def test_register_receiver_failure_is_reported(
+    personas, login, account, mocked, status, json, message
+):
+    on(mocked, "GET", "webhooks/", status=status, json=json)
+    response = login(personas["admin"]).post(
+        url("webhooks_register", account), follow=True
+    )
+    assert message in response.content.decode()
+    assert not SurflyWebhook.objects.exists()
+
+
+def test_register_receiver_partial_failure_says_what_was_done(
+    personas, login, account, mocked
+):
+    on(mocked, "GET", "webhooks/", json=webhook_listing())
+    expect_webhook_create(mocked, receiver(account), 11, "session.queued")
+    expect_webhook_create(
+        mocked,
+        receiver(account),
+        0,
+        "session.started",
         status=400,
-        json={"errors": {"url": ["Enter a valid URL."], "other": ["Nope"]}},
+        json={"detail": "Limit"},
     )
-    response = login(personas["manager"]).post(
-        url("webhook_add", account),
-        {"url": "https://r.test/h", "category": "session.ended", "enabled": "on"},
+    body = (
+        login(personas["admin"])
+        .post(url("webhooks_register", account), follow=True)
+        .content.decode()
     )
-    assert response.status_code == 422
-    form = response.context["form"]
-    assert form.errors["url"] == ["Enter a valid URL."]
-    assert "other: Nope" in str(form.non_field_errors())
+    assert "for session.queued, but not for session.started" in body
+    assert "Surfly refused: Limit" in body
+    assert SurflyWebhook.objects.get(account=account).category == "session.queued"
+
+
+@pytest.mark.parametrize("role", ["manager", "agent"])
+def test_register_receiver_is_for_admins_only(personas, login, account, mocked, role):
+    # `mocked` has nothing registered: any Surfly call would fail the request.
+    client = login(personas[role])
+    assert client.post(url("webhooks_register", account)).status_code == 403
+    assert client.get(url("webhooks_register", account)).status_code == 403
+    assert not mocked.calls
+
+
+def test_register_button_only_for_admins(personas, login, account):
+    action = url("webhooks_register", account)
+    admin_page = login(personas["admin"]).get(url("webhooks", account))
+    assert action in admin_page.content.decode()
+    manager_page = login(personas["manager"]).get(url("webhooks", account))
+    assert action not in manager_page.content.decode()
+    assert login(personas["admin"]).get(action).status_code == 405
+
+
+def test_receiver_token_is_masked_for_managers(personas, login, account, mocked):
+    token = account.webhook_token
+    hook = make_hook(
+        account, "5", receiver(account), "session.started", enabled=False
+    )  # switched off by Surfly: also named in the banner
+    make_hook(account, "6", "https://crm.test/hooks/", "session.ended")
+    manager = login(personas["manager"])
+    body = manager.get(url("webhooks", account)).content.decode()
+    assert token not in body
+    masked = f"http://testserver/hooks/{account.pk}/••••••••/"
+    assert body.count(masked) == 2  # the table and the banner
+    assert "https://crm.test/hooks/" in body
+    edit = manager.get(url("webhook_edit", account, hook.pk)).content.decode()
+    assert token not in edit and masked in edit
+    assert 'name="url"' not in edit
+    # Saving from the masked form keeps the stored URL at Surfly.
+    on(
+        mocked,
+        "PUT",
+        "webhooks/5/",
+        body={
+            "url": receiver(account),
+            "category": "session.started",
+            "enabled": True,
+            "ssl_verification": True,
+        },
+        json=webhook(5, receiver(account), "session.started"),
+    )
+    saved = manager.post(
+        url("webhook_edit", account, hook.pk),
+        {
+            "url": "https://attacker.test/",
+            "category": "session.started",
+            "enabled": "on",
+            "ssl_verification": "on",
+        },
+        follow=True,
+    )
+    assert token not in saved.content.decode()
+    hook.refresh_from_db()
+    assert hook.url == receiver(account) and hook.enabled
+    admin_page = login(personas["admin"]).get(url("webhooks", account))
+    assert receiver(account) in admin_page.content.decode()  # admins see it whole
+    manager = login(personas["manager"])
+    on(mocked, "DELETE", "webhooks/5/", status=204)
+    deleted = manager.post(url("webhook_delete", account, hook.pk), follow=True)
+    page = deleted.content.decode()
+    assert "deleted" in page and masked in page and token not in page
 
 
 # --- servers ----------------------------------------------------------------------
@@ -1025,20 +1246,13 @@ def test_servers_page(personas, login, account):
 
 # --- reseller clients -------------------------------------------------------------
 REST_KEY = "rk-globex-never-shown-0001"
-CLIENT_FORM = {
-    "company_name": "Globex",
-    "domains": "globex.test, *.globex.test",
-    "agent_email": "boss@globex.test",
-    "agent_name": "Boss",
-    "create_workspace": "on",
-}
 
 
 def test_create_client_makes_workspace_and_hides_rest_key(
-    personas, login, account, reseller, api
+    personas, login, account, reseller, mocked
 ):
     on(
-        api,
+        mocked,
         "POST",
         "clients/all/",
         body={
@@ -1076,21 +1290,7 @@ def test_create_client_makes_workspace_and_hides_rest_key(
     assert REST_KEY not in str(row.raw)
 
 
-def test_create_client_surfly_field_error(personas, login, account, api):
-    on(
-        api,
-        "POST",
-        "clients/all/",
-        status=400,
-        json={"errors": {"agent_email": ["Enter a valid email"]}},
-    )
-    response = login(personas["manager"]).post(url("client_add", account), CLIENT_FORM)
-    assert response.status_code == 422
-    assert response.context["form"].errors["agent_email"] == ["Enter a valid email"]
-    assert not Workspace.objects.filter(kind=WorkspaceKind.CLIENT).exists()
-
-
-def test_create_client_bad_domains(personas, login, account, api):
+def test_create_client_bad_domains(personas, login, account, mocked):
     response = login(personas["manager"]).post(
         url("client_add", account), {**CLIENT_FORM, "domains": "not a domain!"}
     )
@@ -1098,32 +1298,23 @@ def test_create_client_bad_domains(personas, login, account, api):
     assert "Not a domain" in response.content.decode()
 
 
-@pytest.fixture
-def client_row(account):
-    return SurflyClient.objects.create(
-        account=account,
-        external_id="ck-1",
-        company_name="Globex",
-        plan="pro",
-        agent_count=2,
-        domains=["globex.test"],
-        raw={"client_key": "ck-1"},
-    )
-
-
 def test_clients_list(personas, login, account, client_row):
     body = login(personas["manager"]).get(url("clients", account)).content.decode()
     assert "Globex" in body and "pro" in body and "globex.test" in body
 
 
-def test_client_rename_domains_delete(personas, login, account, client_row, api):
+def test_client_rename_domains_delete(personas, login, account, client_row, mocked):
     client = login(personas["manager"])
     on(
-        api,
+        mocked,
         "PUT",
-        "clients/all/ck-1/",
+        "clients/all/ck-globex/",
         body={"company_name": "Globex Corp"},
-        json={"agent_count": 2, "company_name": "Globex Corp", "client_key": "ck-1"},
+        json={
+            "agent_count": 2,
+            "company_name": "Globex Corp",
+            "client_key": "ck-globex",
+        },
     )
     assert (
         client.post(
@@ -1131,7 +1322,13 @@ def test_client_rename_domains_delete(personas, login, account, client_row, api)
         ).status_code
         == 302
     )
-    on(api, "POST", "clients/all/ck-1/", body={"domains": "*"}, json={"domains": "*"})
+    on(
+        mocked,
+        "POST",
+        "clients/all/ck-globex/",
+        body={"domains": "*"},
+        json={"domains": "*"},
+    )
     assert (
         client.post(
             url("client_domains", account, client_row.pk), {"domains": "*"}
@@ -1140,38 +1337,20 @@ def test_client_rename_domains_delete(personas, login, account, client_row, api)
     )
     client_row.refresh_from_db()
     assert (client_row.company_name, client_row.domains) == ("Globex Corp", ["*"])
-    on(api, "DELETE", "clients/all/ck-1/", json={"response": "Client was deleted"})
+    on(
+        mocked,
+        "DELETE",
+        "clients/all/ck-globex/",
+        json={"response": "Client was deleted"},
+    )
     response = client.post(url("client_delete", account, client_row.pk))
     assert response["Location"] == url("clients", account)
     client_row.refresh_from_db()
     assert client_row.removed_at is not None
 
 
-def test_client_rename_transient_keeps_input(personas, login, account, client_row, api):
-    on(api, "PUT", "clients/all/ck-1/", status=504)
-    response = login(personas["manager"]).post(
-        url("client_edit", account, client_row.pk), {"company_name": "Typed Name"}
-    )
-    assert response.status_code == 503
-    assert 'value="Typed Name"' in response.content.decode()
-
-
-def test_client_sessions_action(personas, login, account, client_row, api):
-    on(
-        api,
-        "GET",
-        "sessions/",
-        params={"clientkey": "ck-1", "active_session": "true"},
-        json=[
-            {
-                "session_id": "cs-1",
-                "agent_id": "5",
-                "follower_link": "https://f.test/1",
-                "start_time": "2024-05-01T10:00:00Z",
-                "duration": None,
-            }
-        ],
-    )
+def test_client_sessions_action(personas, login, account, client_row, mocked):
+    expect_client_sessions(mocked, "ck-globex", "cs-1")
     response = login(personas["manager"]).post(
         url("client_sessions", account, client_row.pk), **HX
     )
@@ -1179,8 +1358,8 @@ def test_client_sessions_action(personas, login, account, client_row, api):
     assert "cs-1" in body and "<html" not in body
 
 
-def test_client_page_makes_no_vendor_call(personas, login, account, client_row, api):
-    # `api` has nothing registered: any Surfly call would fail the request.
+def test_client_page_makes_no_vendor_call(personas, login, account, client_row, mocked):
+    # `mocked` has nothing registered: any Surfly call would fail the request.
     response = login(personas["manager"]).get(
         url("client_edit", account, client_row.pk)
     )

@@ -11,12 +11,19 @@ from django.views.decorators.http import require_POST
 from cobrowse_portal.core.choices import Role
 from cobrowse_portal.core.htmx import is_partial, render_page
 from cobrowse_portal.core.permissions import role_required
+from cobrowse_portal.core.vendorforms import (
+    INVALID,
+    failure_text,
+    report_failure,
+    submit,
+    success,
+)
 from cobrowse_portal.vendorkit.errors import VendorError
 
 from .. import services
 from ..forms import AgentCreateForm, AgentEditForm, AgentFilterForm
 from ..models import SurflyAgent
-from .common import form_status, page_context, report_failure, surfly_account
+from .common import page_context, surfly_account
 
 AGENT_LIMIT = 1000
 
@@ -64,32 +71,9 @@ def agents(request, account_id: int):
 @role_required(Role.MANAGER)
 def agent_add(request, account_id: int):
     account = surfly_account(request, account_id)
-    form = AgentCreateForm(request.POST or None)
-    status = 200
-    if request.method == "POST":
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                agent = services.create_agent(
-                    account,
-                    username=data["username"],
-                    agent_email=data["agent_email"],
-                    password=data["password"],
-                    role=data["role"],
-                )
-            except VendorError as exc:
-                form.add_vendor_error(exc)
-                status = form_status(form, exc)
-            else:
-                messages.success(request, f"Agent {agent} created at Surfly.")
-                return redirect("surfly:agents", account_id=account.pk)
-        else:
-            status = form_status(form)
-    return render_page(
-        request,
-        "surfly/agent_form.html",
-        page_context(request, account, form=form, agent=None),
-        status=status,
+    form = AgentCreateForm(request.POST or None, vendor_label=account.spec.label)
+    return _agent_form_page(
+        request, account, form, lambda data: services.create_agent(account, **data)
     )
 
 
@@ -102,28 +86,29 @@ def agent_edit(request, account_id: int, pk: int):
         "role": agent.role,
         "available": bool(agent.available),
     }
-    form = AgentEditForm(request.POST or None, initial=initial)
-    status = 200
-    if request.method == "POST":
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                services.update_agent(
-                    account,
-                    agent,
-                    username=data["username"],
-                    available=data["available"],
-                    role=data["role"],
-                )
-            except VendorError as exc:
-                form.add_vendor_error(exc)
-                status = form_status(form, exc)
-            else:
-                messages.success(request, f"Agent {agent} saved at Surfly.")
-                return redirect("surfly:agents", account_id=account.pk)
-        else:
-            status = form_status(form)
-    return render_page(
+    form = AgentEditForm(
+        request.POST or None, initial=initial, vendor_label=account.spec.label
+    )
+    return _agent_form_page(
+        request,
+        account,
+        form,
+        lambda data: services.update_agent(account, agent, **data),
+        agent,
+    )
+
+
+def _agent_form_page(request, account, form, action, agent=None):
+    verb = "saved" if agent else "created"
+    response, status = submit(
+        request,
+        form,
+        action,
+        lambda row: success(
+            request, f"Agent {row} {verb} at Surfly.", "surfly:agents", account.pk
+        ),
+    )
+    return response or render_page(
         request,
         "surfly/agent_form.html",
         page_context(request, account, form=form, agent=agent),
@@ -139,7 +124,7 @@ def agent_delete(request, account_id: int, pk: int):
     try:
         answer = services.delete_agent(account, agent)
     except VendorError as exc:
-        report_failure(request, exc, "deleted")
+        report_failure(request, exc, "deleted", account.spec.label)
     else:
         messages.success(request, f"{agent}: {answer}")
     return redirect("surfly:agents", account_id=account.pk)
@@ -155,11 +140,11 @@ def agent_toggle(request, account_id: int, pk: int):
     try:
         agent = services.toggle_availability(account, agent)
     except VendorError as exc:
-        status = 422  # swapped in by portal.js so the row shows why
-        error = (
-            "Surfly is not answering; nothing changed — try again."
-            if exc.transient
-            else f"Surfly refused: {exc.user_message()}"
+        status = INVALID  # swapped in by portal.js so the row shows why
+        error = failure_text(
+            exc,
+            account.spec.label,
+            "{vendor} is not answering; nothing changed — try again.",
         )
     if is_partial(request):
         return render_page(
@@ -190,12 +175,8 @@ def agent_token(request, account_id: int, pk: int):
             account, agent, force_new=request.POST.get("force_new") == "1"
         )
     except VendorError as exc:
-        status = 422
-        error = (
-            "Surfly is not answering right now; press the button again to retry."
-            if exc.transient
-            else f"Surfly refused: {exc.user_message()}"
-        )
+        status = INVALID
+        error = failure_text(exc, account.spec.label)
     return render_page(
         request,
         "surfly/agent_token.html",

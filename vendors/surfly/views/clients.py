@@ -14,12 +14,18 @@ from django.views.decorators.http import require_POST
 from cobrowse_portal.core.choices import Role
 from cobrowse_portal.core.htmx import render_page
 from cobrowse_portal.core.permissions import role_required
+from cobrowse_portal.core.vendorforms import (
+    failure_text,
+    report_failure,
+    submit,
+    success,
+)
 from cobrowse_portal.vendorkit.errors import VendorError
 
 from .. import services
 from ..forms import ClientCreateForm, ClientDomainsForm, ClientRenameForm
 from ..models import SurflyClient
-from .common import form_status, page_context, report_failure, reseller_account
+from .common import page_context, reseller_account
 
 
 def _clients(account):
@@ -38,40 +44,32 @@ def clients(request, account_id: int):
 @role_required(Role.MANAGER)
 def client_add(request, account_id: int):
     account = reseller_account(request, account_id)
-    form = ClientCreateForm(request.POST or None)
-    status = 200
-    if request.method == "POST":
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                created = services.create_client(
-                    account,
-                    company_name=data["company_name"],
-                    domains=data["domains"],
-                    agent_email=data["agent_email"],
-                    agent_name=data["agent_name"],
-                    create_workspace=data["create_workspace"],
-                    parent=request.workspace,
-                )
-            except VendorError as exc:
-                form.add_vendor_error(exc)
-                status = form_status(form, exc)
-            else:
-                text = f"Client {created.client} created at Surfly."
-                if created.workspace is not None:
-                    text += (
-                        f" Workspace “{created.workspace}” was created with the "
-                        "client's REST key stored encrypted."
-                    )
-                elif data["create_workspace"]:
-                    text += " Surfly sent no REST key, so no workspace was created."
-                messages.success(request, text)
-                return redirect(
-                    "surfly:client_edit", account_id=account.pk, pk=created.client.pk
-                )
-        else:
-            status = form_status(form)
-    return render_page(
+    form = ClientCreateForm(request.POST or None, vendor_label=account.spec.label)
+
+    def created(result):
+        text = f"Client {result.client} created at Surfly."
+        if result.workspace is not None:
+            text += (
+                f" Workspace “{result.workspace}” was created with the "
+                "client's REST key stored encrypted."
+            )
+        elif form.cleaned_data["create_workspace"]:
+            text += " Surfly sent no REST key, so no workspace was created."
+        return success(
+            request,
+            text,
+            "surfly:client_edit",
+            account_id=account.pk,
+            pk=result.client.pk,
+        )
+
+    response, status = submit(
+        request,
+        form,
+        lambda data: services.create_client(account, **data, parent=request.workspace),
+        created,
+    )
+    return response or render_page(
         request,
         "surfly/client_form.html",
         page_context(request, account, form=form),
@@ -101,18 +99,16 @@ def client_edit(request, account_id: int, pk: int):
     client = get_object_or_404(_clients(account), pk=pk)
     if request.method != "POST":
         return _client_page(request, account, client)
-    form = ClientRenameForm(request.POST)
-    if form.is_valid():
-        try:
-            services.rename_client(account, client, form.cleaned_data["company_name"])
-        except VendorError as exc:
-            form.add_vendor_error(exc)
-            return _client_page(
-                request, account, client, rename=form, status=form_status(form, exc)
-            )
-        messages.success(request, f"Renamed to {client.company_name}.")
-        return redirect("surfly:client_edit", account_id=account.pk, pk=client.pk)
-    return _client_page(request, account, client, rename=form, status=form_status(form))
+    form = ClientRenameForm(request.POST, vendor_label=account.spec.label)
+    return _client_write(
+        request,
+        account,
+        client,
+        "rename",
+        form,
+        lambda data: services.rename_client(account, client, data["company_name"]),
+        lambda row: f"Renamed to {row.company_name}.",
+    )
 
 
 @role_required(Role.MANAGER)
@@ -120,19 +116,35 @@ def client_edit(request, account_id: int, pk: int):
 def client_domains(request, account_id: int, pk: int):
     account = reseller_account(request, account_id)
     client = get_object_or_404(_clients(account), pk=pk)
-    form = ClientDomainsForm(request.POST)
-    if form.is_valid():
-        try:
-            services.set_client_domains(account, client, form.cleaned_data["domains"])
-        except VendorError as exc:
-            form.add_vendor_error(exc)
-            return _client_page(
-                request, account, client, domains=form, status=form_status(form, exc)
-            )
-        messages.success(request, f"Domains of {client} saved.")
-        return redirect("surfly:client_edit", account_id=account.pk, pk=client.pk)
-    return _client_page(
-        request, account, client, domains=form, status=form_status(form)
+    form = ClientDomainsForm(request.POST, vendor_label=account.spec.label)
+    return _client_write(
+        request,
+        account,
+        client,
+        "domains",
+        form,
+        lambda data: services.set_client_domains(account, client, data["domains"]),
+        lambda row: f"Domains of {row} saved.",
+    )
+
+
+def _client_write(request, account, client, slot, form, action, message):
+    """Submit one of the client page's forms (`slot`: rename or domains): back to
+    the page with `message(client)`, or the page with the form's errors."""
+    response, status = submit(
+        request,
+        form,
+        action,
+        lambda row: success(
+            request,
+            message(row),
+            "surfly:client_edit",
+            account_id=account.pk,
+            pk=client.pk,
+        ),
+    )
+    return response or _client_page(
+        request, account, client, status=status, **{slot: form}
     )
 
 
@@ -144,7 +156,7 @@ def client_delete(request, account_id: int, pk: int):
     try:
         answer = services.delete_client(account, client)
     except VendorError as exc:
-        report_failure(request, exc, "deleted")
+        report_failure(request, exc, "deleted", account.spec.label)
         return redirect("surfly:client_edit", account_id=account.pk, pk=client.pk)
     messages.success(request, f"{client}: {answer}")
     return redirect("surfly:clients", account_id=account.pk)
@@ -160,11 +172,7 @@ def client_sessions(request, account_id: int, pk: int):
     try:
         sessions = services.client_sessions(account, client)
     except VendorError as exc:
-        error = (
-            "Surfly is not answering right now; press the button again to retry."
-            if exc.transient
-            else f"Surfly refused: {exc.user_message()}"
-        )
+        error = failure_text(exc, account.spec.label)
     return render_page(
         request,
         "surfly/client_detail.html",

@@ -8,13 +8,20 @@ from django.views.decorators.http import require_POST
 
 from cobrowse_portal.core.choices import Role
 from cobrowse_portal.core.htmx import render_page
-from cobrowse_portal.core.permissions import role_required
+from cobrowse_portal.core.permissions import has_role, role_required
+from cobrowse_portal.core.vendorforms import (
+    failure_text,
+    report_failure,
+    submit,
+    success,
+)
 from cobrowse_portal.vendorkit.errors import VendorError
 
 from .. import services
 from ..forms import CompanyOptionsForm, WebhookForm
 from ..models import SurflyCompanyOptions, SurflyServer, SurflyWebhook
-from .common import form_status, page_context, report_failure, surfly_account
+from ..schemas import WEBHOOK_CATEGORIES
+from .common import page_context, surfly_account
 
 
 # --- company options --------------------------------------------------------------
@@ -24,28 +31,20 @@ def options(request, account_id: int):
     stored = SurflyCompanyOptions.objects.filter(
         account=account, external_id=services.OPTIONS_ID
     ).first()
-    form = None
-    status = 200
+    form, response, status = None, None, 200
     if stored is not None:
-        form = CompanyOptionsForm(request.POST or None, options=stored.options)
-        if request.method == "POST":
-            if form.is_valid():
-                changes = form.changes()
-                if not changes:
-                    messages.info(request, "Nothing changed, so nothing was sent.")
-                    return redirect("surfly:options", account_id=account.pk)
-                try:
-                    services.update_options(account, changes)
-                except VendorError as exc:
-                    form.add_vendor_error(exc)
-                    status = form_status(form, exc)
-                else:
-                    names = ", ".join(sorted(changes))
-                    messages.success(request, f"Saved at Surfly: {names}.")
-                    return redirect("surfly:options", account_id=account.pk)
-            else:
-                status = form_status(form)
-    return render_page(
+        form = CompanyOptionsForm(
+            request.POST or None,
+            options=stored.options,
+            vendor_label=account.spec.label,
+        )
+        response, status = submit(
+            request,
+            form,
+            lambda _: _save_options(account, form.changes()),
+            lambda changes: _options_saved(request, account, changes),
+        )
+    return response or render_page(
         request,
         "surfly/options.html",
         page_context(
@@ -59,6 +58,22 @@ def options(request, account_id: int):
     )
 
 
+def _save_options(account, changes: dict) -> dict:
+    if changes:  # nothing changed: nothing is sent
+        services.update_options(account, changes)
+    return changes
+
+
+def _options_saved(request, account, changes: dict):
+    if not changes:
+        messages.info(request, "Nothing changed, so nothing was sent.")
+        return redirect("surfly:options", account_id=account.pk)
+    names = ", ".join(sorted(changes))
+    return success(
+        request, f"Saved at Surfly: {names}.", "surfly:options", account_id=account.pk
+    )
+
+
 @role_required(Role.MANAGER)
 @require_POST
 def options_reset(request, account_id: int):
@@ -66,7 +81,7 @@ def options_reset(request, account_id: int):
     try:
         services.reset_options(account)
     except VendorError as exc:
-        report_failure(request, exc, "reset")
+        report_failure(request, exc, "reset", account.spec.label)
     else:
         messages.success(request, "Every company option is back to Surfly's default.")
     return redirect("surfly:options", account_id=account.pk)
@@ -77,16 +92,73 @@ def _webhooks(account):
     return SurflyWebhook.objects.filter(account=account, removed_at__isnull=True)
 
 
+def _shown(request, account, text: str) -> str:
+    """`text` as this user may see it: the portal's own receiver URL carries a
+    secret token that only admins see (as on the account page)."""
+    if has_role(request, Role.ADMIN):
+        return text
+    return account.hide_webhook_token(text)
+
+
 @role_required(Role.MANAGER)
 def webhooks(request, account_id: int):
     account = surfly_account(request, account_id)
     hooks = list(_webhooks(account).order_by("category", "url", "pk"))
+    for hook in hooks:
+        hook.shown_url = _shown(request, account, hook.url)
     switched_off = [h for h in hooks if h.switched_off_by_surfly]
     return render_page(
         request,
         "surfly/webhooks.html",
-        page_context(request, account, webhooks=hooks, switched_off=switched_off),
+        page_context(
+            request,
+            account,
+            webhooks=hooks,
+            switched_off=switched_off,
+            can_register=has_role(request, Role.ADMIN)
+            and bool(account.spec.webhook_handler),
+            categories=WEBHOOK_CATEGORIES,
+        ),
     )
+
+
+@role_required(Role.ADMIN)
+@require_POST
+def webhooks_register(request, account_id: int):
+    """Point one webhook per event category at this account's receiver. Admins
+    only: the receiver URL holds the account's secret webhook token."""
+    account = surfly_account(request, account_id)
+    label = account.spec.label
+    receiver = request.build_absolute_uri(account.webhook_path)
+    try:
+        done = services.register_receiver(account, receiver)
+    except VendorError as exc:
+        report_failure(request, exc, "registered", label)
+        return redirect("surfly:webhooks", account_id=account.pk)
+    already = (
+        f"Already registered: {', '.join(done.existing)}." if done.existing else ""
+    )
+    if done.error is not None:
+        failed = failure_text(done.error, label, "{vendor} is not answering right now")
+        messages.warning(
+            request,
+            f"Registered this portal's receiver at {label} for "
+            f"{', '.join(done.created)}, but not for {done.failed} ({failed}); "
+            f"press the button again for the rest. {already}".strip(),
+        )
+    elif done.created:
+        messages.success(
+            request,
+            f"Registered this portal's receiver at {label} for "
+            f"{', '.join(done.created)}. {already}".strip(),
+        )
+    else:
+        messages.info(
+            request,
+            f"{label} already sends every event ({', '.join(done.existing)}) to "
+            "this portal's receiver; nothing was changed.",
+        )
+    return redirect("surfly:webhooks", account_id=account.pk)
 
 
 def _webhook_form_page(request, account, webhook=None):
@@ -104,29 +176,39 @@ def _webhook_form_page(request, account, webhook=None):
         request.POST or None,
         initial=initial,
         current_category=webhook.category if webhook else "",
+        vendor_label=account.spec.label,
     )
-    status = 200
-    if request.method == "POST":
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                if webhook is None:
-                    services.create_webhook(account, **data)
-                else:
-                    services.update_webhook(account, webhook, **data)
-            except VendorError as exc:
-                form.add_vendor_error(exc)
-                status = form_status(form, exc)
-            else:
-                verb = "created" if webhook is None else "saved"
-                messages.success(request, f"Webhook for {data['category']} {verb}.")
-                return redirect("surfly:webhooks", account_id=account.pk)
-        else:
-            status = form_status(form)
-    return render_page(
+    # The receiver's URL is not shown to non-admins, so it is not a field for them
+    # either: it stays as stored.
+    hidden_url = ""
+    if webhook and _shown(request, account, webhook.url) != webhook.url:
+        hidden_url = _shown(request, account, webhook.url)
+        del form.fields["url"]
+
+    def save(data):
+        data = {"url": webhook.url, **data} if hidden_url else data
+        if webhook is None:
+            return services.create_webhook(account, **data)
+        return services.update_webhook(account, webhook, **data)
+
+    verb = "created" if webhook is None else "saved"
+    response, status = submit(
+        request,
+        form,
+        save,
+        lambda _: success(
+            request,
+            f"Webhook for {form.cleaned_data['category']} {verb}.",
+            "surfly:webhooks",
+            account_id=account.pk,
+        ),
+    )
+    return response or render_page(
         request,
         "surfly/webhook_form.html",
-        page_context(request, account, form=form, webhook=webhook),
+        page_context(
+            request, account, form=form, webhook=webhook, hidden_url=hidden_url
+        ),
         status=status,
     )
 
@@ -151,9 +233,11 @@ def webhook_delete(request, account_id: int, pk: int):
     try:
         services.delete_webhook(account, webhook)
     except VendorError as exc:
-        report_failure(request, exc, "deleted")
+        report_failure(request, exc, "deleted", account.spec.label)
     else:
-        messages.success(request, f"Webhook {webhook} deleted.")
+        messages.success(
+            request, _shown(request, account, f"Webhook {webhook} deleted.")
+        )
     return redirect("surfly:webhooks", account_id=account.pk)
 
 

@@ -19,20 +19,18 @@ from cobrowse_portal.core.choices import Role
 from cobrowse_portal.core.htmx import render_page
 from cobrowse_portal.core.pagination import keyset_page
 from cobrowse_portal.core.permissions import role_required
+from cobrowse_portal.core.vendorforms import (
+    back_to,
+    failure_text,
+    report_failure,
+    submit,
+)
 from cobrowse_portal.vendorkit.errors import VendorError
 
 from .. import services
 from ..forms import HistoryFilterForm, ScreenshotForm, SessionStartForm
 from ..models import CobrowseSession, SurflyCompanyOptions
-from .common import (
-    agent_names,
-    back_to,
-    form_status,
-    local_agents,
-    page_context,
-    report_failure,
-    surfly_account,
-)
+from .common import agent_names, local_agents, page_context, surfly_account
 
 LIVE_LIMIT = 500
 
@@ -75,28 +73,26 @@ def session_start(request, account_id: int):
         request.POST or None,
         agents=local_agents(account),
         defaults=stored.options if stored else {},
+        vendor_label=account.spec.label,
     )
-    status = 200
-    if request.method == "POST":
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                session = services.start_session(
-                    account,
-                    url=data["url"],
-                    tags=data["tags"],
-                    agent_id=data["agent"] or None,
-                    skip_queue=data["skip_queue"] or None,
-                    options=form.chosen_options(),
-                )
-            except VendorError as exc:
-                form.add_vendor_error(exc)
-                status = form_status(form, exc)
-            else:
-                url = reverse("surfly:session_start", args=[account.pk])
-                return redirect(f"{url}?started={session.pk}")
-        else:
-            status = form_status(form)
+    response, status = submit(
+        request,
+        form,
+        lambda data: services.start_session(
+            account,
+            url=data["url"],
+            tags=data["tags"],
+            agent_id=data["agent"] or None,
+            skip_queue=data["skip_queue"] or None,
+            options=form.chosen_options(),
+        ),
+        lambda session: redirect(
+            reverse("surfly:session_start", args=[account.pk])
+            + f"?started={session.pk}"
+        ),
+    )
+    if response:
+        return response
     started = None
     started_id = request.GET.get("started", "")
     if request.method == "GET" and started_id.isdigit():
@@ -153,7 +149,7 @@ def session_end(request, account_id: int, pk: int):
     try:
         session = services.end_session(account, session)
     except VendorError as exc:
-        report_failure(request, exc, "ended")
+        report_failure(request, exc, "ended", account.spec.label)
     else:
         messages.success(request, f"Session {session} ended.")
     return back_to(request, detail)
@@ -171,11 +167,7 @@ def session_screenshot(request, account_id: int, pk: int):
     try:
         shot = services.take_screenshot(account, session, size=size)
     except VendorError as exc:
-        error = (
-            "Surfly is not answering right now; press the button again to retry."
-            if exc.transient
-            else f"Surfly refused: {exc.user_message()}"
-        )
+        error = failure_text(exc, account.spec.label)
     return render_page(
         request,
         "surfly/session_detail.html",

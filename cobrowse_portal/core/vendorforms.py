@@ -1,0 +1,141 @@
+"""What every vendor's write pages share.
+
+A form that shows a `VendorError` in the vendor's words, the statuses a re-rendered
+form answers with, and `submit()`, the one flow of a write form: validate → call the
+vendor → show its refusal on the form, or succeed. Messages name the vendor by its
+registry label (`account.spec.label`), never by a literal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from django.contrib import messages
+from django.http import HttpResponse
+from django.shortcuts import redirect
+from django.utils.http import url_has_allowed_host_and_scheme
+
+from cobrowse_portal.vendorkit.errors import VendorError
+
+#: Status of a re-rendered form: refused input, or the vendor unreachable (the
+#: input is kept so the user can submit again).
+INVALID, UNAVAILABLE = 422, 503
+
+T = TypeVar("T")
+
+RETRY_BUTTON = "{vendor} is not answering right now; press the button again to retry."
+
+
+class VendorFormMixin:
+    """Maps a vendor's field errors onto form fields; put it before `forms.Form`.
+
+    `vendor_label` names the vendor in messages: pass it to the constructor
+    (`vendor_label=account.spec.label`).
+    """
+
+    #: Vendor field name → form field name, where they differ.
+    vendor_fields: dict[str, str] = {}
+    vendor_label: str = "The vendor"
+
+    def __init__(self, *args, vendor_label: str = "", **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if vendor_label:
+            self.vendor_label = vendor_label
+
+    def add_vendor_error(self, exc: VendorError) -> None:
+        """Show `exc` on the form: next to the fields the vendor named, else on
+        top; a transient error only says to submit again (the input is kept)."""
+        label = self.vendor_label
+        if exc.transient:
+            self.add_error(
+                None,
+                f"{label} is not answering right now; your input is kept — "
+                "submit again to retry.",
+            )
+            return
+        unmatched = []
+        for key, texts in (exc.field_errors or {}).items():
+            name = self.vendor_fields.get(key, key)
+            if name in self.fields and name not in self.errors:
+                for text in texts:
+                    self.add_error(name, text)
+            else:
+                unmatched.append(f"{key}: {' '.join(texts)}")
+        if unmatched:
+            self.add_error(None, f"{label} refused: " + "; ".join(unmatched))
+        elif not exc.field_errors:
+            self.add_error(None, f"{label} refused: {exc.user_message()}")
+        else:
+            self.add_error(None, f"{label} did not accept this; see the marked fields.")
+
+
+def form_status(exc: VendorError | None = None) -> int:
+    """The status of a form re-rendered after refused input or `exc`."""
+    return UNAVAILABLE if exc is not None and exc.transient else INVALID
+
+
+def submit(
+    request,
+    form,
+    action: Callable[[dict[str, Any]], T],
+    on_success: Callable[[T], HttpResponse],
+) -> tuple[HttpResponse | None, int]:
+    """Run a write form: `(response, status)`.
+
+    Not a POST: `(None, 200)`. Invalid input: `(None, 422)`, the form holds the
+    errors and the vendor is not called. Otherwise `action(form.cleaned_data)`
+    calls the vendor; a `VendorError` goes onto the form (`add_vendor_error`) with
+    503 if it is transient (input kept) or 422 if the vendor refused. On success,
+    `on_success(result)` gives the response, typically `success(...)`. When the
+    response is None, render the form page with `status`.
+    """
+    if request.method != "POST":
+        return None, 200
+    if not form.is_valid():
+        return None, form_status()
+    try:
+        result = action(form.cleaned_data)
+    except VendorError as exc:
+        form.add_vendor_error(exc)
+        return None, form_status(exc)
+    return on_success(result), 200
+
+
+def success(request, text: str, to: str, *args, **kwargs) -> HttpResponse:
+    """Say `text` as a success message and redirect to `to` (a URL name or URL)."""
+    messages.success(request, text)
+    return redirect(to, *args, **kwargs)
+
+
+def failure_text(
+    exc: VendorError, vendor_label: str, transient: str = RETRY_BUTTON
+) -> str:
+    """What to show for a failed action: `transient` (with `{vendor}`) when
+    retrying can help, else the vendor's refusal in its own words."""
+    if exc.transient:
+        return transient.format(vendor=vendor_label)
+    return f"{vendor_label} refused: {exc.user_message()}"
+
+
+def report_failure(request, exc: VendorError, action: str, vendor_label: str) -> None:
+    """A failed one-click action (no form to keep): say so as an error message;
+    `action` is the past participle of what did not happen ("deleted")."""
+    if exc.transient:
+        text = (
+            f"{vendor_label} is not answering right now, so nothing was {action}; "
+            "try again in a moment."
+        )
+    else:
+        text = failure_text(exc, vendor_label)
+    messages.error(request, text)
+
+
+def back_to(request, default: str) -> HttpResponse:
+    """Redirect to a same-site `next` value, else `default`."""
+    target = request.POST.get("next") or request.GET.get("next")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return redirect(target)
+    return redirect(default)
