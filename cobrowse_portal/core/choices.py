@@ -58,9 +58,18 @@ BADGES = {
     "skipped": "grey",
     "ignored": "grey",
     "received": "blue",
+    "pending": "orange",
+    "discarded": "grey",
     "running": "blue",
     "failing": "red",
     "failed": "red",
     "invalid": "red",
     "needs_attention": "orange",
 }
+
+
+class WriteStatus(models.TextChoices):
+    PENDING = "pending", "Waiting to retry"
+    SUCCEEDED = "succeeded", "Done"
+    FAILED = "failed", "Failed"
+    DISCARDED = "discarded", "Discarded"

@@ -21,6 +21,7 @@ from .choices import (
     RunStatus,
     Trigger,
     WorkspaceKind,
+    WriteStatus,
 )
 
 
@@ -295,3 +296,40 @@ class WebhookEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type or 'event'} #{self.external_id or self.pk}"
+
+
+class PendingWrite(models.Model):
+    """A change the vendor could not take right now (timeout, 5xx, 429), kept with
+    what the user entered and replayed by Celery until the vendor answers.
+
+    Only idempotent writes are deferred (PUT, PATCH, DELETE, ending a session):
+    replaying one twice has the same effect as once. `action` names a service
+    function marked `@retryable`; `kwargs` never holds secrets.
+    """
+
+    account = models.ForeignKey(
+        VendorAccount, on_delete=models.CASCADE, related_name="pending_writes"
+    )
+    action = models.CharField(max_length=200)
+    target_model = models.CharField(max_length=100, blank=True)
+    target_pk = models.BigIntegerField(null=True, blank=True)
+    kwargs = models.JSONField(default=dict, blank=True)
+    description = models.CharField(max_length=300)
+    status = models.CharField(
+        max_length=16, choices=WriteStatus.choices, default=WriteStatus.PENDING
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["account", "status"])]
+
+    def __str__(self) -> str:
+        return self.description

@@ -75,3 +75,20 @@ def process_webhook_events(account_id: int) -> str:
     finally:
         claim.release()
     return f"{done} events applied"
+
+
+@shared_task(name="core.retry_pending_write")
+def retry_pending_write(pending_id: int) -> str:
+    """Replay one kept write (see core.writes)."""
+    from .choices import WriteStatus
+    from .models import PendingWrite
+    from .writes import replay
+
+    pending = (
+        PendingWrite.objects.select_related("account")
+        .filter(pk=pending_id, status=WriteStatus.PENDING)
+        .first()
+    )
+    if pending is None:
+        return "nothing to do"
+    return replay(pending)

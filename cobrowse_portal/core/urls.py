@@ -36,6 +36,11 @@ urlpatterns = [
         accounts.account_schedule,
         name="account_schedule",
     ),
+    path(
+        "accounts/<int:account_id>/pending/<int:pk>/<slug:action>/",
+        accounts.pending_write,
+        name="pending_write",
+    ),
     path("runs/", runs.run_list, name="run_list"),
     path("runs/<int:run_id>/", runs.run_detail, name="run_detail"),
 ]

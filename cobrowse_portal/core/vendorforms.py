@@ -80,6 +80,8 @@ def submit(
     form,
     action: Callable[[dict[str, Any]], T],
     on_success: Callable[[T], HttpResponse],
+    *,
+    keep: Callable[[dict[str, Any]], HttpResponse] | None = None,
 ) -> tuple[HttpResponse | None, int]:
     """Run a write form: `(response, status)`.
 
@@ -89,6 +91,10 @@ def submit(
     503 if it is transient (input kept) or 422 if the vendor refused. On success,
     `on_success(result)` gives the response, typically `success(...)`. When the
     response is None, render the form page with `status`.
+
+    `keep(cleaned_data)`, for idempotent writes, is called instead when the vendor
+    is unreachable: it keeps the write for a background retry (`defer_write`) and
+    answers, so the user moves on and nothing is lost.
     """
     if request.method != "POST":
         return None, 200
@@ -97,9 +103,41 @@ def submit(
     try:
         result = action(form.cleaned_data)
     except VendorError as exc:
+        if exc.transient and keep is not None:
+            return keep(form.cleaned_data), 200
         form.add_vendor_error(exc)
         return None, form_status(exc)
     return on_success(result), 200
+
+
+def defer_write(
+    request,
+    account,
+    func,
+    *,
+    description: str,
+    target=None,
+    kwargs: dict | None = None,
+    then: HttpResponse | None = None,
+) -> HttpResponse | None:
+    """Keep an idempotent write the vendor could not take now, say so, and
+    answer `then` (typically the redirect a success would have made)."""
+    from .writes import defer
+
+    defer(
+        account,
+        func,
+        description=description,
+        target=target,
+        kwargs=kwargs,
+        user=request.user,
+    )
+    messages.warning(
+        request,
+        f"{account.spec.label} is not answering right now. “{description}” is saved "
+        "and will be retried automatically; follow it on the account page.",
+    )
+    return then
 
 
 def success(request, text: str, to: str, *args, **kwargs) -> HttpResponse:
@@ -118,9 +156,19 @@ def failure_text(
     return f"{vendor_label} refused: {exc.user_message()}"
 
 
-def report_failure(request, exc: VendorError, action: str, vendor_label: str) -> None:
-    """A failed one-click action (no form to keep): say so as an error message;
-    `action` is the past participle of what did not happen ("deleted")."""
+def report_failure(
+    request,
+    exc: VendorError,
+    action: str,
+    vendor_label: str,
+    keep: Callable[[], None] | None = None,
+) -> None:
+    """A failed one-click action: say so as an error message; `action` is the
+    past participle of what did not happen ("deleted"). With `keep` (idempotent
+    actions), a transient failure is kept for a background retry instead."""
+    if exc.transient and keep is not None:
+        keep()
+        return
     if exc.transient:
         text = (
             f"{vendor_label} is not answering right now, so nothing was {action}; "

@@ -175,6 +175,8 @@ def build_kwargs(page: Page, accounts: dict, run) -> tuple[dict, bool]:
             values[kwarg] = run.pk
         elif kwarg == "stream":
             values[kwarg] = account.spec.streams[0].name
+        elif kwarg == "action":  # core:pending_write's retry|discard
+            values[kwarg] = "retry"
         elif kwarg in OBJECT_KWARGS:
             obj = _guess_object(page, kwarg, account)
             values[kwarg] = obj.pk if obj else MISSING_ID

@@ -1,5 +1,8 @@
 """Surfly writes: push a change to Surfly first, then store Surfly's answer locally.
 
+Functions marked `@retryable` are idempotent at Surfly (PUT, PATCH, DELETE, ending
+a session), so a view may keep them for a background retry when Surfly is down.
+
 Every function here makes the vendor call(s) and only touches the database once
 Surfly has accepted the change, so a refused or failed write leaves local rows as
 they were. Errors are the vendorkit taxonomy (`VendorError` and subclasses): views
@@ -21,6 +24,7 @@ from django.utils.text import slugify
 
 from cobrowse_portal.core.choices import WorkspaceKind
 from cobrowse_portal.core.models import VendorAccount, Workspace
+from cobrowse_portal.core.writes import retryable
 from cobrowse_portal.vendorkit.bulk import upsert
 from cobrowse_portal.vendorkit.errors import NotFound, PermanentVendorError, VendorError
 from cobrowse_portal.vendorkit.redaction import register_secret
@@ -105,6 +109,7 @@ def create_agent(
     return SurflyAgent.objects.get(account=account, external_id=agent.agent_id)
 
 
+@retryable
 def update_agent(
     account: VendorAccount,
     agent: SurflyAgent,
@@ -134,6 +139,7 @@ def toggle_availability(account: VendorAccount, agent: SurflyAgent) -> SurflyAge
     )
 
 
+@retryable
 def delete_agent(account: VendorAccount, agent: SurflyAgent) -> str:
     """DELETE /agents/{id}/; the local row is marked removed once Surfly confirms."""
     try:
@@ -208,6 +214,7 @@ def start_session(
     return _store_session(account, info, leader_link=info.leader_link[:500])
 
 
+@retryable
 def end_session(account: VendorAccount, session: CobrowseSession) -> CobrowseSession:
     """POST /sessions/{id}/end/; Surfly answers the session with end time filled."""
     client = client_for(account)
@@ -270,6 +277,7 @@ def _store_options(account: VendorAccount, options: dict) -> SurflyCompanyOption
     return SurflyCompanyOptions.objects.get(account=account, external_id=OPTIONS_ID)
 
 
+@retryable
 def update_options(
     account: VendorAccount, changes: dict[str, Any]
 ) -> SurflyCompanyOptions:
@@ -286,6 +294,7 @@ def update_options(
     return _store_options(account, merged)
 
 
+@retryable
 def reset_options(account: VendorAccount) -> SurflyCompanyOptions:
     """DELETE /company/options/ (back to defaults), then GET to store the result."""
     client = client_for(account)
@@ -322,6 +331,7 @@ def create_webhook(
     return SurflyWebhook.objects.get(account=account, external_id=hook.id)
 
 
+@retryable
 def update_webhook(
     account: VendorAccount,
     webhook: SurflyWebhook,
@@ -353,6 +363,7 @@ def update_webhook(
     return webhook
 
 
+@retryable
 def delete_webhook(account: VendorAccount, webhook: SurflyWebhook) -> None:
     """DELETE /webhooks/{id}/ (204), then mark the row removed."""
     with contextlib.suppress(NotFound):  # already gone at Surfly: fine
@@ -493,6 +504,7 @@ def create_client(
     return result
 
 
+@retryable
 def rename_client(
     account: VendorAccount, client: SurflyClient, company_name: str
 ) -> SurflyClient:
@@ -505,6 +517,7 @@ def rename_client(
     return client
 
 
+@retryable
 def set_client_domains(
     account: VendorAccount, client: SurflyClient, domains: list[str]
 ) -> SurflyClient:
@@ -520,6 +533,7 @@ def set_client_domains(
     return client
 
 
+@retryable
 def delete_client(account: VendorAccount, client: SurflyClient) -> str:
     """DELETE /clients/all/{key}/, then mark the row removed."""
     try:

@@ -11,10 +11,10 @@ from django_htmx.http import HttpResponseStopPolling
 from cobrowse_portal.vendorkit import registry
 from cobrowse_portal.vendorkit.errors import VendorError
 
-from ..choices import Role
+from ..choices import Role, WriteStatus
 from ..forms import ScheduleForm, VendorAccountForm
 from ..htmx import render_page
-from ..models import SyncRun, VendorAccount
+from ..models import PendingWrite, SyncRun, VendorAccount
 from ..permissions import account_for, role_required
 from ..schedules import schedules_for, set_interval
 from ..tasks import enqueue_sync
@@ -41,6 +41,9 @@ def account_detail(request, account_id: int):
             "account": account,
             "schedules": schedules_for(account),
             "runs": runs,
+            "pending_writes": account.pending_writes.filter(
+                status__in=[WriteStatus.PENDING, WriteStatus.FAILED]
+            )[:20],
             "webhook_url": request.build_absolute_uri(account.webhook_path)
             if account.spec.webhook_handler and request.role == Role.ADMIN
             else None,
@@ -228,3 +231,28 @@ def get_run(request, run_id: int) -> SyncRun:
         pk=run_id,
         account__workspace=request.workspace,
     )
+
+
+@role_required(Role.MANAGER)
+@require_POST
+def pending_write(request, account_id: int, pk: int, action: str):
+    """Retry a kept write now, or discard it."""
+    from ..writes import schedule
+
+    account = account_for(request, account_id)
+    write = get_object_or_404(
+        PendingWrite.objects.filter(
+            account=account, status__in=[WriteStatus.PENDING, WriteStatus.FAILED]
+        ),
+        pk=pk,
+    )
+    if action == "discard":
+        write.status = WriteStatus.DISCARDED
+        write.save(update_fields=["status", "updated_at"])
+        messages.info(request, f"Discarded: {write}.")
+    else:
+        write.status = WriteStatus.PENDING
+        write.save(update_fields=["status", "updated_at"])
+        schedule(write, 0)
+        messages.info(request, f"Retrying now: {write}.")
+    return redirect("core:account_detail", account_id=account.pk)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
+from django.db.models import Count, Q
 from django.http import Http404
 from django.shortcuts import redirect
 from django.utils.module_loading import import_string
 from django.views.decorators.http import require_POST
 
-from ..choices import Role, RunStatus
+from ..choices import Role, RunStatus, WriteStatus
 from ..htmx import render_page
 from ..middleware import switch_workspace
 from ..models import SyncRun, workspaces_for
@@ -18,7 +19,16 @@ from ..schedules import schedules_for
 
 @role_required(Role.AGENT)
 def dashboard(request):
-    accounts = list(request.workspace.accounts.order_by("vendor", "name"))
+    accounts = list(
+        request.workspace.accounts.order_by("vendor", "name").annotate(
+            writes_waiting=Count(
+                "pending_writes",
+                filter=Q(
+                    pending_writes__status__in=[WriteStatus.PENDING, WriteStatus.FAILED]
+                ),
+            )
+        )
+    )
     cards = []
     for account in accounts:
         due = [s["next_due"] for s in schedules_for(account) if s["next_due"]]

@@ -536,18 +536,6 @@ def test_surfly_400_shown_next_to_the_field(
             lambda: CobrowseSession.objects.exists(),
             id="session_start",
         ),
-        pytest.param(
-            "manager",
-            "client_edit",
-            "client_row",
-            "PUT",
-            "clients/all/ck-globex/",
-            504,
-            {"company_name": "Typed Name"},
-            ['value="Typed Name"'],
-            lambda: SurflyClient.objects.filter(company_name="Typed Name").exists(),
-            id="client_rename",
-        ),
     ],
 )
 def test_transient_failure_keeps_the_input(

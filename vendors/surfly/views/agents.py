@@ -13,11 +13,13 @@ from cobrowse_portal.core.htmx import is_partial, render_page
 from cobrowse_portal.core.permissions import role_required
 from cobrowse_portal.core.vendorforms import (
     INVALID,
+    defer_write,
     failure_text,
     report_failure,
     submit,
     success,
 )
+from cobrowse_portal.core.writes import defer
 from cobrowse_portal.vendorkit.errors import VendorError
 
 from .. import services
@@ -95,10 +97,19 @@ def agent_edit(request, account_id: int, pk: int):
         form,
         lambda data: services.update_agent(account, agent, **data),
         agent,
+        keep=lambda data: defer_write(
+            request,
+            account,
+            services.update_agent,
+            target=agent,
+            kwargs=data,
+            description=f"Update agent {agent}",
+            then=redirect("surfly:agents", account_id=account.pk),
+        ),
     )
 
 
-def _agent_form_page(request, account, form, action, agent=None):
+def _agent_form_page(request, account, form, action, agent=None, keep=None):
     verb = "saved" if agent else "created"
     response, status = submit(
         request,
@@ -107,6 +118,7 @@ def _agent_form_page(request, account, form, action, agent=None):
         lambda row: success(
             request, f"Agent {row} {verb} at Surfly.", "surfly:agents", account.pk
         ),
+        keep=keep,
     )
     return response or render_page(
         request,
@@ -124,7 +136,19 @@ def agent_delete(request, account_id: int, pk: int):
     try:
         answer = services.delete_agent(account, agent)
     except VendorError as exc:
-        report_failure(request, exc, "deleted", account.spec.label)
+        report_failure(
+            request,
+            exc,
+            "deleted",
+            account.spec.label,
+            keep=lambda: defer_write(
+                request,
+                account,
+                services.delete_agent,
+                target=agent,
+                description=f"Delete agent {agent}",
+            ),
+        )
     else:
         messages.success(request, f"{agent}: {answer}")
     return redirect("surfly:agents", account_id=account.pk)
@@ -144,8 +168,23 @@ def agent_toggle(request, account_id: int, pk: int):
         error = failure_text(
             exc,
             account.spec.label,
-            "{vendor} is not answering; nothing changed — try again.",
+            "{vendor} is not answering; the change is kept and will be retried.",
         )
+        if exc.transient:
+            # Keep the absolute target state, not "toggle": a replay must not flip
+            # the agent back.
+            defer(
+                account,
+                services.update_agent,
+                target=agent,
+                kwargs={
+                    "username": agent.name or agent.email,
+                    "available": not agent.available,
+                },
+                description=f"Make {agent} "
+                + ("unavailable" if agent.available else "available"),
+                user=request.user,
+            )
     if is_partial(request):
         return render_page(
             request,

@@ -15,6 +15,7 @@ from cobrowse_portal.core.choices import Role
 from cobrowse_portal.core.htmx import render_page
 from cobrowse_portal.core.permissions import role_required
 from cobrowse_portal.core.vendorforms import (
+    defer_write,
     failure_text,
     report_failure,
     submit,
@@ -108,6 +109,15 @@ def client_edit(request, account_id: int, pk: int):
         form,
         lambda data: services.rename_client(account, client, data["company_name"]),
         lambda row: f"Renamed to {row.company_name}.",
+        keep=lambda data: defer_write(
+            request,
+            account,
+            services.rename_client,
+            target=client,
+            kwargs={"company_name": data["company_name"]},
+            description=f"Rename client {client} to {data['company_name']}",
+            then=redirect("surfly:client_edit", account_id=account.pk, pk=client.pk),
+        ),
     )
 
 
@@ -125,10 +135,19 @@ def client_domains(request, account_id: int, pk: int):
         form,
         lambda data: services.set_client_domains(account, client, data["domains"]),
         lambda row: f"Domains of {row} saved.",
+        keep=lambda data: defer_write(
+            request,
+            account,
+            services.set_client_domains,
+            target=client,
+            kwargs={"domains": data["domains"]},
+            description=f"Set the domains of {client}",
+            then=redirect("surfly:client_edit", account_id=account.pk, pk=client.pk),
+        ),
     )
 
 
-def _client_write(request, account, client, slot, form, action, message):
+def _client_write(request, account, client, slot, form, action, message, keep=None):
     """Submit one of the client page's forms (`slot`: rename or domains): back to
     the page with `message(client)`, or the page with the form's errors."""
     response, status = submit(
@@ -142,6 +161,7 @@ def _client_write(request, account, client, slot, form, action, message):
             account_id=account.pk,
             pk=client.pk,
         ),
+        keep=keep,
     )
     return response or _client_page(
         request, account, client, status=status, **{slot: form}
@@ -156,6 +176,15 @@ def client_delete(request, account_id: int, pk: int):
     try:
         answer = services.delete_client(account, client)
     except VendorError as exc:
+        if exc.transient:
+            defer_write(
+                request,
+                account,
+                services.delete_client,
+                target=client,
+                description=f"Delete client {client}",
+            )
+            return redirect("surfly:clients", account_id=account.pk)
         report_failure(request, exc, "deleted", account.spec.label)
         return redirect("surfly:client_edit", account_id=account.pk, pk=client.pk)
     messages.success(request, f"{client}: {answer}")

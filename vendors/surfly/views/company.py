@@ -10,6 +10,7 @@ from cobrowse_portal.core.choices import Role
 from cobrowse_portal.core.htmx import render_page
 from cobrowse_portal.core.permissions import has_role, role_required
 from cobrowse_portal.core.vendorforms import (
+    defer_write,
     failure_text,
     report_failure,
     submit,
@@ -43,6 +44,15 @@ def options(request, account_id: int):
             form,
             lambda _: _save_options(account, form.changes()),
             lambda changes: _options_saved(request, account, changes),
+            keep=lambda _: defer_write(
+                request,
+                account,
+                services.update_options,
+                kwargs={"changes": form.changes()},
+                description="Change company options: "
+                + ", ".join(sorted(form.changes())),
+                then=redirect("surfly:options", account_id=account.pk),
+            ),
         )
     return response or render_page(
         request,
@@ -81,7 +91,18 @@ def options_reset(request, account_id: int):
     try:
         services.reset_options(account)
     except VendorError as exc:
-        report_failure(request, exc, "reset", account.spec.label)
+        report_failure(
+            request,
+            exc,
+            "reset",
+            account.spec.label,
+            keep=lambda: defer_write(
+                request,
+                account,
+                services.reset_options,
+                description="Reset company options to defaults",
+            ),
+        )
     else:
         messages.success(request, "Every company option is back to Surfly's default.")
     return redirect("surfly:options", account_id=account.pk)
@@ -191,6 +212,18 @@ def _webhook_form_page(request, account, webhook=None):
             return services.create_webhook(account, **data)
         return services.update_webhook(account, webhook, **data)
 
+    def keep(data):
+        data = {"url": webhook.url, **data} if hidden_url else data
+        return defer_write(
+            request,
+            account,
+            services.update_webhook,
+            target=webhook,
+            kwargs=data,
+            description=_shown(request, account, f"Update webhook {webhook}"),
+            then=redirect("surfly:webhooks", account_id=account.pk),
+        )
+
     verb = "created" if webhook is None else "saved"
     response, status = submit(
         request,
@@ -202,6 +235,8 @@ def _webhook_form_page(request, account, webhook=None):
             "surfly:webhooks",
             account_id=account.pk,
         ),
+        # Creating is not idempotent (a lost answer would make two webhooks).
+        keep=keep if webhook is not None else None,
     )
     return response or render_page(
         request,
@@ -233,7 +268,19 @@ def webhook_delete(request, account_id: int, pk: int):
     try:
         services.delete_webhook(account, webhook)
     except VendorError as exc:
-        report_failure(request, exc, "deleted", account.spec.label)
+        report_failure(
+            request,
+            exc,
+            "deleted",
+            account.spec.label,
+            keep=lambda: defer_write(
+                request,
+                account,
+                services.delete_webhook,
+                target=webhook,
+                description=_shown(request, account, f"Delete webhook {webhook}"),
+            ),
+        )
     else:
         messages.success(
             request, _shown(request, account, f"Webhook {webhook} deleted.")

@@ -21,6 +21,7 @@ from cobrowse_portal.core.pagination import keyset_page
 from cobrowse_portal.core.permissions import role_required
 from cobrowse_portal.core.vendorforms import (
     back_to,
+    defer_write,
     failure_text,
     report_failure,
     submit,
@@ -149,7 +150,19 @@ def session_end(request, account_id: int, pk: int):
     try:
         session = services.end_session(account, session)
     except VendorError as exc:
-        report_failure(request, exc, "ended", account.spec.label)
+        report_failure(
+            request,
+            exc,
+            "ended",
+            account.spec.label,
+            keep=lambda: defer_write(
+                request,
+                account,
+                services.end_session,
+                target=session,
+                description=f"End session {session}",
+            ),
+        )
     else:
         messages.success(request, f"Session {session} ended.")
     return back_to(request, detail)
