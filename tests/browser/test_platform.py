@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from cobrowse_portal.core.choices import AccountStatus, RunStatus
 from cobrowse_portal.core.models import VendorAccount
@@ -96,7 +97,8 @@ def test_login_switch_workspace_and_test_a_connection(
     # Switch workspace with the header switcher (auto-submits on change).
     page.select_option("#ws-select", value=str(client_workspace.pk))
     page.wait_for_load_state("load")
-    page.wait_for_function("document.querySelector('h1').textContent === 'Globex'")
+    # (expect, not wait_for_function: the page's CSP forbids string eval.)
+    expect(page.locator("h1")).to_have_text("Globex")
     assert "No vendor accounts yet" in page.content()
 
     # Vendor accounts -> Add -> Surfly.
@@ -121,9 +123,7 @@ def test_login_switch_workspace_and_test_a_connection(
     # A path that is not a Surfly API at all: the status, in our words.
     page.fill("#id_base_url", f"{live_server.url}/nonexistent")
     page.click("#test-connection")
-    page.wait_for_function(
-        "document.querySelector('#test-result').textContent.includes('404')"
-    )
+    expect(page.locator("#test-result")).to_contain_text("404")
     assert "surfly answered 404" in error.inner_text()
 
     # The demo key the seeded sandbox accepts: connected, then saved.

@@ -10,6 +10,7 @@ from django_htmx.http import HttpResponseStopPolling
 
 from cobrowse_portal.vendorkit import registry
 from cobrowse_portal.vendorkit.errors import VendorError
+from cobrowse_portal.vendorkit.http import build_session
 
 from ..choices import Role, WriteStatus
 from ..forms import ScheduleForm, VendorAccountForm
@@ -138,7 +139,7 @@ def account_test(request, account_id: int | None = None):
         base_url = (
             form.cleaned_data.get("base_url") or registry.get(vendor).default_base_url
         )
-        creds = form.credential_values() if hasattr(form, "cleaned_data") else {}
+        creds = form.credential_values()
         missing = [
             cf.label
             for cf in form.spec.credential_fields
@@ -146,12 +147,13 @@ def account_test(request, account_id: int | None = None):
         ]
         if missing:
             return _test_result(request, False, f"Fill in {', '.join(missing)} first.")
-        probe = VendorAccount(vendor=vendor, base_url=base_url)
-        probe.__dict__["credentials"] = creds
     else:
-        probe = instance
+        base_url, creds = instance.base_url, instance.credentials
+    # A person is waiting: short timeouts and no retries, unlike background syncs.
+    session = build_session(timeout=(3.05, 10), retries=0)
+    client = registry.get(vendor).client_cls(base_url, creds, session=session)
     try:
-        detail = registry.get(vendor).client_cls.for_account(probe).check_connection()
+        detail = client.check_connection()
     except VendorError as exc:
         return _test_result(request, False, exc.user_message())
     return _test_result(request, True, detail)
