@@ -58,6 +58,9 @@ class VendorSpec:
     #: Demo accounts per workspace kind ("reseller", "client"): credentials that
     #: the seeded sandbox accepts.
     sandbox_demo_credentials: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: `f(credentials, receiver_url)`: make the sandbox send this account's
+    #: webhooks to the portal (the demo's live events).
+    sandbox_connect_webhooks: str = ""
     webhook_handler: str = ""
     #: Dotted path of `f(account) -> [{"label", "value", "url"}]` read from the
     #: local database for the dashboard card (never a vendor call).

@@ -96,6 +96,7 @@ class SurflyConfig(VendorAppConfig):
             "reseller": {"api_key": "sandbox-surfly-reseller-key-0001"},
             "client": {"api_key": "sandbox-surfly-client-key-0001"},
         },
+        sandbox_connect_webhooks=f"{P}.sandbox.seed.connect_demo_webhooks",
         webhook_handler=f"{P}.webhooks.SurflyWebhookHandler",
         dashboard_figures=f"{P}.views.dashboard_figures",
         docs_url="https://docs.surfly.com/rest.html",

@@ -293,3 +293,21 @@ def _reset_sequences() -> None:
     with connection.cursor() as cursor:
         for sql in statements:
             cursor.execute(sql)
+
+
+def connect_demo_webhooks(credentials: dict, receiver_url: str) -> int:
+    """Point the sandbox company's `session.*` webhooks at a portal receiver, as an
+    admin would in Surfly's Integration page (idempotent; used by `demo_setup`)."""
+    company = Company.objects.filter(api_key=credentials.get("api_key")).first()
+    if company is None:
+        return 0
+    created = 0
+    for category in ("session.queued", "session.started", "session.ended"):
+        _, made = Webhook.objects.get_or_create(
+            company=company,
+            category=category,
+            url=receiver_url,
+            defaults={"enabled": True, "ssl_verification": False},
+        )
+        created += made
+    return created

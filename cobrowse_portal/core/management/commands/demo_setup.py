@@ -86,6 +86,10 @@ class Command(BaseCommand):
                     elif account.base_url != url:
                         account.base_url = url
                         account.save()
+                    if spec.sandbox_connect_webhooks:
+                        import_string(spec.sandbox_connect_webhooks)(
+                            creds, f"{base_url}{account.webhook_path}"
+                        )
         self.stdout.write("\nDemo logins (also in README):")
         for username, password, slug, role, _ in DEMO_USERS:
             self.stdout.write(f"  {username:<13} / {password:<18} {role} in {slug}")
