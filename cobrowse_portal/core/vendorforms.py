@@ -9,6 +9,7 @@ registry label (`account.spec.label`), never by a literal.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from django.contrib import messages
@@ -103,8 +104,9 @@ def submit(
     try:
         result = action(form.cleaned_data)
     except VendorError as exc:
-        if exc.transient and keep is not None:
-            return keep(form.cleaned_data), 200
+        kept = keep(form.cleaned_data) if exc.transient and keep else None
+        if kept is not None:
+            return kept, 200
         form.add_vendor_error(exc)
         return None, form_status(exc)
     return on_success(result), 200
@@ -156,19 +158,9 @@ def failure_text(
     return f"{vendor_label} refused: {exc.user_message()}"
 
 
-def report_failure(
-    request,
-    exc: VendorError,
-    action: str,
-    vendor_label: str,
-    keep: Callable[[], None] | None = None,
-) -> None:
-    """A failed one-click action: say so as an error message; `action` is the
-    past participle of what did not happen ("deleted"). With `keep` (idempotent
-    actions), a transient failure is kept for a background retry instead."""
-    if exc.transient and keep is not None:
-        keep()
-        return
+def report_failure(request, exc: VendorError, action: str, vendor_label: str) -> None:
+    """A failed one-click action (no form to keep): say so as an error message;
+    `action` is the past participle of what did not happen ("deleted")."""
     if exc.transient:
         text = (
             f"{vendor_label} is not answering right now, so nothing was {action}; "
@@ -187,3 +179,73 @@ def back_to(request, default: str) -> HttpResponse:
     ):
         return redirect(target)
     return redirect(default)
+
+
+@dataclass
+class Write:
+    """One vendor write, `func(account, [target], **kwargs)`, described for people.
+
+    Views run it now; when the vendor is unreachable and `func` is `@retryable`
+    (idempotent), the very same call is kept and replayed later (`core.writes`).
+    """
+
+    account: Any
+    func: Callable[..., Any]
+    description: str
+    target: Any = None
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+    def run(self) -> Any:
+        args = [] if self.target is None else [self.target]
+        return self.func(self.account, *args, **self.kwargs)
+
+    @property
+    def retryable(self) -> bool:
+        return getattr(self.func, "retryable", False)
+
+    def keep(self, request, then: HttpResponse | None = None) -> HttpResponse | None:
+        """Keep it for a retry and answer `then`; None if it may not be replayed."""
+        if not self.retryable:
+            return None
+        return defer_write(
+            request,
+            self.account,
+            self.func,
+            description=self.description,
+            target=self.target,
+            kwargs=self.kwargs,
+            then=then,
+        )
+
+
+def submit_write(
+    request,
+    form,
+    build: Callable[[dict[str, Any]], Write],
+    on_success: Callable[[Any], HttpResponse],
+    *,
+    then: Callable[[], HttpResponse],
+) -> tuple[HttpResponse | None, int]:
+    """`submit()` for a form that makes one `Write`: when the vendor is down and
+    the write may be replayed, it is kept and the user goes on to `then()`."""
+    return submit(
+        request,
+        form,
+        lambda data: build(data).run(),
+        on_success,
+        keep=lambda data: build(data).keep(request, then()),
+    )
+
+
+def attempt(request, write: Write, failed: str) -> tuple[bool, Any]:
+    """Run a one-click write: `(True, result)`, or `(False, None)` after telling
+    the user — kept for a retry when the vendor is down and it may be replayed.
+    `failed` is the past participle of what did not happen ("deleted")."""
+    try:
+        return True, write.run()
+    except VendorError as exc:
+        if exc.transient and write.retryable:
+            write.keep(request)
+        else:
+            report_failure(request, exc, failed, write.account.spec.label)
+        return False, None

@@ -13,10 +13,10 @@ from cobrowse_portal.core.htmx import is_partial, render_page
 from cobrowse_portal.core.permissions import role_required
 from cobrowse_portal.core.vendorforms import (
     INVALID,
-    defer_write,
+    Write,
+    attempt,
     failure_text,
-    report_failure,
-    submit,
+    submit_write,
     success,
 )
 from cobrowse_portal.core.writes import defer
@@ -75,7 +75,15 @@ def agent_add(request, account_id: int):
     account = surfly_account(request, account_id)
     form = AgentCreateForm(request.POST or None, vendor_label=account.spec.label)
     return _agent_form_page(
-        request, account, form, lambda data: services.create_agent(account, **data)
+        request,
+        account,
+        form,
+        lambda data: Write(
+            account,
+            services.create_agent,
+            f"Create agent {data['username']}",
+            kwargs=data,
+        ),
     )
 
 
@@ -95,30 +103,23 @@ def agent_edit(request, account_id: int, pk: int):
         request,
         account,
         form,
-        lambda data: services.update_agent(account, agent, **data),
-        agent,
-        keep=lambda data: defer_write(
-            request,
-            account,
-            services.update_agent,
-            target=agent,
-            kwargs=data,
-            description=f"Update agent {agent}",
-            then=redirect("surfly:agents", account_id=account.pk),
+        lambda data: Write(
+            account, services.update_agent, f"Update agent {agent}", agent, data
         ),
+        agent,
     )
 
 
-def _agent_form_page(request, account, form, action, agent=None, keep=None):
+def _agent_form_page(request, account, form, build, agent=None):
     verb = "saved" if agent else "created"
-    response, status = submit(
+    response, status = submit_write(
         request,
         form,
-        action,
+        build,
         lambda row: success(
             request, f"Agent {row} {verb} at Surfly.", "surfly:agents", account.pk
         ),
-        keep=keep,
+        then=lambda: redirect("surfly:agents", account_id=account.pk),
     )
     return response or render_page(
         request,
@@ -133,23 +134,9 @@ def _agent_form_page(request, account, form, action, agent=None, keep=None):
 def agent_delete(request, account_id: int, pk: int):
     account = surfly_account(request, account_id)
     agent = _get_agent(account, pk)
-    try:
-        answer = services.delete_agent(account, agent)
-    except VendorError as exc:
-        report_failure(
-            request,
-            exc,
-            "deleted",
-            account.spec.label,
-            keep=lambda: defer_write(
-                request,
-                account,
-                services.delete_agent,
-                target=agent,
-                description=f"Delete agent {agent}",
-            ),
-        )
-    else:
+    write = Write(account, services.delete_agent, f"Delete agent {agent}", agent)
+    done, answer = attempt(request, write, "deleted")
+    if done:
         messages.success(request, f"{agent}: {answer}")
     return redirect("surfly:agents", account_id=account.pk)
 

@@ -15,10 +15,11 @@ from cobrowse_portal.core.choices import Role
 from cobrowse_portal.core.htmx import render_page
 from cobrowse_portal.core.permissions import role_required
 from cobrowse_portal.core.vendorforms import (
-    defer_write,
+    Write,
+    attempt,
     failure_text,
-    report_failure,
     submit,
+    submit_write,
     success,
 )
 from cobrowse_portal.vendorkit.errors import VendorError
@@ -107,17 +108,14 @@ def client_edit(request, account_id: int, pk: int):
         client,
         "rename",
         form,
-        lambda data: services.rename_client(account, client, data["company_name"]),
-        lambda row: f"Renamed to {row.company_name}.",
-        keep=lambda data: defer_write(
-            request,
+        lambda data: Write(
             account,
             services.rename_client,
-            target=client,
-            kwargs={"company_name": data["company_name"]},
-            description=f"Rename client {client} to {data['company_name']}",
-            then=redirect("surfly:client_edit", account_id=account.pk, pk=client.pk),
+            f"Rename client {client} to {data['company_name']}",
+            client,
+            {"company_name": data["company_name"]},
         ),
+        lambda row: f"Renamed to {row.company_name}.",
     )
 
 
@@ -133,27 +131,24 @@ def client_domains(request, account_id: int, pk: int):
         client,
         "domains",
         form,
-        lambda data: services.set_client_domains(account, client, data["domains"]),
-        lambda row: f"Domains of {row} saved.",
-        keep=lambda data: defer_write(
-            request,
+        lambda data: Write(
             account,
             services.set_client_domains,
-            target=client,
-            kwargs={"domains": data["domains"]},
-            description=f"Set the domains of {client}",
-            then=redirect("surfly:client_edit", account_id=account.pk, pk=client.pk),
+            f"Set the domains of {client}",
+            client,
+            {"domains": data["domains"]},
         ),
+        lambda row: f"Domains of {row} saved.",
     )
 
 
-def _client_write(request, account, client, slot, form, action, message, keep=None):
+def _client_write(request, account, client, slot, form, build, message):
     """Submit one of the client page's forms (`slot`: rename or domains): back to
     the page with `message(client)`, or the page with the form's errors."""
-    response, status = submit(
+    response, status = submit_write(
         request,
         form,
-        action,
+        build,
         lambda row: success(
             request,
             message(row),
@@ -161,7 +156,9 @@ def _client_write(request, account, client, slot, form, action, message, keep=No
             account_id=account.pk,
             pk=client.pk,
         ),
-        keep=keep,
+        then=lambda: redirect(
+            "surfly:client_edit", account_id=account.pk, pk=client.pk
+        ),
     )
     return response or _client_page(
         request, account, client, status=status, **{slot: form}
@@ -173,19 +170,9 @@ def _client_write(request, account, client, slot, form, action, message, keep=No
 def client_delete(request, account_id: int, pk: int):
     account = reseller_account(request, account_id)
     client = get_object_or_404(_clients(account), pk=pk)
-    try:
-        answer = services.delete_client(account, client)
-    except VendorError as exc:
-        if exc.transient:
-            defer_write(
-                request,
-                account,
-                services.delete_client,
-                target=client,
-                description=f"Delete client {client}",
-            )
-            return redirect("surfly:clients", account_id=account.pk)
-        report_failure(request, exc, "deleted", account.spec.label)
+    write = Write(account, services.delete_client, f"Delete client {client}", client)
+    done, answer = attempt(request, write, "deleted")
+    if not done:
         return redirect("surfly:client_edit", account_id=account.pk, pk=client.pk)
     messages.success(request, f"{client}: {answer}")
     return redirect("surfly:clients", account_id=account.pk)

@@ -10,10 +10,11 @@ from cobrowse_portal.core.choices import Role
 from cobrowse_portal.core.htmx import render_page
 from cobrowse_portal.core.permissions import has_role, role_required
 from cobrowse_portal.core.vendorforms import (
-    defer_write,
+    Write,
+    attempt,
     failure_text,
     report_failure,
-    submit,
+    submit_write,
     success,
 )
 from cobrowse_portal.vendorkit.errors import VendorError
@@ -39,20 +40,17 @@ def options(request, account_id: int):
             options=stored.options,
             vendor_label=account.spec.label,
         )
-        response, status = submit(
+        response, status = submit_write(
             request,
             form,
-            lambda _: _save_options(account, form.changes()),
-            lambda changes: _options_saved(request, account, changes),
-            keep=lambda _: defer_write(
-                request,
+            lambda _: Write(
                 account,
-                services.update_options,
+                services.update_options,  # sends nothing when nothing changed
+                "Change company options: " + ", ".join(sorted(form.changes())),
                 kwargs={"changes": form.changes()},
-                description="Change company options: "
-                + ", ".join(sorted(form.changes())),
-                then=redirect("surfly:options", account_id=account.pk),
             ),
+            lambda _: _options_saved(request, account, form.changes()),
+            then=lambda: redirect("surfly:options", account_id=account.pk),
         )
     return response or render_page(
         request,
@@ -66,12 +64,6 @@ def options(request, account_id: int):
         ),
         status=status,
     )
-
-
-def _save_options(account, changes: dict) -> dict:
-    if changes:  # nothing changed: nothing is sent
-        services.update_options(account, changes)
-    return changes
 
 
 def _options_saved(request, account, changes: dict):
@@ -88,22 +80,8 @@ def _options_saved(request, account, changes: dict):
 @require_POST
 def options_reset(request, account_id: int):
     account = surfly_account(request, account_id)
-    try:
-        services.reset_options(account)
-    except VendorError as exc:
-        report_failure(
-            request,
-            exc,
-            "reset",
-            account.spec.label,
-            keep=lambda: defer_write(
-                request,
-                account,
-                services.reset_options,
-                description="Reset company options to defaults",
-            ),
-        )
-    else:
+    write = Write(account, services.reset_options, "Reset company options to defaults")
+    if attempt(request, write, "reset")[0]:
         messages.success(request, "Every company option is back to Surfly's default.")
     return redirect("surfly:options", account_id=account.pk)
 
@@ -206,37 +184,27 @@ def _webhook_form_page(request, account, webhook=None):
         hidden_url = _shown(request, account, webhook.url)
         del form.fields["url"]
 
-    def save(data):
+    def build(data) -> Write:
         data = {"url": webhook.url, **data} if hidden_url else data
-        if webhook is None:
-            return services.create_webhook(account, **data)
-        return services.update_webhook(account, webhook, **data)
-
-    def keep(data):
-        data = {"url": webhook.url, **data} if hidden_url else data
-        return defer_write(
-            request,
-            account,
-            services.update_webhook,
-            target=webhook,
-            kwargs=data,
-            description=_shown(request, account, f"Update webhook {webhook}"),
-            then=redirect("surfly:webhooks", account_id=account.pk),
-        )
+        if webhook is None:  # not @retryable: a lost answer would make two
+            return Write(
+                account, services.create_webhook, "Create webhook", kwargs=data
+            )
+        text = _shown(request, account, f"Update webhook {webhook}")
+        return Write(account, services.update_webhook, text, webhook, data)
 
     verb = "created" if webhook is None else "saved"
-    response, status = submit(
+    response, status = submit_write(
         request,
         form,
-        save,
+        build,
         lambda _: success(
             request,
             f"Webhook for {form.cleaned_data['category']} {verb}.",
             "surfly:webhooks",
             account_id=account.pk,
         ),
-        # Creating is not idempotent (a lost answer would make two webhooks).
-        keep=keep if webhook is not None else None,
+        then=lambda: redirect("surfly:webhooks", account_id=account.pk),
     )
     return response or render_page(
         request,
@@ -265,23 +233,13 @@ def webhook_edit(request, account_id: int, pk: int):
 def webhook_delete(request, account_id: int, pk: int):
     account = surfly_account(request, account_id)
     webhook = get_object_or_404(_webhooks(account), pk=pk)
-    try:
-        services.delete_webhook(account, webhook)
-    except VendorError as exc:
-        report_failure(
-            request,
-            exc,
-            "deleted",
-            account.spec.label,
-            keep=lambda: defer_write(
-                request,
-                account,
-                services.delete_webhook,
-                target=webhook,
-                description=_shown(request, account, f"Delete webhook {webhook}"),
-            ),
-        )
-    else:
+    write = Write(
+        account,
+        services.delete_webhook,
+        _shown(request, account, f"Delete webhook {webhook}"),
+        webhook,
+    )
+    if attempt(request, write, "deleted")[0]:
         messages.success(
             request, _shown(request, account, f"Webhook {webhook} deleted.")
         )

@@ -20,10 +20,10 @@ from cobrowse_portal.core.htmx import render_page
 from cobrowse_portal.core.pagination import keyset_page
 from cobrowse_portal.core.permissions import role_required
 from cobrowse_portal.core.vendorforms import (
+    Write,
+    attempt,
     back_to,
-    defer_write,
     failure_text,
-    report_failure,
     submit,
 )
 from cobrowse_portal.vendorkit.errors import VendorError
@@ -147,23 +147,9 @@ def session_end(request, account_id: int, pk: int):
     if not session.is_active:
         messages.info(request, "That session has already ended.")
         return back_to(request, detail)
-    try:
-        session = services.end_session(account, session)
-    except VendorError as exc:
-        report_failure(
-            request,
-            exc,
-            "ended",
-            account.spec.label,
-            keep=lambda: defer_write(
-                request,
-                account,
-                services.end_session,
-                target=session,
-                description=f"End session {session}",
-            ),
-        )
-    else:
+    write = Write(account, services.end_session, f"End session {session}", session)
+    done, session = attempt(request, write, "ended")
+    if done:
         messages.success(request, f"Session {session} ended.")
     return back_to(request, detail)
 
