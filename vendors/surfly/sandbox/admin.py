@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import admin
 
 from . import models
 
 
-@admin.register(models.Company)
 class CompanyAdmin(admin.ModelAdmin):
     list_display = ["name", "is_reseller", "reseller", "plan", "history_page_size"]
     list_filter = ["is_reseller"]
@@ -16,14 +16,12 @@ class CompanyAdmin(admin.ModelAdmin):
     exclude = ["api_key"]
 
 
-@admin.register(models.Agent)
 class AgentAdmin(admin.ModelAdmin):
     list_display = ["name", "email", "company", "role", "available", "online"]
     list_filter = ["role", "available"]
     exclude = ["password", "token"]
 
 
-@admin.register(models.SandboxSession)
 class SandboxSessionAdmin(admin.ModelAdmin):
     list_display = ["formatted_id", "company", "start_time", "end_time", "duration"]
     list_filter = ["company"]
@@ -33,12 +31,19 @@ class SandboxSessionAdmin(admin.ModelAdmin):
     list_select_related = ["company"]
 
 
-@admin.register(models.Webhook)
 class WebhookAdmin(admin.ModelAdmin):
     list_display = ["id", "company", "category", "url", "enabled"]
     list_filter = ["category", "enabled"]
 
 
-@admin.register(models.OptionSet)
 class OptionSetAdmin(admin.ModelAdmin):
     list_display = ["id", "digest"]
+
+
+# Without sandboxes (production) their tables may not exist: keep them out.
+if settings.SANDBOX_ENABLED:
+    admin.site.register(models.Company, CompanyAdmin)
+    admin.site.register(models.Agent, AgentAdmin)
+    admin.site.register(models.SandboxSession, SandboxSessionAdmin)
+    admin.site.register(models.Webhook, WebhookAdmin)
+    admin.site.register(models.OptionSet, OptionSetAdmin)
