@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.http import QueryDict
 
 
@@ -63,13 +63,18 @@ def keyset_page(
     qs: QuerySet, params: QueryDict, field: str, *, size: int = 50, param: str = "after"
 ) -> KeysetPage:
     """One page of `qs` newest first; a bad cursor simply starts from the top."""
-    qs = qs.order_by(f"-{field}", "-pk")
+    # NULLs first on every database (SQLite and PostgreSQL disagree by default),
+    # which is also the order of PostgreSQL's descending index: no sort step.
+    qs = qs.order_by(F(field).desc(nulls_first=True), "-pk")
     token = params.get(param)
     decoded = _valid_cursor(qs, field, _decode(token)) if token else None
     if decoded:
         value, pk = decoded
-        if value is None:
-            qs = qs.filter(Q(**{f"{field}__isnull": True}, pk__lt=pk))
+        if value is None:  # still among the undated rows; all dated ones follow
+            qs = qs.filter(
+                Q(**{f"{field}__isnull": True}, pk__lt=pk)
+                | Q(**{f"{field}__isnull": False})
+            )
         else:
             qs = qs.filter(
                 Q(**{f"{field}__lt": value}) | Q(**{field: value}, pk__lt=pk)
