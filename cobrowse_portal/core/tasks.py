@@ -16,9 +16,14 @@ from .models import VendorAccount, WebhookEvent
 log = logging.getLogger("cobrowse.core.tasks")
 
 
-@shared_task(name="core.run_stream")
+#: A run that failed for a transient reason is tried again after these seconds
+#: (each try is a new SyncRun; a history run resumes from its saved page).
+STREAM_RETRY_DELAYS = (60, 300, 900)
+
+
+@shared_task(name="core.run_stream", bind=True, max_retries=len(STREAM_RETRY_DELAYS))
 def run_stream(
-    account_id: int, stream: str, trigger: str = Trigger.SCHEDULED, run_id=None
+    self, account_id: int, stream: str, trigger: str = Trigger.SCHEDULED, run_id=None
 ) -> str:
     """Run one stream of one account (beat, "Sync now" and webhooks call this)."""
     if not VendorAccount.objects.filter(pk=account_id).exists():
@@ -26,6 +31,13 @@ def run_stream(
     run = execute_stream(account_id, stream, trigger=trigger, run_id=run_id)
     if run is None:
         return "skipped: account disabled or needs attention"
+    if getattr(run, "transient", False) and self.request.retries < self.max_retries:
+        delay = STREAM_RETRY_DELAYS[self.request.retries]
+        # Without this a daily stream would wait a whole day after a blip.
+        raise self.retry(
+            args=(account_id, stream, trigger, None),
+            countdown=max(delay, run.retry_after or 0),
+        )
     return (
         f"{stream}: {run.status} (+{run.created} ~{run.updated} -{run.removed} "
         f"={run.unchanged}, {run.requests} requests)"

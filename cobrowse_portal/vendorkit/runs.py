@@ -172,6 +172,9 @@ def execute_stream(
     except errors.VendorError as exc:
         _account_status(account, AccountStatus.FAILING, exc.user_message())
         _fail(ctx, exc.message)
+        # Not a field: tells the Celery task whether trying again soon can help.
+        run.retry_after = getattr(exc, "retry_after", None) if exc.transient else None
+        run.transient = exc.transient
     except Exception as exc:
         log.exception("stream %s of account %s crashed", stream, account.pk)
         _account_status(account, AccountStatus.FAILING, "internal error")
