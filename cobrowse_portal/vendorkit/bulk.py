@@ -5,13 +5,16 @@ never one query per row."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC
+from typing import Any
 
 import orjson
 from django.db import connections, models, router, transaction
 from django.utils import timezone
+
+from .errors import NotFound
 
 BATCH = 1000
 
@@ -220,6 +223,20 @@ def mark_removed(model, account, seen_ids: set[str]) -> int:
                 account=account, external_id__in=gone[i : i + BATCH]
             ).update(removed_at=now)
     return len(gone)
+
+
+def delete_remote(row: models.Model, call: Callable[[], Any], *, gone: str) -> Any:
+    """Delete an object at the vendor with `call()`, then mark the local row removed.
+
+    A 404 means the vendor no longer has it: the row is marked removed all the
+    same (deleting is idempotent) and `gone` is returned instead of the answer.
+    """
+    try:
+        answer = call()
+    except NotFound:
+        answer = gone
+    type(row).objects.filter(pk=row.pk).update(removed_at=timezone.now())
+    return answer
 
 
 def reconcile(model, account, rows: Iterable[dict]) -> Counts:

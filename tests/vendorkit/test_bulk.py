@@ -166,3 +166,31 @@ def test_the_query_check_catches_a_row_by_row_write(
     monkeypatch.setattr(bulk, "_write", row_by_row)
     with pytest.raises(pytest.fail.Exception), django_assert_max_num_queries(6):
         upsert(SurflyAgent, account, [agent(i) for i in range(50)])
+
+
+def test_delete_remote_marks_removed_and_treats_404_as_gone(account):
+    import pytest
+
+    from cobrowse_portal.vendorkit.bulk import delete_remote
+    from cobrowse_portal.vendorkit.errors import NotFound, TransientVendorError
+
+    upsert(SurflyAgent, account, [agent(1), agent(2), agent(3)])
+    one, two, three = SurflyAgent.objects.filter(account=account).order_by("pk")
+    assert delete_remote(one, lambda: "Deleted.", gone="gone") == "Deleted."
+
+    def missing():
+        raise NotFound("surfly answered 404")
+
+    assert delete_remote(two, missing, gone="already gone") == "already gone"
+
+    def down():
+        raise TransientVendorError("surfly answered 503")
+
+    with pytest.raises(TransientVendorError):
+        delete_remote(three, down, gone="x")
+    removed = dict(
+        SurflyAgent.objects.filter(account=account).values_list(
+            "external_id", "removed_at"
+        )
+    )
+    assert removed["1"] and removed["2"] and removed["3"] is None

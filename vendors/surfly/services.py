@@ -12,7 +12,6 @@ input for transient ones (`exc.transient`).
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -25,7 +24,7 @@ from django.utils.text import slugify
 from cobrowse_portal.core.choices import WorkspaceKind
 from cobrowse_portal.core.models import VendorAccount, Workspace
 from cobrowse_portal.core.writes import retryable
-from cobrowse_portal.vendorkit.bulk import upsert
+from cobrowse_portal.vendorkit.bulk import delete_remote, upsert
 from cobrowse_portal.vendorkit.errors import NotFound, PermanentVendorError, VendorError
 from cobrowse_portal.vendorkit.redaction import register_secret
 
@@ -142,11 +141,11 @@ def toggle_availability(account: VendorAccount, agent: SurflyAgent) -> SurflyAge
 @retryable
 def delete_agent(account: VendorAccount, agent: SurflyAgent) -> str:
     """DELETE /agents/{id}/; the local row is marked removed once Surfly confirms."""
-    try:
-        answer = client_for(account).delete_agent(agent.external_id)
-    except NotFound:
-        answer = "Surfly no longer had this agent."
-    SurflyAgent.objects.filter(pk=agent.pk).update(removed_at=_now())
+    answer = delete_remote(
+        agent,
+        lambda: client_for(account).delete_agent(agent.external_id),
+        gone="Surfly no longer had this agent.",
+    )
     return answer or "Agent deleted."
 
 
@@ -366,9 +365,11 @@ def update_webhook(
 @retryable
 def delete_webhook(account: VendorAccount, webhook: SurflyWebhook) -> None:
     """DELETE /webhooks/{id}/ (204), then mark the row removed."""
-    with contextlib.suppress(NotFound):  # already gone at Surfly: fine
-        client_for(account).delete_webhook(webhook.external_id)
-    SurflyWebhook.objects.filter(pk=webhook.pk).update(removed_at=_now())
+    delete_remote(
+        webhook,
+        lambda: client_for(account).delete_webhook(webhook.external_id),
+        gone="",
+    )
 
 
 @dataclass
@@ -536,11 +537,11 @@ def set_client_domains(
 @retryable
 def delete_client(account: VendorAccount, client: SurflyClient) -> str:
     """DELETE /clients/all/{key}/, then mark the row removed."""
-    try:
-        answer = client_for(account).delete_client(client.external_id)
-    except NotFound:
-        answer = "Surfly no longer had this client."
-    SurflyClient.objects.filter(pk=client.pk).update(removed_at=_now())
+    answer = delete_remote(
+        client,
+        lambda: client_for(account).delete_client(client.external_id),
+        gone="Surfly no longer had this client.",
+    )
     return answer or "Client deleted."
 
 
