@@ -36,7 +36,7 @@ from .models import (
     SurflyWebhook,
 )
 from .schemas import WEBHOOK_CATEGORIES, Agent, Client, SessionInfo, Webhook
-from .sync import session_row
+from .sync import client_row, session_row, webhook_row
 
 log = logging.getLogger("cobrowse.vendors.surfly.services")
 
@@ -304,14 +304,8 @@ def reset_options(account: VendorAccount) -> SurflyCompanyOptions:
 # --- webhooks ---------------------------------------------------------------------
 def _webhook_row(hook: Webhook, disabled_by_portal: bool) -> dict:
     return {
-        "external_id": hook.id,
-        "url": hook.url[:500],
-        "category": hook.category,
-        "enabled": hook.enabled,
-        "ssl_verification": hook.ssl_verification,
-        "company_id": hook.company_id or "",
+        **webhook_row(hook),
         "disabled_by_portal": disabled_by_portal and not hook.enabled,
-        "raw": hook.raw,
     }
 
 
@@ -423,22 +417,17 @@ def register_receiver(account: VendorAccount, url: str) -> ReceiverRegistration:
 
 # --- reseller clients -------------------------------------------------------------
 def _client_row(client: Client, existing: SurflyClient | None = None) -> dict:
-    return {
-        "external_id": client.client_key,
-        "company_name": (
-            client.company_name or (existing.company_name if existing else "")
-        )[:200],
-        "plan": client.plan or (existing.plan if existing else ""),
-        "agent_count": client.agent_count
-        if client.agent_count is not None
-        else (existing.agent_count if existing else None),
-        "widget_key": client.widget_key or (existing.widget_key if existing else ""),
-        "domains": client.domains
-        if "domains" in client.raw
-        else (existing.domains if existing else []),
-        # Never the client's REST key.
-        "raw": {**(existing.raw if existing else {}), **client.safe_raw()},
-    }
+    """The synced mapping; what a partial answer left out keeps its stored value."""
+    row = client_row(client)
+    if existing is not None:
+        for name in ("company_name", "plan", "widget_key"):
+            row[name] = row[name] or getattr(existing, name)
+        if client.agent_count is None:
+            row["agent_count"] = existing.agent_count
+        if "domains" not in client.raw:
+            row["domains"] = existing.domains
+        row["raw"] = {**existing.raw, **row["raw"]}
+    return row
 
 
 @dataclass

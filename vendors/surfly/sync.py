@@ -24,7 +24,7 @@ from .models import (
     SurflyServer,
     SurflyWebhook,
 )
-from .schemas import SessionInfo, as_dt
+from .schemas import Client, SessionInfo, Webhook, as_dt
 
 
 def session_row(s: SessionInfo) -> dict:
@@ -49,6 +49,30 @@ def session_row(s: SessionInfo) -> dict:
         "options": s.options,
         "is_active": s.is_active,
         "raw": s.raw,
+    }
+
+
+def webhook_row(w: Webhook) -> dict:
+    return {
+        "external_id": w.id,
+        "url": w.url[:500],
+        "category": w.category,
+        "enabled": w.enabled,
+        "ssl_verification": w.ssl_verification,
+        "company_id": w.company_id or "",
+        "raw": w.raw,
+    }
+
+
+def client_row(c: Client) -> dict:
+    return {
+        "external_id": c.client_key,
+        "company_name": c.company_name[:200],
+        "plan": c.plan,
+        "agent_count": c.agent_count,
+        "widget_key": c.widget_key,
+        "domains": c.domains,
+        "raw": c.safe_raw(),  # never the client's REST key
     }
 
 
@@ -145,18 +169,7 @@ def pull_history_full(ctx: RunContext) -> None:
 
 
 def pull_webhooks(ctx: RunContext) -> None:
-    rows = [
-        {
-            "external_id": w.id,
-            "url": w.url[:500],
-            "category": w.category,
-            "enabled": w.enabled,
-            "ssl_verification": w.ssl_verification,
-            "company_id": w.company_id or "",
-            "raw": w.raw,
-        }
-        for w in ctx.client.list_webhooks()
-    ]
+    rows = [webhook_row(w) for w in ctx.client.list_webhooks()]
     ctx.add(reconcile(SurflyWebhook, ctx.account, rows))
     ctx.page_done()
 
@@ -168,18 +181,7 @@ def pull_clients(ctx: RunContext) -> None:
         if exc.status == 403:
             return  # not a reseller key: there are no clients to list
         raise
-    rows = [
-        {
-            "external_id": c.client_key,
-            "company_name": c.company_name[:200],
-            "plan": c.plan,
-            "agent_count": c.agent_count,
-            "widget_key": c.widget_key,
-            "domains": c.domains,
-            "raw": c.safe_raw(),
-        }
-        for c in clients
-    ]
+    rows = [client_row(c) for c in clients]
     ctx.add(reconcile(SurflyClient, ctx.account, rows))
     ctx.page_done()
 
