@@ -26,6 +26,7 @@ install: $(STAMP)
 migrate: install .env
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py migrate --noinput --database sandbox
+	$(PY) manage.py broker_setup
 
 demo: migrate
 	$(PY) manage.py demo_setup --base-url http://$(HOST):$(PORT)
