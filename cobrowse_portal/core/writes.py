@@ -276,8 +276,8 @@ def _replay_one(pending: PendingWrite) -> str:
                 delay = max(delay, exc.retry_after)
             pending.last_error = redact(exc.user_message())[:500]
             pending.next_attempt_at = timezone.now() + timedelta(seconds=delay)
-            pending.save()
-            schedule(pending, delay)
+            if _record(pending, "attempts", "last_error", "next_attempt_at"):
+                schedule(pending, delay)
             return f"will retry in {delay} s"
         return _finish(pending, WriteStatus.FAILED, exc.user_message())
     except Exception as exc:
@@ -291,8 +291,20 @@ def _replay_one(pending: PendingWrite) -> str:
 def _finish(pending: PendingWrite, status: str, error: str) -> str:
     pending.status, pending.last_error = status, redact(error)[:500]
     pending.next_attempt_at = None
-    pending.save()
+    _record(pending, "status", "attempts", "last_error", "next_attempt_at")
     return f"{status}: {pending.description}"
+
+
+def _record(pending: PendingWrite, *fields: str) -> bool:
+    """Save the outcome of a replay unless the write stopped being pending
+    meanwhile (merged into a newer write, or discarded, while the vendor call
+    was under way): that newer state wins. True if saved."""
+    values = {name: getattr(pending, name) for name in fields}
+    return bool(
+        PendingWrite.objects.filter(pk=pending.pk, status=WriteStatus.PENDING).update(
+            **values, updated_at=timezone.now()
+        )
+    )
 
 
 # --- showing the intended state ----------------------------------------------------

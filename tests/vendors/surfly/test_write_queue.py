@@ -337,3 +337,55 @@ def test_a_write_on_an_object_with_a_queue_does_not_call_surfly(account, agent, 
     with pytest.raises(QueuedBehind):
         write.run()
     assert len(mocked.calls) == 0
+
+
+def test_a_write_merged_while_its_replay_is_under_way_stays_merged(
+    account, client_row, mocked
+):
+    from responses import matchers
+
+    from .fake_api import BASE, KEY
+
+    kept = defer(
+        account,
+        services.rename_client,
+        target=client_row,
+        kwargs={"company_name": "One"},
+        description="Rename to One",
+    )
+    typed_again = []
+
+    def surfly(request):
+        name = json.loads(request.body)["company_name"]
+        if not typed_again:  # the user renames again while the call is under way
+            typed_again.append(
+                defer(
+                    account,
+                    services.rename_client,
+                    target=client_row,
+                    kwargs={"company_name": "Two"},
+                    description="Rename to Two",
+                )
+            )
+        body = {"company_name": name, "client_key": "ck-globex"}
+        return 200, {}, json.dumps(body)
+
+    mocked.add_callback(
+        "PUT",
+        f"{BASE}/clients/all/ck-globex/",
+        callback=surfly,
+        content_type="application/json",
+        match=[matchers.query_param_matcher({"api_key": KEY})],
+    )
+    retry_pending_write(kept.pk)
+    # The drain goes on with the newer write, so the last intent wins.
+    assert [body for _, _, body in sent(mocked)] == [
+        {"company_name": "One"},
+        {"company_name": "Two"},
+    ]
+    kept.refresh_from_db()
+    assert kept.status == WriteStatus.SUPERSEDED
+    assert kept.superseded_by == typed_again[0]
+    typed_again[0].refresh_from_db()
+    assert typed_again[0].status == WriteStatus.SUCCEEDED
+    assert SurflyClient.objects.get(pk=client_row.pk).company_name == "Two"
