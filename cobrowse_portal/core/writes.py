@@ -232,17 +232,15 @@ def replay(pending: PendingWrite) -> str:
         head = queue.select_related("account").first()
         if head is None:
             return "nothing to do"
-        if head.pk != pending.pk:
-            # Not our turn. Look again just after the earlier write's next try,
-            # in case it is discarded instead of replayed (the drain runs us).
-            wait = RETRY_DELAYS[0]
-            if head.next_attempt_at:
-                wait = (
-                    max((head.next_attempt_at - timezone.now()).total_seconds(), 0)
-                    + BUSY_DELAY
-                )
-            schedule(pending, wait)
+        due = head.next_attempt_at
+        if head.pk != pending.pk and due is not None and due > timezone.now():
+            # Not our turn: the earlier write has a try scheduled, and its replay
+            # drains the queue. Look again just after it, in case it is
+            # discarded instead.
+            schedule(pending, (due - timezone.now()).total_seconds() + BUSY_DELAY)
             return f"waiting for earlier change #{head.pk}"
+        # Our turn, or the earlier write is overdue (its task was lost): replay
+        # the queue from its head, in order.
         outcomes = []
         while head is not None:
             outcomes.append(_replay_one(head))

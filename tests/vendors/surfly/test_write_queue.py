@@ -389,3 +389,37 @@ def test_a_write_merged_while_its_replay_is_under_way_stays_merged(
     typed_again[0].refresh_from_db()
     assert typed_again[0].status == WriteStatus.SUCCEEDED
     assert SurflyClient.objects.get(pk=client_row.pk).company_name == "Two"
+
+
+def test_an_overdue_earlier_write_is_replayed_first_by_the_later_ones_task(
+    account, client_row, mocked
+):
+    """If the earlier write's own task got lost, the later one's task does not wait
+    forever: it replays the queue from the head, still in order."""
+    earlier = defer(
+        account,
+        services.rename_client,
+        target=client_row,
+        kwargs={"company_name": "Globex Two"},
+        description="Rename",
+    )
+    later = defer(
+        account,
+        services.set_client_domains,
+        target=client_row,
+        kwargs={"domains": ["two.test"]},
+        description="Domains",
+    )
+    PendingWrite.objects.filter(pk=earlier.pk).update(next_attempt_at=None)
+    on(
+        mocked,
+        "PUT",
+        "clients/all/ck-globex/",
+        json={"company_name": "Globex Two", "client_key": "ck-globex"},
+    )
+    on(mocked, "POST", "clients/all/ck-globex/", json={"domains": "two.test"})
+    retry_pending_write(later.pk)
+    assert [m for m, _, _ in sent(mocked)] == ["PUT", "POST"]
+    assert set(PendingWrite.objects.values_list("status", flat=True)) == {
+        WriteStatus.SUCCEEDED
+    }
