@@ -60,6 +60,7 @@ BADGES = {
     "received": "blue",
     "pending": "orange",
     "discarded": "grey",
+    "superseded": "grey",
     "running": "blue",
     "failing": "red",
     "failed": "red",
@@ -73,3 +74,5 @@ class WriteStatus(models.TextChoices):
     SUCCEEDED = "succeeded", "Done"
     FAILED = "failed", "Failed"
     DISCARDED = "discarded", "Discarded"
+    #: Folded into a later change to the same object (which carries its intent).
+    SUPERSEDED = "superseded", "Merged into a later change"

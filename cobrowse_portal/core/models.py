@@ -305,6 +305,11 @@ class PendingWrite(models.Model):
     Only idempotent writes are deferred (PUT, PATCH, DELETE, ending a session):
     replaying one twice has the same effect as once. `action` names a service
     function marked `@retryable`; `kwargs` never holds secrets.
+
+    The kept writes of one object (account + target) form a queue replayed oldest
+    first (by id). A newer write of the same action folds the older one's kwargs
+    in and the older is marked superseded (`superseded_by` points at the newer);
+    a delete supersedes every earlier change to its object (see core.writes).
     """
 
     account = models.ForeignKey(
@@ -321,6 +326,13 @@ class PendingWrite(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.CharField(max_length=500, blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
+    superseded_by = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="merged",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
@@ -329,7 +341,13 @@ class PendingWrite(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["account", "status"])]
+        indexes = [
+            models.Index(fields=["account", "status"]),
+            models.Index(
+                fields=["account", "target_model", "target_pk", "status", "id"],
+                name="core_pendingwrite_queue",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.description

@@ -121,10 +121,14 @@ def defer_write(
     target=None,
     kwargs: dict | None = None,
     then: HttpResponse | None = None,
+    reason: VendorError | None = None,
+    announce: bool = True,
 ) -> HttpResponse | None:
-    """Keep an idempotent write the vendor could not take now, say so, and
-    answer `then` (typically the redirect a success would have made)."""
-    from .writes import defer
+    """Keep an idempotent write the vendor could not take now, say so (unless not
+    `announce`), and answer `then` (typically the redirect a success would have
+    made). `reason` is why it was not sent: the vendor failing, or earlier
+    changes to the same object still waiting (`QueuedBehind`)."""
+    from .writes import QueuedBehind, defer
 
     defer(
         account,
@@ -134,11 +138,20 @@ def defer_write(
         kwargs=kwargs,
         user=request.user,
     )
-    messages.warning(
-        request,
-        f"{account.spec.label} is not answering right now. “{description}” is saved "
-        "and will be retried automatically; follow it on the account page.",
-    )
+    if announce:
+        label = account.spec.label
+        if isinstance(reason, QueuedBehind):
+            text = (
+                f"Earlier changes to this are still waiting for {label}, so "
+                f"“{description}” is saved and will be sent after them; follow it "
+                "on the account page."
+            )
+        else:
+            text = (
+                f"{label} is not answering right now. “{description}” is saved "
+                "and will be retried automatically; follow it on the account page."
+            )
+        messages.warning(request, text)
     return then
 
 
@@ -187,6 +200,11 @@ class Write:
 
     Views run it now; when the vendor is unreachable and `func` is `@retryable`
     (idempotent), the very same call is kept and replayed later (`core.writes`).
+    Because a failure is kept anyway, a retryable write run for a person makes
+    one quick try (no HTTP retries, short timeouts; background replays keep the
+    normal retries), and it does not call the vendor at all while earlier kept
+    changes to the same object are pending: it joins their queue instead
+    (`QueuedBehind`), so it can never overtake them.
     """
 
     account: Any
@@ -194,16 +212,32 @@ class Write:
     description: str
     target: Any = None
     kwargs: dict[str, Any] = field(default_factory=dict)
+    #: Why the last `run()` failed (the keep message depends on it).
+    failure: VendorError | None = field(default=None, init=False, repr=False)
 
     def run(self) -> Any:
         args = [] if self.target is None else [self.target]
-        return self.func(self.account, *args, **self.kwargs)
+        if not self.retryable:
+            return self.func(self.account, *args, **self.kwargs)
+        from cobrowse_portal.vendorkit.http import one_quick_try
+
+        from .writes import ensure_not_behind
+
+        try:
+            ensure_not_behind(self.account, self.target)
+            with one_quick_try():
+                return self.func(self.account, *args, **self.kwargs)
+        except VendorError as exc:
+            self.failure = exc
+            raise
 
     @property
     def retryable(self) -> bool:
         return getattr(self.func, "retryable", False)
 
-    def keep(self, request, then: HttpResponse | None = None) -> HttpResponse | None:
+    def keep(
+        self, request, then: HttpResponse | None = None, *, announce: bool = True
+    ) -> HttpResponse | None:
         """Keep it for a retry and answer `then`; None if it may not be replayed."""
         if not self.retryable:
             return None
@@ -215,6 +249,8 @@ class Write:
             target=self.target,
             kwargs=self.kwargs,
             then=then,
+            reason=self.failure,
+            announce=announce,
         )
 
 
@@ -228,12 +264,19 @@ def submit_write(
 ) -> tuple[HttpResponse | None, int]:
     """`submit()` for a form that makes one `Write`: when the vendor is down and
     the write may be replayed, it is kept and the user goes on to `then()`."""
+    built: list[Write] = []
+
+    def write(data: dict[str, Any]) -> Write:
+        if not built:
+            built.append(build(data))
+        return built[0]
+
     return submit(
         request,
         form,
-        lambda data: build(data).run(),
+        lambda data: write(data).run(),
         on_success,
-        keep=lambda data: build(data).keep(request, then()),
+        keep=lambda data: write(data).keep(request, then()),
     )
 
 

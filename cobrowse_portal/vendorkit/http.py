@@ -8,6 +8,9 @@ idempotent methods only, honouring (a capped) `Retry-After`.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 import requests
 from django.conf import settings
@@ -21,6 +24,24 @@ log = logging.getLogger("cobrowse.vendorkit.http")
 USER_AGENT = "CobrowsePortal/0.1 (+https://github.com/cobrowse-portal)"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+#: (connect, read) timeouts while a person waits for the answer (Test connection,
+#: a write that is kept for a background retry if it fails).
+QUICK_TIMEOUT = (3.05, 10.0)
+
+_quick: ContextVar[bool] = ContextVar("vendorkit_quick_try", default=False)
+
+
+@contextmanager
+def one_quick_try() -> Iterator[None]:
+    """Within it, sessions `build_session()` makes with default arguments send each
+    call once (no urllib3 retries) with `QUICK_TIMEOUT`: for a person waiting on
+    an answer whose failure is handled anyway (e.g. the write is kept and replayed
+    in the background, where the normal retries apply)."""
+    token = _quick.set(True)
+    try:
+        yield
+    finally:
+        _quick.reset(token)
 
 
 class CappedRetry(Retry):
@@ -85,6 +106,9 @@ def build_session(
     backoff_max: float | None = None,
 ) -> requests.Session:
     """A `requests.Session` with our timeouts, retry policy and User-Agent."""
+    if _quick.get():
+        timeout = timeout or QUICK_TIMEOUT
+        retries = 0 if retries is None else retries
     timeout = timeout or (settings.VENDOR_CONNECT_TIMEOUT, settings.VENDOR_READ_TIMEOUT)
     adapter = TimeoutAdapter(
         timeout=timeout, max_retries=build_retry(retries, backoff_max)

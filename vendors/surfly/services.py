@@ -23,7 +23,7 @@ from django.utils.text import slugify
 
 from cobrowse_portal.core.choices import WorkspaceKind
 from cobrowse_portal.core.models import VendorAccount, Workspace
-from cobrowse_portal.core.writes import retryable
+from cobrowse_portal.core.writes import intended, retryable
 from cobrowse_portal.vendorkit.bulk import delete_remote, upsert
 from cobrowse_portal.vendorkit.errors import NotFound, PermanentVendorError, VendorError
 from cobrowse_portal.vendorkit.redaction import register_secret
@@ -108,7 +108,8 @@ def create_agent(
     return SurflyAgent.objects.get(account=account, external_id=agent.agent_id)
 
 
-@retryable
+# Kept updates of one agent merge (later kwargs win); `username` shows as its name.
+@retryable(shows={"username": "name"})
 def update_agent(
     account: VendorAccount,
     agent: SurflyAgent,
@@ -129,16 +130,19 @@ def update_agent(
     return agent
 
 
+def availability_change(agent: SurflyAgent) -> dict[str, Any]:
+    """`update_agent` kwargs that flip `agent`'s availability: absolute values (a
+    replay must not flip it back), from the agent as the user means it to be —
+    pass an `intended()` agent, so a pending rename is not undone."""
+    return {"username": agent.name or agent.email, "available": not agent.available}
+
+
 def toggle_availability(account: VendorAccount, agent: SurflyAgent) -> SurflyAgent:
-    return update_agent(
-        account,
-        agent,
-        username=agent.name or agent.email,
-        available=not agent.available,
-    )
+    agent = intended(account, agent)
+    return update_agent(account, agent, **availability_change(agent))
 
 
-@retryable
+@retryable(removes=True)
 def delete_agent(account: VendorAccount, agent: SurflyAgent) -> str:
     """DELETE /agents/{id}/; the local row is marked removed once Surfly confirms."""
     answer = delete_remote(
@@ -276,7 +280,12 @@ def _store_options(account: VendorAccount, options: dict) -> SurflyCompanyOption
     return SurflyCompanyOptions.objects.get(account=account, external_id=OPTIONS_ID)
 
 
-@retryable
+def _merge_option_changes(earlier: dict, later: dict) -> dict:
+    """Kept option changes merge key by key (the later value of a key wins)."""
+    return {"changes": {**earlier.get("changes", {}), **later.get("changes", {})}}
+
+
+@retryable(merge=_merge_option_changes)
 def update_options(
     account: VendorAccount, changes: dict[str, Any]
 ) -> SurflyCompanyOptions:
@@ -293,7 +302,7 @@ def update_options(
     return _store_options(account, merged)
 
 
-@retryable
+@retryable(removes=True)  # back to defaults: earlier kept changes are moot
 def reset_options(account: VendorAccount) -> SurflyCompanyOptions:
     """DELETE /company/options/ (back to defaults), then GET to store the result."""
     client = client_for(account)
@@ -356,7 +365,7 @@ def update_webhook(
     return webhook
 
 
-@retryable
+@retryable(removes=True)
 def delete_webhook(account: VendorAccount, webhook: SurflyWebhook) -> None:
     """DELETE /webhooks/{id}/ (204), then mark the row removed."""
     delete_remote(
@@ -523,7 +532,7 @@ def set_client_domains(
     return client
 
 
-@retryable
+@retryable(removes=True)
 def delete_client(account: VendorAccount, client: SurflyClient) -> str:
     """DELETE /clients/all/{key}/, then mark the row removed."""
     answer = delete_remote(

@@ -12,6 +12,7 @@ from cobrowse_portal.vendorkit import registry
 from cobrowse_portal.vendorkit.errors import VendorError
 from cobrowse_portal.vendorkit.http import build_session
 
+from .. import writes
 from ..choices import Role, WriteStatus
 from ..forms import ScheduleForm, VendorAccountForm
 from ..htmx import render_page
@@ -42,9 +43,7 @@ def account_detail(request, account_id: int):
             "account": account,
             "schedules": schedules_for(account),
             "runs": runs,
-            "pending_writes": account.pending_writes.filter(
-                status__in=[WriteStatus.PENDING, WriteStatus.FAILED]
-            )[:20],
+            "pending_writes": writes.listing(account),
             "webhook_url": request.build_absolute_uri(account.webhook_path)
             if account.spec.webhook_handler and request.role == Role.ADMIN
             else None,
@@ -239,8 +238,6 @@ def get_run(request, run_id: int) -> SyncRun:
 @require_POST
 def pending_write(request, account_id: int, pk: int, action: str):
     """Retry a kept write now, or discard it."""
-    from ..writes import schedule
-
     account = account_for(request, account_id)
     write = get_object_or_404(
         PendingWrite.objects.filter(
@@ -255,6 +252,11 @@ def pending_write(request, account_id: int, pk: int, action: str):
     else:
         write.status = WriteStatus.PENDING
         write.save(update_fields=["status", "updated_at"])
-        schedule(write, 0)
-        messages.info(request, f"Retrying now: {write}.")
+        head = writes.retry_now(write)  # its object's queue, from the oldest
+        if head.pk == write.pk:
+            messages.info(request, f"Retrying now: {write}.")
+        else:
+            messages.info(
+                request, f"Retrying now: {head}, then {write} (changes go in order)."
+            )
     return redirect("core:account_detail", account_id=account.pk)

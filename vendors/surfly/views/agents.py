@@ -19,7 +19,7 @@ from cobrowse_portal.core.vendorforms import (
     submit_write,
     success,
 )
-from cobrowse_portal.core.writes import defer
+from cobrowse_portal.core.writes import QueuedBehind, intended, overlay
 from cobrowse_portal.vendorkit.errors import VendorError
 
 from .. import services
@@ -35,7 +35,9 @@ def _agents(account):
 
 
 def _get_agent(account, pk: int) -> SurflyAgent:
-    return get_object_or_404(_agents(account), pk=pk)
+    """The agent as the user means it to be: kept changes still waiting for
+    Surfly are laid over the local row (`core.writes.intended`)."""
+    return intended(account, get_object_or_404(_agents(account), pk=pk))
 
 
 @role_required(Role.MANAGER)
@@ -62,7 +64,7 @@ def agents(request, account_id: int):
             request,
             account,
             form=form,
-            agents=rows[:AGENT_LIMIT],
+            agents=overlay(account, rows[:AGENT_LIMIT]),
             truncated=len(rows) > AGENT_LIMIT,
             has_any=_agents(account).exists(),
         ),
@@ -147,31 +149,29 @@ def agent_toggle(request, account_id: int, pk: int):
     """Flip availability at Surfly; an htmx request gets the updated row back."""
     account = surfly_account(request, account_id)
     agent = _get_agent(account, pk)
+    write = Write(
+        account,
+        services.update_agent,
+        f"Make {agent} " + ("unavailable" if agent.available else "available"),
+        agent,
+        services.availability_change(agent),
+    )
     error, status = None, 200
     try:
-        agent = services.toggle_availability(account, agent)
+        write.run()
     except VendorError as exc:
         status = INVALID  # swapped in by portal.js so the row shows why
         error = failure_text(
             exc,
             account.spec.label,
-            "{vendor} is not answering; the change is kept and will be retried.",
+            "Earlier changes to this agent are still waiting for {vendor}; this "
+            "one is kept and will be sent after them."
+            if isinstance(exc, QueuedBehind)
+            else "{vendor} is not answering; the change is kept and will be retried.",
         )
         if exc.transient:
-            # Keep the absolute target state, not "toggle": a replay must not flip
-            # the agent back.
-            defer(
-                account,
-                services.update_agent,
-                target=agent,
-                kwargs={
-                    "username": agent.name or agent.email,
-                    "available": not agent.available,
-                },
-                description=f"Make {agent} "
-                + ("unavailable" if agent.available else "available"),
-                user=request.user,
-            )
+            write.keep(request, announce=False)  # the row itself says so
+    agent = _get_agent(account, pk)
     if is_partial(request):
         return render_page(
             request,
