@@ -9,6 +9,7 @@ CACHE_URL to PostgreSQL and Redis.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -93,6 +94,7 @@ INSTALLED_APPS = [
     "template_partials",
     "django_celery_beat",
     "csp",
+    "axes",
     "cobrowse_portal.core",
     "cobrowse_portal.vendorkit",
     "cobrowse_portal.vendorkit.sandbox",
@@ -113,6 +115,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "cobrowse_portal.core.middleware.WorkspaceMiddleware",
     "cobrowse_portal.core.middleware.VaryOnHtmxMiddleware",
+    # Last, as axes asks: turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "cobrowse_portal.urls"
@@ -177,6 +181,40 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "core:dashboard"
 LOGOUT_REDIRECT_URL = "login"
+
+# --- Login throttling (django-axes) --------------------------------------------
+# Axes first: it refuses a locked-out login before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Policy (cobrowse_portal/core/throttling.py, README "Security"): one username at
+# one address is locked after AXES_FAILURE_LIMIT failures; one address, whatever
+# usernames it tries, after AXES_ADDRESS_FAILURE_LIMIT. A lockout never covers
+# other addresses, so nobody can lock a user out from everywhere.
+AXES_HANDLER = "cobrowse_portal.core.throttling.PortalAxesHandler"
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_ADDRESS_FAILURE_LIMIT = env.int("AXES_ADDRESS_FAILURE_LIMIT", default=20)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "cobrowse_portal.core.throttling.lockout_response"
+AXES_HTTP_RESPONSE_CODE = 429
+# Client address: REMOTE_ADDR unless told otherwise, or behind a reverse proxy every
+# user shares the proxy's address. Behind one proxy that appends the client to
+# X-Forwarded-For (nginx `proxy_add_x_forwarded_for`, most load balancers) set
+# AXES_IPWARE_META_PRECEDENCE_ORDER=HTTP_X_FORWARDED_FOR,REMOTE_ADDR and
+# AXES_IPWARE_PROXY_COUNT=0:
+# the count is how many proxy addresses follow the client's in the header (one per
+# proxy in front of that last one), counted from the right, so whatever a client
+# writes into the header itself is never taken as its address.
+AXES_IPWARE_META_PRECEDENCE_ORDER = env.list(
+    "AXES_IPWARE_META_PRECEDENCE_ORDER", default=["REMOTE_ADDR"]
+)
+AXES_IPWARE_PROXY_COUNT = env.int("AXES_IPWARE_PROXY_COUNT", default=None)
+# Count from the right even when the client sent an X-Forwarded-For of its own
+# (ipware's strict mode would give up on such a header and use the proxy's address).
+IPWARE_STRICT = False
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
@@ -296,6 +334,8 @@ LOGGING = {
         "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "urllib3": {"level": "WARNING"},
+        # Axes logs every login at INFO; failures and lockouts are WARNINGs.
+        "axes": {"level": "WARNING"},
         "django.db.backends": {"level": "INFO"},
     },
 }
