@@ -246,14 +246,21 @@ SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
 SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool(
-    "SECURE_HSTS_INCLUDE_SUBDOMAINS", default=SECURE_HSTS_SECONDS > 0
+
+
+def _flag(name: str, default: bool) -> bool:
+    """A boolean whose empty value (as `.env.example` lists it) means its default."""
+    return env.bool(name) if env.str(name, default="").strip() else default
+
+
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _flag(
+    "SECURE_HSTS_INCLUDE_SUBDOMAINS", SECURE_HSTS_SECONDS > 0
 )
 # The `preload` directive only consents to the browsers' preload list (hstspreload.org
 # asks for max-age >= 1 year and includeSubDomains); `check --deploy` warns without it.
-SECURE_HSTS_PRELOAD = env.bool(
+SECURE_HSTS_PRELOAD = _flag(
     "SECURE_HSTS_PRELOAD",
-    default=SECURE_HSTS_SECONDS >= 31536000 and SECURE_HSTS_INCLUDE_SUBDOMAINS,
+    SECURE_HSTS_SECONDS >= 31536000 and SECURE_HSTS_INCLUDE_SUBDOMAINS,
 )
 if env.bool("BEHIND_TLS_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
