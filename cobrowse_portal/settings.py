@@ -9,6 +9,7 @@ CACHE_URL to PostgreSQL and Redis.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -93,6 +94,7 @@ INSTALLED_APPS = [
     "template_partials",
     "django_celery_beat",
     "csp",
+    "axes",
     "cobrowse_portal.core",
     "cobrowse_portal.vendorkit",
     "cobrowse_portal.vendorkit.sandbox",
@@ -113,6 +115,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "cobrowse_portal.core.middleware.WorkspaceMiddleware",
     "cobrowse_portal.core.middleware.VaryOnHtmxMiddleware",
+    # Last, as axes asks: turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "cobrowse_portal.urls"
@@ -178,6 +182,40 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "core:dashboard"
 LOGOUT_REDIRECT_URL = "login"
 
+# --- Login throttling (django-axes) --------------------------------------------
+# Axes first: it refuses a locked-out login before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Policy (cobrowse_portal/core/throttling.py, README "Security"): one username at
+# one address is locked after AXES_FAILURE_LIMIT failures; one address, whatever
+# usernames it tries, after AXES_ADDRESS_FAILURE_LIMIT. A lockout never covers
+# other addresses, so nobody can lock a user out from everywhere.
+AXES_HANDLER = "cobrowse_portal.core.throttling.PortalAxesHandler"
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_ADDRESS_FAILURE_LIMIT = env.int("AXES_ADDRESS_FAILURE_LIMIT", default=20)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "cobrowse_portal.core.throttling.lockout_response"
+AXES_HTTP_RESPONSE_CODE = 429
+# Client address: REMOTE_ADDR unless told otherwise, or behind a reverse proxy every
+# user shares the proxy's address. Behind one proxy that appends the client to
+# X-Forwarded-For (nginx `proxy_add_x_forwarded_for`, most load balancers) set
+# AXES_IPWARE_META_PRECEDENCE_ORDER=HTTP_X_FORWARDED_FOR,REMOTE_ADDR and
+# AXES_IPWARE_PROXY_COUNT=0:
+# the count is how many proxy addresses follow the client's in the header (one per
+# proxy in front of that last one), counted from the right, so whatever a client
+# writes into the header itself is never taken as its address.
+AXES_IPWARE_META_PRECEDENCE_ORDER = env.list(
+    "AXES_IPWARE_META_PRECEDENCE_ORDER", default=["REMOTE_ADDR"]
+)
+AXES_IPWARE_PROXY_COUNT = env.int("AXES_IPWARE_PROXY_COUNT", default=None)
+# Count from the right even when the client sent an X-Forwarded-For of its own
+# (ipware's strict mode would give up on such a header and use the proxy's address).
+IPWARE_STRICT = False
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
@@ -208,14 +246,21 @@ SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
 SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool(
-    "SECURE_HSTS_INCLUDE_SUBDOMAINS", default=SECURE_HSTS_SECONDS > 0
+
+
+def _flag(name: str, default: bool) -> bool:
+    """A boolean whose empty value (as `.env.example` lists it) means its default."""
+    return env.bool(name) if env.str(name, default="").strip() else default
+
+
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _flag(
+    "SECURE_HSTS_INCLUDE_SUBDOMAINS", SECURE_HSTS_SECONDS > 0
 )
 # The `preload` directive only consents to the browsers' preload list (hstspreload.org
 # asks for max-age >= 1 year and includeSubDomains); `check --deploy` warns without it.
-SECURE_HSTS_PRELOAD = env.bool(
+SECURE_HSTS_PRELOAD = _flag(
     "SECURE_HSTS_PRELOAD",
-    default=SECURE_HSTS_SECONDS >= 31536000 and SECURE_HSTS_INCLUDE_SUBDOMAINS,
+    SECURE_HSTS_SECONDS >= 31536000 and SECURE_HSTS_INCLUDE_SUBDOMAINS,
 )
 if env.bool("BEHIND_TLS_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -296,6 +341,8 @@ LOGGING = {
         "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "urllib3": {"level": "WARNING"},
+        # Axes logs every login at INFO; failures and lockouts are WARNINGs.
+        "axes": {"level": "WARNING"},
         "django.db.backends": {"level": "INFO"},
     },
 }

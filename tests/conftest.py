@@ -8,6 +8,8 @@ import shutil
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
+from django.http import HttpRequest
+from django.test import Client as DjangoClient
 
 from cobrowse_portal.core.choices import Role, WorkspaceKind
 from cobrowse_portal.core.models import Membership, VendorAccount, Workspace
@@ -16,6 +18,24 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 PASSWORD = "pw-for-tests-123"
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+
+
+class Client(DjangoClient):
+    """The test client, whose `login()` works with axes on: axes' backend needs the
+    request (to know the address), which Django's `Client.login` does not pass.
+    Only the credentials check gets the fake request; the session is Django's."""
+
+    def login(self, **credentials):
+        if "request" not in credentials:
+            request = HttpRequest()
+            request.META["REMOTE_ADDR"] = "127.0.0.1"
+            credentials["request"] = request
+        return super().login(**credentials)
+
+
+@pytest.fixture
+def client() -> Client:
+    return Client()
 
 
 @pytest.fixture(autouse=True)

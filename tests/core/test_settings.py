@@ -47,6 +47,8 @@ def run_django(args: list[str], tmp_path, **env_values) -> subprocess.CompletedP
         "SANDBOX_ENABLED",
         "SECURE_SSL_REDIRECT",
         "SECURE_HSTS_SECONDS",
+        "SECURE_HSTS_INCLUDE_SUBDOMAINS",  # empty: the default
+        "SECURE_HSTS_PRELOAD",
         "SECURE_COOKIES",
         "CELERY_BROKER_URL",
         "CSRF_TRUSTED_ORIGINS",
@@ -274,3 +276,147 @@ def test_htmx_script_is_served(client, db):
     assert re.search(
         r'src="/static/django_htmx/htmx[^"]*\.js"', response.content.decode()
     )
+
+
+# --- the documented production environment, with and without a `.env` ---------------
+def readme_production_env() -> dict[str, str]:
+    """The `export` lines of README's "Production deployment" block, with its `...`
+    placeholders filled in."""
+    import shlex
+
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Production deployment", 1)[1].split("\n## ", 1)[0]
+    values: dict[str, str] = {}
+    for line in section.splitlines():
+        if not line.startswith("export "):
+            continue
+        for token in shlex.split(line.split("#", 1)[0])[1:]:
+            name, _, value = token.partition("=")
+            values[name] = value
+    fill = {"SECRET_KEY": STRONG_KEY, "ENCRYPTION_KEYS": FERNET_KEY}
+    for name, value in values.items():
+        if name in fill:
+            values[name] = fill[name]
+        elif "..." in value:
+            values[name] = value.replace("...", "pw")
+    return values
+
+
+def project_copy(tmp_path, dotenv: str | None) -> Path:
+    """The project's code in `tmp_path/app`, with `dotenv` as its `.env` (settings
+    read `.env` next to the code, so a developer's own `.env` stays out of it)."""
+    import shutil
+
+    app = tmp_path / "app"
+    ignore = shutil.ignore_patterns("__pycache__", "*.sqlite3*", "var")
+    for part in ("cobrowse_portal", "vendors", "templates", "static"):
+        shutil.copytree(ROOT / part, app / part, ignore=ignore)
+    shutil.copy(ROOT / "manage.py", app / "manage.py")
+    if dotenv is not None:
+        (app / ".env").write_text(dotenv)
+    return app
+
+
+def run_in(app: Path, args: list[str], **env_values) -> subprocess.CompletedProcess:
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(app.parent),
+        "DJANGO_SETTINGS_MODULE": "cobrowse_portal.settings",
+        **env_values,
+    }
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=app,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_readme_production_block_is_complete():
+    env = readme_production_env()
+    for name in ("DEBUG", "SECRET_KEY", "SECURE_HSTS_SECONDS", "DATABASE_URL"):
+        assert name in env, name
+    assert env["DEBUG"] == "false" and env["SECURE_HSTS_SECONDS"] == "31536000"
+
+
+def _env_example() -> str:
+    return (ROOT / ".env.example").read_text()
+
+
+def _make_run_dotenv() -> str:
+    from cobrowse_portal.envfile import render
+
+    return render(_env_example())
+
+
+@pytest.mark.parametrize(
+    "dotenv",
+    [None, "make-run", "copied"],
+    ids=["no-dotenv", "dotenv-from-make-run", "dotenv-copied-from-example"],
+)
+def test_check_deploy_passes_with_the_readme_production_environment(tmp_path, dotenv):
+    """README: "python manage.py check --deploy --fail-level WARNING" passes with the
+    exports shown there, also where `make run` wrote a `.env` (or one was copied from
+    `.env.example`): the environment wins, and `.env`'s HSTS flags mean "default"."""
+    text = {None: None, "make-run": _make_run_dotenv(), "copied": _env_example()}
+    app = project_copy(tmp_path, text[dotenv])
+    env = readme_production_env()
+    # The check connects to no database or broker; SQLite keeps it off the network.
+    env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'portal.sqlite3'}"
+    env["SANDBOX_DATABASE_URL"] = f"sqlite:///{tmp_path / 'sandbox.sqlite3'}"
+    result = run_in(app, DEPLOY_CHECK, **env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+    shown = run_in(
+        app,
+        [
+            "-c",
+            "import django; django.setup(); from django.conf import settings as s; "
+            "print(s.SECURE_HSTS_SECONDS, s.SECURE_HSTS_INCLUDE_SUBDOMAINS, "
+            "s.SECURE_HSTS_PRELOAD, s.DEBUG)",
+        ],
+        **env,
+    )
+    assert shown.stdout.split("\n")[-2] == "31536000 True True False", shown.stderr
+
+
+def test_make_run_dotenv_still_serves_plain_http_on_localhost(tmp_path):
+    """The embedded default: `make run`'s `.env` alone, DEBUG on, no HTTPS anywhere."""
+    app = project_copy(tmp_path, _make_run_dotenv())
+    code = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "from django.test import Client; "
+        "r = Client().get('/login/', HTTP_HOST='127.0.0.1'); "
+        "print(s.DEBUG, s.SECURE_SSL_REDIRECT, s.SECURE_HSTS_SECONDS, "
+        "s.SECURE_HSTS_INCLUDE_SUBDOMAINS, s.SECURE_HSTS_PRELOAD, "
+        "s.SESSION_COOKIE_SECURE, r.status_code, "
+        "r.has_header('Strict-Transport-Security'))"
+    )
+    (app / "var").mkdir(exist_ok=True)
+    assert run_in(app, ["manage.py", "migrate", "-v0"]).returncode == 0
+    result = run_in(app, ["-c", code])
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[-2] == "True False 0 False False False 200 False"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("", "True True"), ("false", "False False"), ("true", "True True")],
+)
+def test_hsts_flags_empty_means_default(tmp_path, value, expected):
+    code = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.SECURE_HSTS_INCLUDE_SUBDOMAINS, s.SECURE_HSTS_PRELOAD)"
+    )
+    result = run_django(
+        ["-c", code],
+        tmp_path,
+        DEBUG="true",
+        SECURE_HSTS_SECONDS="31536000",
+        SECURE_HSTS_INCLUDE_SUBDOMAINS=value,
+        SECURE_HSTS_PRELOAD=value,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[-2] == expected

@@ -16,6 +16,8 @@ from typing import Any
 
 from django.utils.dateparse import parse_datetime
 
+from cobrowse_portal.vendorkit.safeurl import safe_url
+
 #: The three documented webhook event types; Surfly takes one category per webhook.
 WEBHOOK_CATEGORIES = ("session.queued", "session.started", "session.ended")
 
@@ -153,8 +155,10 @@ class SessionInfo:
             session_id=as_str(d.get("session_id")),
             formatted_id=as_str(d.get("formatted_id")),
             agent_id=as_str(d.get("agent_id")),
-            follower_link=d.get("follower_link") or d.get("viewer_link") or "",
-            leader_link=d.get("leader_link") or "",
+            # Only http(s) links are kept (vendorkit.safeurl); `raw` has the rest.
+            follower_link=safe_url(d.get("follower_link"))
+            or safe_url(d.get("viewer_link")),
+            leader_link=safe_url(d.get("leader_link")),
             server=d.get("cobro_server_name") or "",
             start_time=as_dt(d.get("start_time")),
             end_time=as_dt(d.get("end_time")),
@@ -165,7 +169,7 @@ class SessionInfo:
             queue_id=as_int(d.get("queue_id")),
             waiting_time=as_int(d.get("waiting_time")),
             pin=as_str(d.get("pin")),
-            start_url=d.get("start_url") or "",
+            start_url=safe_url(d.get("start_url")),
             meta=decode_meta(d.get("meta")),
             tags=as_tags(d.get("tags")),
             options=as_dict(d.get("options")),

@@ -4,6 +4,7 @@ per-account URL token is the only proof of origin. Events are applied in
 
 from __future__ import annotations
 
+from cobrowse_portal.vendorkit.safeurl import safe_url
 from cobrowse_portal.vendorkit.webhooks import InvalidEvent, WebhookHandler
 
 from .models import CobrowseSession
@@ -45,13 +46,13 @@ class SurflyWebhookHandler(WebhookHandler):
             session.meta = decode_meta(data.get("meta"))
         session.start_time = as_dt(data.get("start_time")) or session.start_time
         session.pin = str(data.get("pin") or session.pin or "")
-        session.follower_link = (
-            data.get("follower_link")
-            or data.get("viewer_link")
+        session.follower_link = (  # only http(s) links are stored (safe_url)
+            safe_url(data.get("follower_link"))
+            or safe_url(data.get("viewer_link"))
             or session.follower_link
         )
-        if data.get("leader_link"):
-            session.leader_link = data["leader_link"]
+        if safe_url(data.get("leader_link")):
+            session.leader_link = safe_url(data["leader_link"])
         if event.event_type == "session.queued":
             session.queued, session.is_active = True, True
         elif event.event_type == "session.started":

@@ -1,4 +1,4 @@
-"""Small display helpers: status badges and durations."""
+"""Small display helpers: status badges, durations and vendor links."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ from datetime import timedelta
 
 from django import template
 from django.utils.html import format_html
+
+from cobrowse_portal.vendorkit.safeurl import safe_url
 
 from ..choices import BADGES
 
@@ -38,3 +40,36 @@ def seconds(value):
     if m:
         return f"{m}m {s:02d}s"
     return f"{s}s"
+
+
+@register.filter
+def safe_href(value):
+    """The value if it is an absolute http(s) URL, else "" (vendorkit.safeurl):
+    `{% with link=s.follower_link|safe_href %}{% if link %}<a href="{{ link }}">`."""
+    return safe_url(value)
+
+
+@register.simple_tag
+def vendor_link(value, label=None, copy=False, css=""):
+    """A vendor URL as a link that opens in a new tab (and a copy button with
+    `copy=True`) when it is an absolute http(s) URL; anything else as plain text,
+    never in an href or a data attribute; "—" when empty."""
+    url = safe_url(value)
+    if not url:
+        if value in (None, ""):
+            return "—"
+        return format_html('<span class="mono unsafe-url">{}</span>', value)
+    link = format_html(
+        '<a{} href="{}" target="_blank" rel="noopener noreferrer">{}</a>',
+        format_html(' class="{}"', css) if css else "",
+        url,
+        label or url,
+    )
+    if copy:
+        link = format_html(
+            '{} <button type="button" class="linklike small" data-copy="{}">'
+            "Copy</button>",
+            link,
+            url,
+        )
+    return link

@@ -13,12 +13,15 @@ from cobrowse_portal.core.models import Membership, VendorAccount, Workspace
 from cobrowse_portal.vendorkit import registry
 
 DEMO_USERS = [
-    # username, password, workspace slug, role, superuser
-    ("admin", "demo-admin-2026", "acme-resellers", Role.ADMIN, True),
-    ("manager", "demo-manager-2026", "acme-resellers", Role.MANAGER, False),
-    ("agent", "demo-agent-2026", "acme-resellers", Role.AGENT, False),
-    ("globex-admin", "demo-globex-2026", "globex", Role.ADMIN, False),
+    # username, password, workspace slug, role: plain users, never Django staff, so
+    # a tenant's admin sees only its own workspaces (the Django admin shows them all).
+    ("admin", "demo-admin-2026", "acme-resellers", Role.ADMIN),
+    ("manager", "demo-manager-2026", "acme-resellers", Role.MANAGER),
+    ("agent", "demo-agent-2026", "acme-resellers", Role.AGENT),
+    ("globex-admin", "demo-globex-2026", "globex", Role.ADMIN),
 ]
+#: The operator of the installation: the Django admin's only user, in no workspace.
+OPS_USER = ("ops", "demo-ops-2026")
 
 
 class Command(BaseCommand):
@@ -53,16 +56,12 @@ class Command(BaseCommand):
             )
             spaces = {"acme-resellers": reseller, "globex": client}
             User = get_user_model()
-            for username, password, slug, role, superuser in DEMO_USERS:
-                user, created = User.objects.get_or_create(username=username)
-                if created:
-                    user.set_password(password)
-                    user.is_staff = user.is_superuser = superuser
-                    user.email = f"{username}@example.com"
-                    user.save()
+            for username, password, slug, role in DEMO_USERS:
+                user = self._user(User, username, password, superuser=False)
                 Membership.objects.update_or_create(
                     user=user, workspace=spaces[slug], defaults={"role": role}
                 )
+            self._user(User, *OPS_USER, superuser=True)
             for spec in registry.all_vendors():
                 for kind, workspace in (("reseller", reseller), ("client", client)):
                     creds = spec.sandbox_demo_credentials.get(kind)
@@ -91,5 +90,21 @@ class Command(BaseCommand):
                             creds, f"{base_url}{account.webhook_path}"
                         )
         self.stdout.write("\nDemo logins (also in README):")
-        for username, password, slug, role, _ in DEMO_USERS:
+        for username, password, slug, role in DEMO_USERS:
             self.stdout.write(f"  {username:<13} / {password:<18} {role} in {slug}")
+        username, password = OPS_USER
+        self.stdout.write(
+            f"  {username:<13} / {password:<18} Django admin (/admin/), no workspace"
+        )
+
+    @staticmethod
+    def _user(User, username: str, password: str, *, superuser: bool):
+        """Create the user with its password once; its staff flags every time, so
+        a demo set up by an older version loses them too."""
+        user, created = User.objects.get_or_create(username=username)
+        if created:
+            user.set_password(password)
+            user.email = f"{username}@example.com"
+        user.is_staff = user.is_superuser = superuser
+        user.save()
+        return user

@@ -1,0 +1,68 @@
+"""`manage.py demo_setup`: tenant admins are plain users (no Django admin, which
+shows every tenant); a separate `ops` superuser runs the Django admin."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+
+#: README's demo logins table.
+TENANT_LOGINS = [
+    ("admin", "demo-admin-2026"),
+    ("manager", "demo-manager-2026"),
+    ("agent", "demo-agent-2026"),
+    ("globex-admin", "demo-globex-2026"),
+]
+OPS_USER = ("ops", "demo-ops-2026")
+
+pytestmark = pytest.mark.django_db(databases="__all__")
+
+
+def demo_setup() -> str:
+    out = StringIO()
+    call_command("demo_setup", size=5, stdout=out)
+    return out.getvalue()
+
+
+def admin_page(client, username, password):
+    assert client.login(username=username, password=password)
+    return client.get("/admin/")
+
+
+def test_tenant_admins_get_no_django_admin(client):
+    demo_setup()
+    User = get_user_model()
+    for username, password in TENANT_LOGINS:
+        user = User.objects.get(username=username)
+        assert user.check_password(password), username
+        assert not user.is_staff and not user.is_superuser, username
+    response = admin_page(client, "admin", "demo-admin-2026")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/admin/login/")
+    # ... and the admin login refuses a non-staff user outright.
+    client.logout()
+    response = client.post(
+        "/admin/login/", {"username": "admin", "password": "demo-admin-2026"}
+    )
+    assert response.status_code == 200 and "_auth_user_id" not in client.session
+
+
+def test_the_ops_superuser_runs_the_django_admin(client):
+    output = demo_setup()
+    username, password = OPS_USER
+    ops = get_user_model().objects.get(username=username)
+    assert ops.is_superuser and ops.is_staff and not ops.memberships.exists()
+    assert admin_page(client, username, password).status_code == 200
+    assert f"{username}" in output and password in output  # printed by make run
+
+
+def test_a_demo_from_before_loses_its_superuser_admin(client):
+    User = get_user_model()
+    User.objects.create_superuser("admin", "admin@example.com", "demo-admin-2026")
+    demo_setup()
+    admin = User.objects.get(username="admin")
+    assert not admin.is_staff and not admin.is_superuser
+    assert admin.check_password("demo-admin-2026")  # the password is kept
