@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import responses
 from django.urls import reverse
@@ -13,7 +15,7 @@ from cobrowse_portal.core.choices import RunStatus, Trigger
 from cobrowse_portal.core.models import SyncRun, VendorAccount
 from cobrowse_portal.vendorkit import registry
 
-from .conftest import SECRET, SURFLY_URL, make_account
+from .conftest import OTHER_SECRET, SECRET, SURFLY_URL, make_account
 
 OPTIONS_URL = f"{SURFLY_URL}/company/options/"
 STREAMS = [s.name for s in registry.get("surfly").streams]
@@ -37,6 +39,34 @@ def form_data(**overrides) -> dict:
 
 
 # --- add ------------------------------------------------------------------------------
+def assert_stored(account, *, workspace, name, key, base_url=SURFLY_URL) -> None:
+    """The row as the form should have stored it, read back from the database."""
+    fresh = VendorAccount.objects.get(pk=account.pk)
+    assert (fresh.workspace_id, fresh.vendor, fresh.name, fresh.base_url) == (
+        workspace.pk,
+        "surfly",
+        name,
+        base_url,
+    )
+    assert fresh.enabled
+    assert fresh.credentials == {"api_key": key}  # decrypts to what was typed
+    assert fresh.credentials_encrypted and key not in fresh.credentials_encrypted
+    tasks = {
+        t.name: t
+        for t in PeriodicTask.objects.filter(name__startswith=f"account-{fresh.pk}-")
+    }
+    spec = registry.get("surfly")
+    assert set(tasks) == {f"account-{fresh.pk}-{s.name}" for s in spec.streams}
+    for stream in spec.streams:
+        task = tasks[f"account-{fresh.pk}-{stream.name}"]
+        assert task.enabled and task.task == "core.run_stream"
+        assert json.loads(task.kwargs) == {
+            "account_id": fresh.pk,
+            "stream": stream.name,
+        }
+        assert task.interval.every == stream.every
+
+
 def test_add_account_flow(admin, reseller):
     picker = admin.get(reverse("core:account_add"))
     assert picker.status_code == 200 and "?vendor=surfly" in picker.content.decode()
@@ -55,6 +85,9 @@ def test_add_account_flow(admin, reseller):
     assert PeriodicTask.objects.filter(
         name__startswith=f"account-{account.pk}-"
     ).count() == len(STREAMS)
+    assert_stored(
+        account, workspace=reseller, name="Support desk", key="sfk-fresh-key-000111"
+    )
     detail = admin.get(response["Location"]).content.decode()
     assert "Added Surfly: Support desk" in detail
 
@@ -99,6 +132,20 @@ def test_same_name_is_fine_in_another_workspace(admin, portal):
         reverse("core:account_add"), form_data(name="Initech Helpdesk")
     )
     assert response.status_code == 302
+    account = VendorAccount.objects.get(
+        workspace=portal.reseller, vendor="surfly", name="Initech Helpdesk"
+    )
+    assert response["Location"] == reverse("core:account_detail", args=[account.pk])
+    assert_stored(
+        account,
+        workspace=portal.reseller,
+        name="Initech Helpdesk",
+        key="sfk-fresh-key-000111",
+    )
+    # The outsider's namesake is untouched.
+    theirs = VendorAccount.objects.get(pk=portal.other_account.pk)
+    assert theirs.workspace == portal.other_workspace and theirs.pk != account.pk
+    assert theirs.credentials == {"api_key": OTHER_SECRET}
 
 
 def test_unknown_vendor_shows_the_picker(admin, db):

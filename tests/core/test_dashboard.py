@@ -132,8 +132,65 @@ def test_dashboard_makes_no_vendor_call(portal, client, no_network):
 def test_query_count_does_not_grow_with_runs(
     portal, client, django_assert_max_num_queries
 ):
+    """Bounded queries, and the page shows the numbers those queries produced."""
+    from cobrowse_portal.core.choices import WriteStatus
+    from cobrowse_portal.core.models import PendingWrite
+    from vendors.surfly.models import CobrowseSession, SurflyAgent
+
+    account, now = portal.account, timezone.now()
+    # Live sessions: the fixture's one plus 3; 2 ended ones do not count.
+    for i in range(5):
+        CobrowseSession.objects.create(
+            account=account,
+            external_id=f"live-{i}",
+            api_id=f"live-{i}",
+            start_time=now,
+            is_active=i < 3,
+        )
+    # Agents free: 3 of 5 (the fixture's one made busy; a removed one is not counted).
+    SurflyAgent.objects.filter(account=account).update(is_free=False)
+    for i, free in enumerate([True, True, False, True]):
+        SurflyAgent.objects.create(account=account, external_id=f"ag-{i}", is_free=free)
+    SurflyAgent.objects.create(
+        account=account, external_id="ag-gone", is_free=True, removed_at=now
+    )
+    # Changes waiting: pending and failed count, discarded and done do not.
+    for status in [WriteStatus.PENDING] * 2 + [
+        WriteStatus.FAILED,
+        WriteStatus.DISCARDED,
+    ]:
+        PendingWrite.objects.create(
+            account=account, action="x.y", description="d", status=status
+        )
+    # Another workspace's rows never count here.
+    CobrowseSession.objects.create(
+        account=portal.other_account, external_id="o", api_id="o", is_active=True
+    )
+    PendingWrite.objects.create(
+        account=portal.other_account, action="x.y", description="d"
+    )
+    base = timezone.now()
+    for i in range(50):
+        make_run(
+            account,
+            "live",
+            RunStatus.FAILED,
+            error=f"failure number {i}",
+            queued_at=base + timedelta(seconds=i),
+        )
     client.force_login(portal.personas["admin"])
-    for _ in range(50):
-        make_run(portal.account, "live", RunStatus.FAILED)
     with django_assert_max_num_queries(40):
-        client.get(DASHBOARD)
+        response = client.get(DASHBOARD)
+    html = response.content.decode()
+    card = cards(html)["Zebracorn Reseller Desk"]
+
+    def figure(label: str) -> str:
+        found = re.search(rf"<dt>{label}</dt><dd>(?:<a [^>]*>)?([^<]+)<", card)
+        assert found, f"no {label!r} on the card"
+        return found.group(1)
+
+    assert figure("Live sessions") == "4"
+    assert figure("Agents free") == "3 of 5"
+    assert figure("Changes waiting") == "3"
+    failed_rows = re.findall(r'class="error">([^<]+)</td>', html)
+    assert failed_rows == [f"failure number {i}" for i in range(49, 39, -1)]

@@ -1,0 +1,303 @@
+"""The least role of every portal view, pinned by hand.
+
+The URL matrix (`test_url_matrix.py`) derives each expected answer from the view's
+own `min_role`, so it proves the views are *consistent* with what they declare.
+This file proves they declare the *right* role: the table below is written from
+DESIGN.md ("Vendor accounts, workspaces, roles"):
+
+- admin: everything, including credentials (accounts, their keys, connection tests,
+  the webhook receiver whose URL carries the account's secret token);
+- manager: dashboards, agents, sessions, reports, provisioning actions;
+- agent: the live view, starting and ending co-browses.
+
+Every named URL must be in the table: a new view fails here until someone decides,
+consciously, who may use it. Each view is then called by every persona with GET
+and with POST (also with the POST parameters some views branch on): a persona
+below the least role gets 403, makes no vendor call and changes nothing; a persona
+at or above it is let through.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.apps import apps
+from django.urls import get_resolver, reverse
+from django_celery_beat.models import PeriodicTask
+
+from cobrowse_portal.core.choices import Role
+from cobrowse_portal.core.models import PendingWrite
+
+from .urlwalk import SPECIAL, _walk, all_pages, build_kwargs, get_allowed, rank
+
+A, M, AD = Role.AGENT, Role.MANAGER, Role.ADMIN
+# Views that are not `role_required`, and what guards them instead.
+PUBLIC = "public"  # anyone (the login page, logout)
+LOGGED_IN = "logged-in"  # any signed-in user, whatever the workspace role
+SUPERUSER = "superuser"  # Django's admin
+TOKEN = "webhook-token"  # called by vendors; the per-account token (test_webhooks)
+
+ROLE_TABLE = {
+    # --- portal core ------------------------------------------------------------
+    "core:dashboard": A,
+    "core:switch_workspace": LOGGED_IN,
+    "core:account_list": M,
+    "core:account_detail": M,
+    "core:account_add": AD,  # credentials
+    "core:account_edit": AD,  # credentials
+    "core:account_toggle": AD,
+    "core:account_delete": AD,
+    "core:account_test": AD,  # uses the stored credentials
+    "core:account_test_new": AD,
+    "core:account_sync": M,
+    "core:sync_progress": M,
+    "core:account_schedule": M,
+    "core:pending_write": M,
+    "core:run_list": M,  # reports
+    "core:run_detail": M,
+    # --- Surfly: sessions (agents: live view, start and end co-browses) ----------
+    "surfly:live": A,
+    "surfly:session_start": A,
+    "surfly:session_detail": A,
+    "surfly:session_end": A,
+    "surfly:session_screenshot": A,
+    # --- Surfly: reports, agents, company settings (managers) -------------------
+    "surfly:history": M,
+    "surfly:history_csv": M,
+    "surfly:agents": M,
+    "surfly:agent_add": M,
+    "surfly:agent_edit": M,
+    "surfly:agent_delete": M,
+    "surfly:agent_toggle": M,
+    "surfly:agent_token": M,  # an agent must not take another agent's token
+    "surfly:options": M,
+    "surfly:options_reset": M,
+    "surfly:webhooks": M,
+    "surfly:webhook_add": M,
+    "surfly:webhook_edit": M,
+    "surfly:webhook_delete": M,
+    "surfly:webhooks_register": AD,  # the receiver URL holds the secret token
+    "surfly:servers": M,
+    # --- Surfly: reseller provisioning (managers) -------------------------------
+    "surfly:clients": M,
+    "surfly:client_add": M,
+    "surfly:client_edit": M,
+    "surfly:client_domains": M,
+    "surfly:client_delete": M,
+    "surfly:client_sessions": M,
+    # --- not role_required ------------------------------------------------------
+    "login": PUBLIC,
+    "logout": PUBLIC,
+    "password_change": LOGGED_IN,
+    "password_change_done": LOGGED_IN,
+    "admin:index": SUPERUSER,
+    "webhook_receive": TOKEN,
+}
+ROLES = {A, M, AD}
+
+# POST bodies that would really perform the action (so a missing role check shows
+# as a change), several where the view branches on what is posted.
+POSTS = {
+    "core:account_add": [
+        {
+            "vendor": "surfly",
+            "name": "Planted desk",
+            "base_url": "https://surfly.test/v2",
+            "cred_api_key": "planted-key-123456",
+            "enabled": "on",
+        }
+    ],
+    "core:account_edit": [
+        {"name": "Renamed desk", "base_url": "https://surfly.test/v2", "enabled": "on"}
+    ],
+    "core:account_test": [
+        {},
+        {"name": "Desk", "base_url": "https://surfly.test/v2", "cred_api_key": "k"},
+    ],
+    "core:account_test_new": [
+        {"vendor": "surfly"},
+        {
+            "vendor": "surfly",
+            "name": "Desk",
+            "base_url": "https://surfly.test/v2",
+            "cred_api_key": "key-123456",
+        },
+    ],
+    "core:account_schedule": [{"every": "7", "enabled": "on"}],
+    "surfly:agent_add": [
+        {
+            "username": "Mallory",
+            "agent_email": "mallory@example.com",
+            "password": "Correct-Horse-9",
+            "role": "admin",
+        }
+    ],
+    "surfly:agent_edit": [{"username": "Mallory", "role": "admin", "available": "on"}],
+    "surfly:agent_token": [{}, {"force_new": "1"}],
+    "surfly:session_start": [{"url": "https://example.com/", "tags": "x"}],
+    "surfly:session_screenshot": [{"size": "800"}],
+    "surfly:webhook_add": [
+        {
+            "url": "https://evil.example/h",
+            "category": "session.started",
+            "enabled": "on",
+        }
+    ],
+    "surfly:webhook_edit": [
+        {
+            "url": "https://evil.example/h",
+            "category": "session.started",
+            "enabled": "on",
+        }
+    ],
+    "surfly:client_add": [
+        {
+            "company_name": "Planted Co",
+            "domains": "planted.test",
+            "agent_email": "p@planted.test",
+            "agent_name": "P",
+            "create_workspace": "on",
+        }
+    ],
+    "surfly:client_edit": [{"company_name": "Renamed Co"}],
+    "surfly:client_domains": [{"domains": "planted.test"}],
+}
+MEMBERS = ("agent", "manager", "admin")  # least first: denials run before changes
+
+
+def named_views() -> set[str]:
+    """Every named URL of the project but the sandboxes' and the admin's models."""
+    names = set()
+    for page in _walk(get_resolver().url_patterns):
+        if page.route.startswith("sandbox/"):
+            continue
+        if page.route.startswith("admin/") and page.name != "admin:index":
+            continue
+        names.add(page.name)
+    return names
+
+
+def test_every_named_view_is_in_the_role_table():
+    names = named_views()
+    missing = sorted(names - set(ROLE_TABLE))
+    assert not missing, (
+        f"views without an entry in ROLE_TABLE: {missing}. Decide who may use "
+        "each one (DESIGN.md, 'Vendor accounts, workspaces, roles') and add it."
+    )
+    assert not sorted(set(ROLE_TABLE) - names), "ROLE_TABLE names views that are gone"
+
+
+@pytest.mark.parametrize("pg", all_pages(), ids=str)
+def test_declared_role_is_the_intended_one(pg):
+    want = ROLE_TABLE.get(pg.name)
+    if want in ROLES:
+        assert pg.min_role == want, (
+            f"{pg.name} declares role_required({pg.min_role!r}), the table says "
+            f"{want!r}"
+        )
+    else:
+        assert pg.min_role is None and pg.name in SPECIAL, (pg.name, pg.min_role)
+
+
+# --- what each persona actually gets ------------------------------------------------
+def snapshot() -> dict:
+    """Every row of the portal's own tables and of the schedules."""
+    models = [
+        *apps.get_app_config("core").get_models(),
+        *apps.get_app_config("surfly").get_models(),
+        PeriodicTask,
+    ]
+    return {m._meta.label: list(m.objects.order_by("pk").values()) for m in models}
+
+
+@pytest.fixture
+def kept_write(portal):
+    return PendingWrite.objects.create(
+        account=portal.account,
+        action="vendors.surfly.services.delete_agent",
+        description="Delete agent Zebracorn Agent",
+    )
+
+
+def _urls(page, portal, kept_write) -> list[str]:
+    kwargs, _ = build_kwargs(page, {"surfly": portal.account}, portal.run)
+    if page.name == "core:pending_write":
+        return [
+            reverse(page.name, kwargs={**kwargs, "pk": kept_write.pk, "action": act})
+            for act in ("retry", "discard")
+        ]
+    return [reverse(page.name, kwargs=kwargs)]
+
+
+ROLE_PAGES = [p for p in all_pages() if ROLE_TABLE.get(p.name) in ROLES]
+
+
+def role_problems(page, portal, client, kept_write, no_network) -> list[str]:
+    """How the answers to each member differ from what ROLE_TABLE allows."""
+    least = ROLE_TABLE[page.name]
+    problems = []
+    for url in _urls(page, portal, kept_write):
+        for who in MEMBERS:
+            client.force_login(portal.personas[who])
+            attempts = [("POST", data) for data in POSTS.get(page.name, [{}])]
+            if get_allowed(page):
+                attempts.insert(0, ("GET", None))
+            for method, data in attempts:
+                before, made = snapshot(), len(no_network.calls)
+                if method == "GET":
+                    response = client.get(url)
+                else:
+                    response = client.post(url, data)
+                status = response.status_code
+                what = f"{who} {method} {url} {data or ''}".rstrip()
+                if rank(who) < rank(least):
+                    if status != 403:
+                        problems.append(f"{what}: expected 403, got {status}")
+                    if len(no_network.calls) != made:
+                        problems.append(f"{what}: called the vendor")
+                    if snapshot() != before:
+                        problems.append(f"{what}: changed stored data")
+                # 503: the vendor is unreachable here (no network), said nicely.
+                elif status in {403, 405} or (status >= 500 and status != 503):
+                    problems.append(f"{what}: {least} and up may, got {status}")
+                elif status == 302 and response["Location"].startswith(
+                    reverse("login")
+                ):
+                    problems.append(f"{what}: sent to the login page")
+    return problems
+
+
+@pytest.mark.parametrize("pg", ROLE_PAGES, ids=str)
+def test_each_persona_gets_what_the_table_allows(
+    pg, portal, client, kept_write, no_network
+):
+    problems = role_problems(pg, portal, client, kept_write, no_network)
+    assert not problems, f"{pg.name} (least role {ROLE_TABLE[pg.name]}):\n" + (
+        "\n".join(problems)
+    )
+
+
+def test_the_table_check_catches_an_agent_deleting_a_client(
+    portal, client, kept_write, no_network, monkeypatch
+):
+    """Deliberately broken: `client_delete` open to agents (a mutation the review
+    made). The declaration and the answers are both reported."""
+    from vendors.surfly.models import SurflyClient
+
+    page = next(p for p in ROLE_PAGES if p.name == "surfly:client_delete")
+    monkeypatch.setattr(page.callback, "min_role", Role.AGENT)
+    with pytest.raises(AssertionError, match="declares role_required"):
+        test_declared_role_is_the_intended_one(page)
+    monkeypatch.undo()
+
+    from cobrowse_portal.core import permissions
+
+    real = permissions.has_role
+    monkeypatch.setattr(
+        permissions, "has_role", lambda request, minimum: real(request, Role.AGENT)
+    )
+    no_network.add("DELETE", f"{portal.account.base_url}/clients/all/Zebracorn-client/")
+    problems = role_problems(page, portal, client, kept_write, no_network)
+    assert any(p.startswith("agent POST") and "expected 403" in p for p in problems)
+    assert any("called the vendor" in p for p in problems)
+    assert any("changed stored data" in p for p in problems)
+    assert SurflyClient.objects.get(pk=portal.rows["client"].pk).removed_at
