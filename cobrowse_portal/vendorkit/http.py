@@ -87,7 +87,6 @@ class VendorSession(requests.Session):
 
     def __init__(self) -> None:
         super().__init__()
-        self.max_redirects = 0
         self.trust_env = False  # no proxies, .netrc credentials or CA paths from env
 
     def send(self, request, **kwargs):  # type: ignore[override]
