@@ -80,7 +80,7 @@ def listeners():
 @pytest.fixture
 def secret_server(listeners) -> Listener:
     """An internal service whose answer must never reach a page."""
-    return listeners(status=500, body=f"<b>{INTERNAL_SECRET}</b> redis_version:7")
+    return listeners(status=500, body=f"{INTERNAL_SECRET} redis_version:7")
 
 
 @pytest.fixture
