@@ -572,3 +572,42 @@ def test_requests_errors_never_leak_library_text():
         client.get_json("things/")
     text = info.value.user_message()
     assert "6379" not in text and "HTTPConnectionPool" not in text
+
+
+# --- the embedded default: the portal's own sandbox address; none in production ---
+ALLOWED = [
+    "-c",
+    "import django; django.setup(); from django.conf import settings; "
+    "print(settings.VENDOR_ALLOWED_HOSTS)",
+]
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"SANDBOX_ENABLED": "false"}, "[]"),
+        ({"SANDBOX_ENABLED": "true"}, "['127.0.0.1:8000']"),  # SITE_URL's
+        (
+            {"SANDBOX_ENABLED": "true", "SANDBOX_ADDRESS": "127.0.0.1:8001"},
+            "['127.0.0.1:8001']",  # make run PORT=8001
+        ),
+        (
+            {"SANDBOX_ENABLED": "false", "VENDOR_ALLOWED_HOSTS": "onprem.internal,x:1"},
+            "['onprem.internal', 'x:1']",
+        ),
+    ],
+    ids=["production", "sandbox", "make-run-port", "operator"],
+)
+def test_the_default_allow_list(tmp_path, env, expected):
+    from tests.core.test_settings import FERNET_KEY, STRONG_KEY, run_django
+
+    values = {
+        "SECRET_KEY": STRONG_KEY,
+        "ENCRYPTION_KEYS": FERNET_KEY,
+        "SITE_URL": "http://127.0.0.1:8000",
+        "VENDOR_ALLOWED_HOSTS": "",
+        **env,
+    }
+    result = run_django(ALLOWED, tmp_path, **values)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == expected
