@@ -171,6 +171,15 @@ def check_url(url: str) -> None:
     port = port or DEFAULT_PORTS[scheme]
     if host_allowed(host, port):
         return
+    try:
+        literal = ipaddress.ip_address(_normalise_host(host).split("%", 1)[0])
+    except ValueError:
+        literal = None  # a name: resolved and checked when connecting
+    if literal is not None and not is_public_address(literal):
+        raise OutboundBlocked(
+            f"{host} is not a public address; vendor calls only go to public "
+            "addresses. " + ALLOW_HINT
+        )
     if (
         scheme == "http"
         and _origin(scheme, host, port) not in documented_http_origins()
@@ -178,15 +187,6 @@ def check_url(url: str) -> None:
         raise OutboundBlocked(
             f"The API root must use https:// (plain http is refused for {host}). "
             + ALLOW_HINT
-        )
-    try:
-        literal = ipaddress.ip_address(_normalise_host(host).split("%", 1)[0])
-    except ValueError:
-        return  # a name: resolved and checked when connecting
-    if not is_public_address(literal):
-        raise OutboundBlocked(
-            f"{host} is not a public address; vendor calls only go to public "
-            "addresses. " + ALLOW_HINT
         )
 
 

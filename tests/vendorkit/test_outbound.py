@@ -460,6 +460,27 @@ def test_https_is_required_for_hosts_that_are_not_allow_listed(no_allow_list):
         outbound.check_url("ftp://vendor.example/api/")
 
 
+def test_plain_http_is_allowed_for_a_vendor_whose_documented_root_is_http(
+    no_allow_list, monkeypatch
+):
+    """Smartsupp's v1 API root is documented as http://api.smartsupp.com."""
+    import dataclasses
+
+    from cobrowse_portal.vendorkit import registry
+
+    spec = dataclasses.replace(
+        registry.get("surfly"),
+        slug="smartsupp",
+        default_base_url="http://api.smartsupp.com",
+    )
+    monkeypatch.setitem(registry._registry, "smartsupp", spec)
+    outbound.check_url("http://api.smartsupp.com/v1/visitors")
+    with pytest.raises(errors.OutboundBlocked, match="https"):
+        outbound.check_url("http://api.smartsupp.com:8080/v1/")  # another origin
+    with pytest.raises(errors.OutboundBlocked, match="https"):
+        outbound.check_url("http://other.example/v1/")
+
+
 def test_an_allow_listed_host_is_reached_over_http_on_its_port_only(
     settings, listeners
 ):
