@@ -16,7 +16,7 @@ import requests
 from django.conf import settings
 
 from . import errors
-from .http import build_session
+from .http import VendorSession, build_session
 from .ratelimit import Rate, TokenBucket
 from .redaction import redact, register_secret
 
@@ -42,6 +42,9 @@ class BaseVendorClient:
         self.credentials = credentials
         for value in credentials.values():
             register_secret(value)
+        if session is not None and not isinstance(session, VendorSession):
+            # A plain requests.Session would bypass the outbound policy.
+            raise TypeError("vendor clients take a session from build_session()")
         self.session = session or build_session()
         self.account_id = account_id
         self.requests_made = 0

@@ -505,6 +505,13 @@ def test_environment_proxies_are_ignored(monkeypatch, listeners, closed_port):
         )
 
 
+def test_a_client_refuses_a_session_without_the_policy():
+    with pytest.raises(TypeError, match="build_session"):
+        DemoClient(
+            "https://vendor.test/api", {"api_key": "k"}, session=requests.Session()
+        )
+
+
 def test_a_blocked_call_is_permanent_so_a_write_is_never_kept(no_allow_list):
     client = DemoClient("http://10.0.0.9/api", {"api_key": "k-123456"})
     with pytest.raises(errors.PermanentVendorError) as info:
