@@ -34,7 +34,7 @@ demo: migrate
 ## make run: embedded default (SQLite + SQLAlchemy broker), web + worker + beat.
 run: demo
 	@echo "Cobrowse Portal: http://$(HOST):$(PORT)/  (Ctrl-C stops web, worker and beat)"
-	HOST=$(HOST) PORT=$(PORT) $(VENV)/bin/honcho start -f Procfile.dev
+	HOST=$(HOST) PORT=$(PORT) SANDBOX_ADDRESS=$(HOST):$(PORT) $(VENV)/bin/honcho start -f Procfile.dev
 
 browser-deps:
 	@if [ ! -x /usr/bin/chromium ]; then \

@@ -310,6 +310,17 @@ VENDOR_BACKOFF_MAX = env.float("VENDOR_BACKOFF_MAX", default=30.0)
 # Proactive client-side budgets shared by every worker, e.g. "surfly=100/m";
 # "surfly=off" lifts one (benchmarks against the sandbox).
 VENDOR_RATE_LIMITS = env.dict("VENDOR_RATE_LIMITS", default={})
+# Outbound policy (vendorkit.outbound): vendor calls go to https hosts with public
+# addresses only, except these hosts ("host" = any port, or "host:port"), which may
+# be private and plain http: sandboxes, on-premise installs. While sandboxes are on,
+# the portal's own address (SANDBOX_ADDRESS, `make run` passes HOST:PORT; else
+# SITE_URL's) is allowed too.
+SANDBOX_ADDRESS = env.str(
+    "SANDBOX_ADDRESS", default=SITE_URL.split("://", 1)[-1].split("/", 1)[0]
+)
+VENDOR_ALLOWED_HOSTS = env.list("VENDOR_ALLOWED_HOSTS", default=[]) + (
+    [SANDBOX_ADDRESS] if SANDBOX_ENABLED and SANDBOX_ADDRESS else []
+)
 # Look-back window for incremental history pulls, in seconds.
 SYNC_LOOKBACK_SECONDS = env.int("SYNC_LOOKBACK_SECONDS", default=600)
 # How long a sync claim lives without a heartbeat before another worker may take it.

@@ -15,6 +15,9 @@ os.environ.setdefault("SANDBOX_RATE_LIMIT", "off")
 os.environ.setdefault("VENDOR_RATE_LIMITS", "surfly=off")
 os.environ.setdefault("VENDOR_READ_TIMEOUT", "5")
 os.environ.setdefault("VENDOR_BACKOFF_MAX", "2")
+# live_server and the local test servers run on loopback, on random ports: allow
+# loopback on any port here; tests/vendorkit/test_outbound.py proves the refusals.
+os.environ.setdefault("VENDOR_ALLOWED_HOSTS", "localhost,127.0.0.1")
 
 from cobrowse_portal.settings import *  # noqa: E402,F403
 from cobrowse_portal.settings import DATABASES, VAR_DIR  # noqa: E402

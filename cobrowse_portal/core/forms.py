@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django import forms
 
-from cobrowse_portal.vendorkit import registry
+from cobrowse_portal.vendorkit import outbound, registry
+from cobrowse_portal.vendorkit.errors import OutboundBlocked
 
 from .models import VendorAccount
 
@@ -59,9 +60,17 @@ class VendorAccountForm(forms.ModelForm):
                 )
 
     def clean_base_url(self) -> str:
-        return (self.cleaned_data.get("base_url") or self.spec.default_base_url).rstrip(
+        url = (self.cleaned_data.get("base_url") or self.spec.default_base_url).rstrip(
             "/"
         )
+        # The outbound policy, early and friendly (https, public addresses unless
+        # VENDOR_ALLOWED_HOSTS names the host); every call checks again when it
+        # connects, which is the real guarantee.
+        try:
+            outbound.check_resolves_public(url)
+        except OutboundBlocked as exc:
+            raise forms.ValidationError(exc.message) from None
+        return url
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()

@@ -16,7 +16,7 @@ import requests
 from django.conf import settings
 
 from . import errors
-from .http import build_session
+from .http import VendorSession, build_session
 from .ratelimit import Rate, TokenBucket
 from .redaction import redact, register_secret
 
@@ -42,6 +42,9 @@ class BaseVendorClient:
         self.credentials = credentials
         for value in credentials.values():
             register_secret(value)
+        if session is not None and not isinstance(session, VendorSession):
+            # A plain requests.Session would bypass the outbound policy.
+            raise TypeError("vendor clients take a session from build_session()")
         self.session = session or build_session()
         self.account_id = account_id
         self.requests_made = 0
@@ -70,6 +73,13 @@ class BaseVendorClient:
     def check_connection(self) -> str:
         """Call the cheapest authenticated endpoint; return a short success text."""
         raise NotImplementedError
+
+    def unreachable_message(self) -> str:
+        """The one message for every failure to get an answer (never library text)."""
+        return (
+            f"could not connect to {self.vendor}: no answer from the API root; "
+            "check it, or try again later"
+        )
 
     # --- plumbing ----------------------------------------------------------------
     def _build_limiter(self) -> TokenBucket | None:
@@ -120,22 +130,47 @@ class BaseVendorClient:
             response = self.session.request(
                 method, url, params=params, json=json, headers=headers, timeout=timeout
             )
-        except requests.Timeout as exc:
+        except errors.VendorError:  # the outbound policy refused the address
             self.requests_made += 1
-            raise errors.TransientVendorError(
-                f"{self.vendor} did not answer in time ({type(exc).__name__})"
-            ) from None
-        except requests.ConnectionError as exc:
+            raise
+        except (
+            requests.exceptions.InvalidURL,
+            requests.exceptions.InvalidSchema,
+            requests.exceptions.MissingSchema,
+        ):
             self.requests_made += 1
-            raise errors.TransientVendorError(
-                f"cannot reach {self.vendor}: {redact(exc)}"
+            raise errors.PermanentVendorError(
+                f"The {self.vendor} API root is not a valid URL."
             ) from None
         except requests.RequestException as exc:
+            # Refused port, DNS failure, TLS error, timeout, dropped connection: one
+            # message for all, so a page never tells a closed port from an open one.
+            # The cause goes to the operators' log only.
             self.requests_made += 1
-            raise errors.TransientVendorError(f"{self.vendor}: {redact(exc)}") from None
+            log.warning(
+                "%s %s failed: %s: %s",
+                method,
+                redact(url),
+                type(exc).__name__,
+                redact(exc),
+            )
+            raise errors.TransientVendorError(self.unreachable_message()) from None
         retries = getattr(getattr(response.raw, "retries", None), "history", ()) or ()
         self.requests_made += 1 + len(retries)
         log.debug("%s %s -> %s", method, redact(response.url), response.status_code)
+        if 300 <= response.status_code < 400:
+            log.warning(
+                "%s %s answered %s to %s (not followed)",
+                method,
+                redact(response.url),
+                response.status_code,
+                redact(response.headers.get("Location", "")),
+            )
+            raise errors.PermanentVendorError(
+                f"{self.vendor} answered with a redirect, which is not followed; "
+                "check the API root",
+                status=response.status_code,
+            )
         if response.status_code >= 400:
             self.raise_for_response(response)
         return response
@@ -162,6 +197,16 @@ class BaseVendorClient:
         """Map an HTTP error onto the taxonomy, with the vendor's code and message."""
         status = response.status_code
         code, message, fields = self.parse_error(response)
+        # Only parsed message fields reach a page, and only so much of them.
+        if isinstance(code, str):
+            code = cap(code, 40)
+        elif not isinstance(code, int):
+            code = None
+        message = cap(message) if message else None
+        fields = {
+            cap(str(k), 80): [cap(m) for m in (v if isinstance(v, list) else [v])][:10]
+            for k, v in list((fields or {}).items())[:20]
+        }
         label = f"{self.vendor} answered {status}"
         detail = f"{label}: {message}" if message else label
         kw = dict(
@@ -177,6 +222,15 @@ class BaseVendorClient:
         if status >= 500 or status == 408:
             raise errors.TransientVendorError(detail, **kw)
         raise errors.PermanentVendorError(detail, **kw)
+
+
+MAX_MESSAGE = 300
+
+
+def cap(text: str, limit: int = MAX_MESSAGE) -> str:
+    """`text` on one line, at most `limit` characters."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _retry_after(response: requests.Response) -> float | None:

@@ -47,6 +47,14 @@ class PermanentVendorError(VendorError):
     """The vendor refused the request; retrying the same request will not help."""
 
 
+class OutboundBlocked(PermanentVendorError):
+    """The outbound policy refused the address (scheme, private or reserved IP).
+
+    Permanent: retrying, or keeping the write for later, cannot help until an
+    operator changes the policy (`VENDOR_ALLOWED_HOSTS`) or an admin the API root.
+    """
+
+
 class QuotaExceeded(PermanentVendorError):
     """A plan limit (seats, clients, API access) was reached."""
 

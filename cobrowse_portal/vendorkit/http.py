@@ -3,11 +3,17 @@
 Default (connect, read) timeouts on every call, a User-Agent, and urllib3 retries
 with capped, jittered exponential backoff on connection errors, 429 and 5xx, for
 idempotent methods only, honouring (a capped) `Retry-After`.
+
+Every session applies the outbound policy (`vendorkit.outbound`): the URL is checked
+before sending, the host's addresses when connecting, redirects are never followed,
+and proxies from the environment are ignored (a proxy would resolve the name itself,
+out of the policy's reach).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -15,8 +21,11 @@ from contextvars import ContextVar
 import requests
 from django.conf import settings
 from requests.adapters import HTTPAdapter
+from requests.utils import select_proxy
 from urllib3.util.retry import Retry
 
+from . import outbound
+from .errors import OutboundBlocked
 from .redaction import redact
 
 log = logging.getLogger("cobrowse.vendorkit.http")
@@ -77,6 +86,41 @@ class TimeoutAdapter(HTTPAdapter):
         return super().send(request, **kwargs)
 
 
+class OutboundAdapter(TimeoutAdapter):
+    """TimeoutAdapter plus the outbound policy: the URL is checked before every
+    send, and its pools' connections check each resolved address at connect time."""
+
+    def init_poolmanager(self, *args, **kwargs) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = outbound.POOL_CLASSES
+
+    def proxy_manager_for(self, proxy, **proxy_kwargs):
+        raise OutboundBlocked("Vendor calls do not go through a proxy.")
+
+    def send(self, request, **kwargs):  # type: ignore[override]
+        outbound.check_url(request.url)
+        if select_proxy(request.url, kwargs.get("proxies") or {}):
+            raise OutboundBlocked("Vendor calls do not go through a proxy.")
+        return super().send(request, **kwargs)
+
+
+class VendorSession(requests.Session):
+    """A session that never follows a redirect (a 3xx comes back as the answer)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.trust_env = False  # no proxies or .netrc credentials from the env
+        # A private CA bundle (an on-premise vendor install) still counts: the
+        # variables requests itself reads, which trust_env=False would drop.
+        self.verify = (
+            os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+        ) or True
+
+    def send(self, request, **kwargs):  # type: ignore[override]
+        kwargs["allow_redirects"] = False
+        return super().send(request, **kwargs)
+
+
 def build_retry(total: int | None = None, backoff_max: float | None = None) -> Retry:
     """The retry policy: idempotent methods, connect errors, 429 and 5xx."""
     total = settings.VENDOR_MAX_RETRIES if total is None else total
@@ -105,15 +149,16 @@ def build_session(
     retries: int | None = None,
     backoff_max: float | None = None,
 ) -> requests.Session:
-    """A `requests.Session` with our timeouts, retry policy and User-Agent."""
+    """A session with our timeouts, retry policy, User-Agent and outbound policy
+    (one quick try, no retries, inside `one_quick_try()`)."""
     if _quick.get():
         timeout = timeout or QUICK_TIMEOUT
         retries = 0 if retries is None else retries
     timeout = timeout or (settings.VENDOR_CONNECT_TIMEOUT, settings.VENDOR_READ_TIMEOUT)
-    adapter = TimeoutAdapter(
+    adapter = OutboundAdapter(
         timeout=timeout, max_retries=build_retry(retries, backoff_max)
     )
-    session = requests.Session()
+    session = VendorSession()
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     session.headers["User-Agent"] = USER_AGENT

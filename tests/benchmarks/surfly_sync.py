@@ -52,6 +52,9 @@ def bench_env(portal_db: str, sandbox_db: str) -> dict[str, str]:
             "VENDOR_RATE_LIMITS": "surfly=off",
             "CACHE_URL": "locmemcache://",
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            # The outbound policy refuses loopback unless allowed: gunicorn serves
+            # the sandbox on 127.0.0.1, on a free port picked at start.
+            "VENDOR_ALLOWED_HOSTS": "127.0.0.1",
             "LOG_LEVEL": "WARNING",
             "VENDOR_READ_TIMEOUT": "120",
             "STATIC_ROOT": str(WORK / "static"),

@@ -59,13 +59,12 @@ class SurflyClient(BaseVendorClient):
 
     def parse_error(self, response):
         """Surfly documents `{"errors": {field: [messages]}}`; other bodies are
-        undocumented, so DRF's `{"detail": ...}` and plain text are read too."""
+        undocumented, so DRF's `{"detail": ...}` is read too. A body that is not
+        JSON is never shown (it may be anything: an HTML page, a proxy's text)."""
         try:
             body = response.json()
         except ValueError:
-            text = response.text.strip()
-            short = text[:200] if text and "<" not in text[:1] else None
-            return None, short, {}
+            return None, None, {}
         if isinstance(body, dict):
             errors = body.get("errors")
             if isinstance(errors, dict):
