@@ -639,3 +639,15 @@ def test_the_default_allow_list(tmp_path, env, expected):
     result = run_django(ALLOWED, tmp_path, **values)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == expected
+
+
+def test_a_private_ca_bundle_from_the_environment_is_still_used(monkeypatch):
+    from cobrowse_portal.vendorkit.http import build_session
+
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    assert build_session().verify is True
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/onprem-ca.pem")
+    session = build_session()
+    assert session.verify == "/etc/ssl/onprem-ca.pem"
+    assert session.trust_env is False  # proxies and .netrc stay ignored
