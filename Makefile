@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format bench install migrate demo browser-deps clean
+.PHONY: run dev static test lint format bench install migrate demo browser-deps clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -31,10 +31,20 @@ migrate: install .env
 demo: migrate
 	$(PY) manage.py demo_setup --base-url http://$(HOST):$(PORT)
 
-## make run: embedded default (SQLite + SQLAlchemy broker), web + worker + beat.
-run: demo
+static: install .env
+	DEBUG=false $(PY) manage.py collectstatic --noinput -v0
+
+## make run: the product on the embedded default (SQLite + SQLAlchemy broker):
+## gunicorn + worker + beat, DEBUG off (the portal's own error pages, static files
+## through whitenoise), plain-HTTP cookies on localhost.
+run: demo static
 	@echo "Cobrowse Portal: http://$(HOST):$(PORT)/  (Ctrl-C stops web, worker and beat)"
-	HOST=$(HOST) PORT=$(PORT) SANDBOX_ADDRESS=$(HOST):$(PORT) $(VENV)/bin/honcho start -f Procfile.dev
+	DEBUG=false HOST=$(HOST) PORT=$(PORT) SANDBOX_ADDRESS=$(HOST):$(PORT) $(VENV)/bin/honcho start -f Procfile
+
+## make dev: the same with DEBUG on and Django's auto-reloading runserver.
+dev: demo
+	@echo "Cobrowse Portal (DEBUG): http://$(HOST):$(PORT)/"
+	DEBUG=true HOST=$(HOST) PORT=$(PORT) SANDBOX_ADDRESS=$(HOST):$(PORT) $(VENV)/bin/honcho start -f Procfile.dev
 
 browser-deps:
 	@if [ ! -x /usr/bin/chromium ]; then \

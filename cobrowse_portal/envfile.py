@@ -12,7 +12,7 @@ from pathlib import Path
 from cryptography.fernet import Fernet
 
 LOCAL_OVERRIDES = {
-    "DEBUG": "true",
+    "DEBUG": "false",
     "SANDBOX_ENABLED": "true",
     "SECURE_COOKIES": "false",
 }

@@ -382,23 +382,32 @@ def test_check_deploy_passes_with_the_readme_production_environment(tmp_path, do
     assert shown.stdout.split("\n")[-2] == "31536000 True True False", shown.stderr
 
 
-def test_make_run_dotenv_still_serves_plain_http_on_localhost(tmp_path):
-    """The embedded default: `make run`'s `.env` alone, DEBUG on, no HTTPS anywhere."""
+def test_make_run_is_the_product_on_plain_http_localhost(tmp_path):
+    """The embedded default: `make run`'s `.env` alone. DEBUG is off (the portal's
+    own error pages, static files from whitenoise after collectstatic), and no HTTPS
+    anywhere: plain-HTTP cookies work on localhost."""
     app = project_copy(tmp_path, _make_run_dotenv())
     code = (
         "import django; django.setup(); from django.conf import settings as s; "
-        "from django.test import Client; "
-        "r = Client().get('/login/', HTTP_HOST='127.0.0.1'); "
+        "from django.test import Client; c = Client(); "
+        "r = c.get('/login/', HTTP_HOST='127.0.0.1'); "
+        "missing = c.get('/no-such-page/', HTTP_HOST='127.0.0.1'); "
         "print(s.DEBUG, s.SECURE_SSL_REDIRECT, s.SECURE_HSTS_SECONDS, "
         "s.SECURE_HSTS_INCLUDE_SUBDOMAINS, s.SECURE_HSTS_PRELOAD, "
         "s.SESSION_COOKIE_SECURE, r.status_code, "
-        "r.has_header('Strict-Transport-Security'))"
+        "r.has_header('Strict-Transport-Security')); "
+        "print(missing.status_code, b'<h1>Not found</h1>' in missing.content, "
+        "b'Technical' in missing.content, b'URLconf' in missing.content)"
     )
     (app / "var").mkdir(exist_ok=True)
     assert run_in(app, ["manage.py", "migrate", "-v0"]).returncode == 0
+    static = run_in(app, ["manage.py", "collectstatic", "--noinput", "-v0"])
+    assert static.returncode == 0, static.stderr
     result = run_in(app, ["-c", code])
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split("\n")[-2] == "True False 0 False False False 200 False"
+    lines = result.stdout.split("\n")
+    assert lines[-3] == "False False 0 False False False 200 False"
+    assert lines[-2] == "404 True False False"
 
 
 @pytest.mark.parametrize(
