@@ -11,16 +11,16 @@ from django.utils import timezone
 from .. import lifecycle
 from ..api import (
     NOT_RESELLER,
-    Fields,
     invalid,
     not_found,
     read_json,
     respond,
     surfly_api,
 )
+from ..bodies import SCREENSHOT_CREATE, SESSION_CREATE
 from ..models import Agent, Company, OptionSet, SandboxSession
 from ..options import clean_options, complete
-from ..params import common_filters, number
+from ..params import common_filters, integer
 from ..records import client_session_payload, created_payload, session_payload
 
 # Screenshots keep coming only while someone polls "latest"; after this long
@@ -42,7 +42,7 @@ def _options_by_set(sessions: list[SandboxSession]) -> dict[int, dict]:
 
 
 def _filter_by_month(request: HttpRequest, qs):
-    year, month = number(request, "year"), number(request, "month")
+    year, month = integer(request, "year"), integer(request, "month")
     if year is not None:
         qs = qs.filter(start_time__year=year)
     if month is not None:
@@ -65,7 +65,9 @@ def list_sessions(request: HttpRequest, company: Company) -> HttpResponse:
     client_key = request.GET.get("clientkey")
     if client_key:
         return _client_sessions(request, company, client_key)
-    qs = common_filters(request, SandboxSession.objects.filter(company=company))
+    qs = common_filters(
+        request, SandboxSession.objects.filter(company=company), numeric_pin=True
+    )
     qs = _filter_by_month(request, qs).defer("record_json")
     sessions = list(qs.order_by("-start_time", "-id"))
     options = _options_by_set(sessions)
@@ -79,7 +81,9 @@ def _client_sessions(request: HttpRequest, company: Company, client_key: str):
     client = Company.objects.filter(reseller=company, client_key=client_key).first()
     if client is None:
         raise not_found()
-    qs = common_filters(request, SandboxSession.objects.filter(company=client))
+    qs = common_filters(
+        request, SandboxSession.objects.filter(company=client), numeric_pin=True
+    )
     qs = _filter_by_month(request, qs).order_by("-start_time", "-id")
     now = timezone.now()
     return respond([client_session_payload(s, now) for s in qs])
@@ -95,18 +99,14 @@ def create_session(request: HttpRequest, company: Company) -> HttpResponse:
     PIN, and a `session.queued` event precedes `session.started`).
     """
     body = read_json(request)
-    f = Fields(body)
-    url = f.text("url")
-    agent_id = f.integer("agent_id")
-    skip_queue = f.flag("skip_queue", default=False)
-    tags = body.get("tags") or []
-    if isinstance(tags, str):
-        tags = [t.strip() for t in tags.split(",") if t.strip()]
-    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-        f.fail("tags", "Expected a list of strings.")
+    errors: dict[str, list[str]] = {}
+    data = SESSION_CREATE.check(body, errors)
     options, option_errors = clean_options(body)
-    f.errors.update(option_errors)
-    f.check()
+    errors.update(option_errors)
+    if errors:
+        raise invalid(errors)
+    url, agent_id = data["url"], data.get("agent_id")
+    skip_queue, tags = data.get("skip_queue", False), data.get("tags", [])
     if (
         agent_id is not None
         and not Agent.objects.filter(company=company, pk=agent_id).exists()
@@ -166,12 +166,7 @@ def create_screenshot(request: HttpRequest, company: Company, key: str) -> HttpR
     is raised to 5 s (silently, as documented).
     """
     s = _session(company, key)
-    f = Fields(read_json(request))
-    size, interval = f.integer("size"), f.integer("interval")
-    for name, value in (("size", size), ("interval", interval)):
-        if value is not None and value <= 0:
-            f.fail(name, "Ensure this value is greater than or equal to 1.")
-    f.check()
+    SCREENSHOT_CREATE.read(request)
     now = timezone.now()
     if s.end_time is not None:
         state = "FAILED-INTERNALLY"
