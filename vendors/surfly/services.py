@@ -28,6 +28,7 @@ from cobrowse_portal.vendorkit.bulk import delete_remote, upsert
 from cobrowse_portal.vendorkit.errors import NotFound, PermanentVendorError, VendorError
 from cobrowse_portal.vendorkit.redaction import register_secret
 
+from .client import SCREENSHOT_INTERVAL
 from .models import (
     CobrowseSession,
     SurflyAgent,
@@ -241,19 +242,26 @@ def end_session(account: VendorAccount, session: CobrowseSession) -> CobrowseSes
 class Screenshot:
     state: str
     url: str | None
+    taken_at: datetime | None = None  # when the portal fetched it
+    interval: int = SCREENSHOT_INTERVAL
 
 
 def take_screenshot(
-    account: VendorAccount, session: CobrowseSession, *, size: int | None = None
+    account: VendorAccount,
+    session: CobrowseSession,
+    *,
+    size: int | None = None,
+    interval: int | None = None,
 ) -> Screenshot:
     """POST …/screenshots/create/ then GET …/screenshots/latest/ for the image URL.
 
     Surfly keeps producing screenshots only while "latest" is polled, so one
-    action asks for one image; nothing is stored.
+    action asks for one image; nothing is stored. Blank `size`/`interval` get
+    the client's defaults (both are required by Surfly).
     """
     client = client_for(account)
     key = session.api_id or session.external_id
-    state = client.create_screenshot(key, size=size)
+    state = client.create_screenshot(key, size=size, interval=interval)
     if state == "FAILED-INTERNALLY":
         raise PermanentVendorError(
             "Surfly could not take a screenshot (FAILED-INTERNALLY)",
@@ -263,7 +271,12 @@ def take_screenshot(
         url = client.latest_screenshot(key)
     except NotFound:
         url = None  # generation started; the first image is not ready yet
-    return Screenshot(state=state, url=url)
+    return Screenshot(
+        state=state,
+        url=url,
+        taken_at=_now(),
+        interval=max(5, interval or SCREENSHOT_INTERVAL),  # Surfly's minimum
+    )
 
 
 # --- company options --------------------------------------------------------------
@@ -452,23 +465,37 @@ def create_client(
     domains: list[str],
     agent_email: str,
     agent_name: str,
+    company_plan_name: str = "",
+    agent_password: str = "",
     create_workspace: bool = False,
     parent: Workspace | None = None,
 ) -> CreatedClient:
     """POST /clients/all/. With `create_workspace`, a client workspace owned by
     `parent` gets a Surfly account whose credentials are the returned REST key,
-    stored encrypted; the key is never kept anywhere else."""
+    stored encrypted; the key is never kept anywhere else. The first agent's
+    password is passed through to Surfly and not kept."""
+    if agent_password:
+        register_secret(agent_password)
     answer = client_for(account).create_client(
-        company_name, domains, agent_email, agent_name
+        company_name,
+        domains,
+        agent_email,
+        agent_name,
+        company_plan_name=company_plan_name or None,
+        agent_password=agent_password or None,
     )
     register_secret(answer.rest_key)
     if not answer.client_key:
         raise PermanentVendorError("Surfly created the client but sent no client key")
     row = _client_row(answer)
     if "domains" not in answer.raw:
-        # The create answer carries no domains; Surfly accepted the ones we sent.
-        row["domains"] = list(domains)
-        row["raw"] = {**row["raw"], "domains": ", ".join(domains)}
+        # The create answer carries no domains; Surfly accepted the ones we sent
+        # (none sent: Surfly's default, any domain).
+        sent = list(domains) or ["*"]
+        row["domains"] = sent
+        row["raw"] = {**row["raw"], "domains": ", ".join(sent)}
+    if not row["plan"] and company_plan_name:
+        row["plan"] = company_plan_name  # nor the plan: the one we asked for
     with transaction.atomic():
         upsert(SurflyClient, account, [row])
         result = CreatedClient(
@@ -502,7 +529,11 @@ def rename_client(
     answer = client_for(account).update_client(client.external_id, company_name)
     if not answer.company_name:
         answer.company_name = company_name
-    upsert(SurflyClient, account, [_client_row(answer, client)])
+    row = _client_row(answer, client)
+    row["external_id"] = (
+        client.external_id
+    )  # the client acted on, whatever the answer says
+    upsert(SurflyClient, account, [row])
     client.refresh_from_db()
     return client
 
@@ -534,7 +565,11 @@ def delete_client(account: VendorAccount, client: SurflyClient) -> str:
     return answer or "Client deleted."
 
 
-def client_sessions(account: VendorAccount, client: SurflyClient) -> list[SessionInfo]:
-    """GET /sessions/?clientkey=…&active_session=true — shown, not stored (they
-    belong to the client's own account)."""
-    return client_for(account).client_sessions(client.external_id, active_session=True)
+def client_sessions(
+    account: VendorAccount, client: SurflyClient, *, active_only: bool = True
+) -> list[SessionInfo]:
+    """GET /sessions/?clientkey=…[&active_session=true] — shown, not stored (they
+    belong to the client's own account). `active_only=False`: every session."""
+    return client_for(account).client_sessions(
+        client.external_id, active_session=True if active_only else None
+    )

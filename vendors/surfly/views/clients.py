@@ -181,12 +181,14 @@ def client_delete(request, account_id: int, pk: int):
 @role_required(Role.MANAGER)
 @require_POST
 def client_sessions(request, account_id: int, pk: int):
-    """Fetch the client's active sessions from Surfly (an explicit action)."""
+    """Fetch the client's active sessions, or all of them (`which=all`), from
+    Surfly (an explicit action)."""
     account = reseller_account(request, account_id)
     client = get_object_or_404(_clients(account), pk=pk)
+    active_only = request.POST.get("which") != "all"
     sessions, error = None, None
     try:
-        sessions = services.client_sessions(account, client)
+        sessions = services.client_sessions(account, client, active_only=active_only)
     except VendorError as exc:
         error = failure_text(exc, account.spec.label)
     return render_page(
@@ -203,6 +205,7 @@ def client_sessions(request, account_id: int, pk: int):
             client_sessions=sessions,
             sessions_error=error,
             sessions_loaded=True,
+            sessions_active_only=active_only,
         ),
         partial="sessions",
     )

@@ -123,6 +123,7 @@ def _detail_context(request, account, session, **extra) -> dict:
         elapsed=(timezone.now() - session.start_time)
         if session.is_active and session.start_time
         else None,
+        shot_form=extra.pop("shot_form", None) or ScreenshotForm(),
         **extra,
     )
 
@@ -161,16 +162,25 @@ def session_screenshot(request, account_id: int, pk: int):
     account = surfly_account(request, account_id)
     session = get_object_or_404(_sessions(account), pk=pk)
     form = ScreenshotForm(request.POST)
-    size = form.cleaned_data.get("size") if form.is_valid() else None
     shot, error = None, None
-    try:
-        shot = services.take_screenshot(account, session, size=size)
-    except VendorError as exc:
-        error = failure_text(exc, account.spec.label)
+    if not form.is_valid():
+        error = " ".join(e for errors in form.errors.values() for e in errors)
+    else:
+        try:
+            shot = services.take_screenshot(
+                account,
+                session,
+                size=form.cleaned_data["size"],
+                interval=form.cleaned_data["interval"],
+            )
+        except VendorError as exc:
+            error = failure_text(exc, account.spec.label)
     return render_page(
         request,
         "surfly/session_detail.html",
-        _detail_context(request, account, session, shot=shot, shot_error=error),
+        _detail_context(
+            request, account, session, shot=shot, shot_error=error, shot_form=form
+        ),
         partial="shot",
     )
 
