@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 from datetime import datetime, time, timedelta
+from urllib.parse import urlsplit
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -132,11 +133,25 @@ def _detail_context(request, account, session, **extra) -> dict:
 def session_detail(request, account_id: int, pk: int):
     account = surfly_account(request, account_id)
     session = get_object_or_404(_sessions(account), pk=pk)
-    return render_page(
+    response = render_page(
         request,
         "surfly/session_detail.html",
         _detail_context(request, account, session),
     )
+    return allow_screenshots_from(response, account)
+
+
+def allow_screenshots_from(response, account):
+    """Let this page show screenshots from the account's own API host too.
+
+    The site policy allows images from any https host (Surfly's storage); an
+    http API host (the sandbox of a local demo, which serves its screenshots
+    itself) may differ from the portal's own origin, e.g. 127.0.0.1 against
+    localhost, so the page names it."""
+    parts = urlsplit(account.base_url or "")
+    if parts.scheme == "http" and parts.netloc:
+        response._csp_update = {"img-src": [f"http://{parts.netloc}"]}
+    return response
 
 
 @role_required(Role.AGENT)
@@ -175,7 +190,7 @@ def session_screenshot(request, account_id: int, pk: int):
             )
         except VendorError as exc:
             error = failure_text(exc, account.spec.label)
-    return render_page(
+    response = render_page(
         request,
         "surfly/session_detail.html",
         _detail_context(
@@ -183,6 +198,7 @@ def session_screenshot(request, account_id: int, pk: int):
         ),
         partial="shot",
     )
+    return allow_screenshots_from(response, account)
 
 
 # --- history ----------------------------------------------------------------------

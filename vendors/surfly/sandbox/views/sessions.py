@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import reverse
 from django.utils import timezone
 
 from .. import lifecycle
@@ -22,6 +23,7 @@ from ..models import Agent, Company, OptionSet, SandboxSession
 from ..options import clean_options, complete
 from ..params import common_filters, integer
 from ..records import client_session_payload, created_payload, session_payload
+from ..screenshots import screenshot_png
 
 # Screenshots keep coming only while someone polls "latest"; after this long
 # without a poll the sandbox considers the generation stopped.
@@ -150,11 +152,26 @@ def latest_screenshot(request: HttpRequest, company: Company, key: str) -> HttpR
         SandboxSession.objects.filter(pk=s.pk).update(
             screenshots_started=timezone.now()
         )
-    return respond(
-        {
-            "url": f"https://surfly-screenshots.s3.amazonaws.com/screenshot-{s.session_id}.webp"
-        }
-    )
+    # Surfly's URL is on its storage; the sandbox serves the image itself. The
+    # `at` part changes with each new screenshot (every 30 s), as a new
+    # object name would.
+    image = reverse("surfly-sandbox-screenshot", args=[s.session_id])
+    at = int(timezone.now().timestamp()) // 30 * 30
+    return respond({"url": request.build_absolute_uri(f"{image}?at={at}")})
+
+
+def screenshot_image(request: HttpRequest, session_id: str) -> HttpResponse:
+    """The PNG "latest screenshot" points at. Like an object on Surfly's storage
+    it needs no API key (its name is the unguessable session id), and only a
+    session whose screenshots were started has one."""
+    s = SandboxSession.objects.filter(
+        session_id=session_id, screenshots_started__isnull=False
+    ).first()
+    if s is None:
+        raise Http404("No such screenshot.")
+    response = HttpResponse(screenshot_png(s.session_id), content_type="image/png")
+    response["Cache-Control"] = "private, max-age=30"
+    return response
 
 
 @surfly_api()
