@@ -104,6 +104,15 @@ def test_seed_is_deterministic():
     assert not set(other["sessions"]) & set(first["sessions"])
 
 
+def test_seed_summary_names_each_key_for_what_it_is():
+    summary = seed(size=10, seed=7, reset=True)
+    globex = Company.objects.get(api_key=CLIENT_KEY)
+    assert f"REST key {CLIENT_KEY}" in summary
+    assert f"client key {CLIENT_KEY}" not in summary  # a REST key is no client key
+    assert f"client key {globex.client_key}" in summary
+    assert f"REST key {CLIENT_KEY}" in seed(size=10, seed=7)  # already seeded
+
+
 def test_seed_is_idempotent_and_the_command_works(seeded):
     before = _snapshot()
     assert seed(size=500, seed=3).startswith("already seeded")
