@@ -24,7 +24,7 @@ from django.utils.text import slugify
 from cobrowse_portal.core.choices import WorkspaceKind
 from cobrowse_portal.core.models import VendorAccount, Workspace
 from cobrowse_portal.core.writes import retryable
-from cobrowse_portal.vendorkit.bulk import delete_remote, upsert
+from cobrowse_portal.vendorkit.bulk import Counts, delete_remote, upsert
 from cobrowse_portal.vendorkit.errors import NotFound, PermanentVendorError, VendorError
 from cobrowse_portal.vendorkit.redaction import register_secret
 
@@ -238,6 +238,35 @@ def end_session(account: VendorAccount, session: CobrowseSession) -> CobrowseSes
     return session
 
 
+def check_sessions(
+    account: VendorAccount, *, how: str = "history", filters: dict | None = None
+) -> Counts:
+    """Store what Surfly has and the portal does not (or has differently).
+
+    The manager's "check against Surfly" on the history page, for when the
+    scheduled syncs cannot be waited for. `how`: "history" pages through
+    /history/ (with `filters`, only the matching records; safe on any size),
+    "list" takes GET /sessions/, every session in one unpaged answer (the
+    fullest records, e.g. waiting time; heavy on a busy account)."""
+    client = client_for(account)
+    if how == "list":
+        sessions = client.list_sessions()
+    elif filters:
+        sessions = client.filter_history(**filters)
+    else:
+        sessions = client.list_history()
+    counts = Counts()
+    batch: list[dict] = []
+    for info in sessions:
+        batch.append(session_row(info))
+        if len(batch) >= 500:
+            counts += upsert(CobrowseSession, account, batch)
+            batch = []
+    if batch:
+        counts += upsert(CobrowseSession, account, batch)
+    return counts
+
+
 @dataclass
 class Screenshot:
     state: str
@@ -307,6 +336,15 @@ def update_options(
 
 
 @retryable
+def replace_options(
+    account: VendorAccount, options: dict[str, Any]
+) -> SurflyCompanyOptions:
+    """POST /company/options/: `options` become the whole set; every option not
+    in it goes back to Surfly's default. Stores Surfly's answer as it is."""
+    return _store_options(account, client_for(account).replace_options(options))
+
+
+@retryable
 def reset_options(account: VendorAccount) -> SurflyCompanyOptions:
     """DELETE /company/options/ (back to defaults), then GET to store the result."""
     client = client_for(account)
@@ -365,6 +403,16 @@ def update_webhook(
     SurflyWebhook.objects.filter(account=account, external_id=hook.id).update(
         disabled_by_portal=by_portal and not hook.enabled
     )
+    webhook.refresh_from_db()
+    return webhook
+
+
+def refresh_webhook(account: VendorAccount, webhook: SurflyWebhook) -> SurflyWebhook:
+    """GET /webhooks/{id}/: Surfly's current view of one webhook, stored (e.g. to
+    see at once whether Surfly switched it off, without the hourly sync)."""
+    hook = client_for(account).get_webhook(webhook.external_id)
+    hook.id = webhook.external_id  # the row acted on
+    upsert(SurflyWebhook, account, [_webhook_row(hook, webhook.disabled_by_portal)])
     webhook.refresh_from_db()
     return webhook
 
@@ -533,6 +581,16 @@ def rename_client(
     row["external_id"] = (
         client.external_id
     )  # the client acted on, whatever the answer says
+    upsert(SurflyClient, account, [row])
+    client.refresh_from_db()
+    return client
+
+
+def refresh_client(account: VendorAccount, client: SurflyClient) -> SurflyClient:
+    """GET /clients/all/{key}/: Surfly's current view of one client, stored."""
+    answer = client_for(account).get_client(client.external_id)
+    row = _client_row(answer, client)
+    row["external_id"] = client.external_id  # the client acted on
     upsert(SurflyClient, account, [row])
     client.refresh_from_db()
     return client

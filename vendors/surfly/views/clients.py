@@ -18,6 +18,7 @@ from cobrowse_portal.core.vendorforms import (
     Write,
     attempt,
     failure_text,
+    report_failure,
     submit,
     submit_write,
     success,
@@ -163,6 +164,21 @@ def _client_write(request, account, client, slot, form, build, message):
     return response or _client_page(
         request, account, client, status=status, **{slot: form}
     )
+
+
+@role_required(Role.MANAGER)
+@require_POST
+def client_refresh(request, account_id: int, pk: int):
+    """Read the client back from Surfly (plan, agents, domains) and store it."""
+    account = reseller_account(request, account_id)
+    client = get_object_or_404(_clients(account), pk=pk)
+    try:
+        client = services.refresh_client(account, client)
+    except VendorError as exc:
+        report_failure(request, exc, "refreshed", account.spec.label)
+    else:
+        messages.success(request, f"{client} refreshed from {account.spec.label}.")
+    return redirect("surfly:client_edit", account_id=account.pk, pk=client.pk)
 
 
 @role_required(Role.MANAGER)
