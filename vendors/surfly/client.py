@@ -19,6 +19,8 @@ from cobrowse_portal.vendorkit.pagination import NextUrlPagination, Page
 from .schemas import AccessToken, Agent, Client, Server, SessionInfo, Webhook
 
 SCREENSHOT_STATES = {"GENERATION-STARTED", "ALREADY-RUNNING", "FAILED-INTERNALLY"}
+# The spec's example body for a screenshot: 1024 px wide, one every 30 s.
+SCREENSHOT_SIZE, SCREENSHOT_INTERVAL = 1024, 30
 
 
 def _flag(value: bool | None) -> str | None:
@@ -30,6 +32,15 @@ def _tags(tags) -> str | None:
     if not tags:
         return None
     return tags if isinstance(tags, str) else ",".join(tags)
+
+
+def _agent_id(value: str | int | None) -> int | str | None:
+    """The spec types `agent_id` as an integer; local rows keep it as text.
+    Anything that is not a whole number (e.g. the filter word `null`) is sent
+    as given, for Surfly to judge."""
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return value
 
 
 def _list(body: Any, what: str) -> list:
@@ -143,10 +154,13 @@ class SurflyClient(BaseVendorClient):
         within 5 minutes; `force_new` invalidates the previous one.
         """
         payload: dict[str, Any] = {}
-        if agent_id is not None:
-            payload["agent_id"] = agent_id
+        if agent_id not in (None, ""):
+            payload["agent_id"] = _agent_id(agent_id)
         else:
-            payload.update({"email": email, "name": name})
+            # Without agent_id the spec requires both; a nameless user is
+            # named after the e-mail's local part (never `"name": null`).
+            payload["email"] = email
+            payload["name"] = name or (email or "").split("@")[0] or email
         if role:
             payload["role"] = role
         if force_new:
@@ -176,7 +190,7 @@ class SurflyClient(BaseVendorClient):
         if tags:
             payload["tags"] = list(tags)
         if agent_id not in (None, ""):
-            payload["agent_id"] = agent_id
+            payload["agent_id"] = _agent_id(agent_id)
         if skip_queue is not None:
             payload["skip_queue"] = skip_queue
         body = self.request_json("POST", "sessions/", json=payload)
@@ -195,7 +209,7 @@ class SurflyClient(BaseVendorClient):
         """GET /sessions/ with filters (PINs are unique among active sessions only)."""
         params = {
             "active_session": _flag(active_session),
-            "agent_id": agent_id,
+            "agent_id": _agent_id(agent_id),
             "year": year,
             "month": month,
             "pin": pin,
@@ -247,8 +261,14 @@ class SurflyClient(BaseVendorClient):
     ) -> str:
         """POST /sessions/{id}/screenshots/create/: answers text/plain
         GENERATION-STARTED, ALREADY-RUNNING or FAILED-INTERNALLY (the spec's
-        example wraps it in quotes, so both forms are accepted)."""
-        payload = {k: v for k, v in {"size": size, "interval": interval}.items() if v}
+        example wraps it in quotes, so both forms are accepted).
+
+        Both fields are required; a blank or zero one gets the spec example's
+        value (1024 px wide, every 30 s). Surfly raises an interval under 5 s."""
+        payload = {
+            "size": int(size or SCREENSHOT_SIZE),
+            "interval": int(interval or SCREENSHOT_INTERVAL),
+        }
         response = self.request(
             "POST", f"sessions/{session_id}/screenshots/create/", json=payload
         )
@@ -269,20 +289,27 @@ class SurflyClient(BaseVendorClient):
     def create_client(
         self,
         company_name: str,
-        domains: list[str] | str,
-        agent_email: str,
-        agent_name: str,
+        domains: list[str] | str | None = None,
+        agent_email: str | None = None,
+        agent_name: str | None = None,
+        *,
+        company_plan_name: str | None = None,
+        agent_password: str | None = None,
     ) -> Client:
-        """POST /clients/all/: answers the new client's `client_key` and `rest_key`."""
+        """POST /clients/all/: answers the new client's `client_key` and `rest_key`.
+
+        Only `company_name` is required; what is left blank is not sent, so
+        Surfly applies its defaults (plan `client_enterprise`, any domain)."""
+        payload = {
+            "company_name": company_name,
+            "company_plan_name": company_plan_name,
+            "domains": _tags(domains),
+            "agent_email": agent_email,
+            "agent_name": agent_name,
+            "agent_password": agent_password,
+        }
         body = self.request_json(
-            "POST",
-            "clients/all/",
-            json={
-                "company_name": company_name,
-                "domains": _tags(domains) or "",
-                "agent_email": agent_email,
-                "agent_name": agent_name,
-            },
+            "POST", "clients/all/", json={k: v for k, v in payload.items() if v}
         )
         return Client.parse(_obj(body, "create client"))
 
@@ -315,11 +342,12 @@ class SurflyClient(BaseVendorClient):
         self,
         client_key: str,
         *,
-        active_session: bool = True,
+        active_session: bool | None = True,
         year: int | None = None,
         month: int | None = None,
     ) -> list[SessionInfo]:
-        """GET /sessions/?clientkey=… : a reseller's view of one client's sessions."""
+        """GET /sessions/?clientkey=… : a reseller's view of one client's sessions
+        (`active_session=None`: all of them, running and ended)."""
         params = {
             "clientkey": client_key,
             "active_session": _flag(active_session),

@@ -253,7 +253,26 @@ class SessionStartForm(VendorFormMixin, forms.Form):
 
 
 class ScreenshotForm(forms.Form):
-    size = forms.IntegerField(required=False, min_value=100, max_value=4000)
+    """Surfly requires both; the defaults are its spec's example (a blank field
+    falls back to them too)."""
+
+    size = forms.IntegerField(
+        required=False,
+        min_value=100,
+        max_value=4000,
+        initial=1024,
+        label="Width (px)",
+        widget=forms.NumberInput(attrs={"size": 5}),
+    )
+    interval = forms.IntegerField(
+        required=False,
+        min_value=5,
+        max_value=3600,
+        initial=30,
+        label="Every (s)",
+        help_text="Surfly takes a new screenshot this often while you watch.",
+        widget=forms.NumberInput(attrs={"size": 4}),
+    )
 
 
 # --- company options --------------------------------------------------------------
@@ -354,9 +373,27 @@ class DomainsField(forms.CharField):
 
 class ClientCreateForm(VendorFormMixin, forms.Form):
     company_name = forms.CharField(max_length=200)
-    domains = DomainsField()
+    company_plan_name = forms.CharField(
+        required=False,
+        max_length=100,
+        label="Plan",
+        widget=forms.TextInput(attrs={"placeholder": "client_enterprise"}),
+        help_text="Surfly's plan name, e.g. client_basic; blank: client_enterprise.",
+    )
+    domains = DomainsField(
+        required=False, help_text="Comma separated; blank or * allows any domain."
+    )
     agent_email = forms.EmailField(label="First agent's e-mail")
     agent_name = forms.CharField(max_length=150, label="First agent's name")
+    agent_password = forms.CharField(
+        required=False,
+        max_length=128,
+        label="First agent's password",
+        # Kept on a re-render so a transient failure loses nothing the user typed.
+        widget=forms.PasswordInput(render_value=True),
+        help_text="Sent to Surfly only, never stored here. Blank: the agent sets "
+        "one through Surfly's invitation.",
+    )
     create_workspace = forms.BooleanField(
         required=False,
         initial=True,

@@ -24,10 +24,11 @@ from django.utils.text import slugify
 from cobrowse_portal.core.choices import WorkspaceKind
 from cobrowse_portal.core.models import VendorAccount, Workspace
 from cobrowse_portal.core.writes import intended, retryable
-from cobrowse_portal.vendorkit.bulk import delete_remote, upsert
+from cobrowse_portal.vendorkit.bulk import Counts, delete_remote, upsert
 from cobrowse_portal.vendorkit.errors import NotFound, PermanentVendorError, VendorError
 from cobrowse_portal.vendorkit.redaction import register_secret
 
+from .client import SCREENSHOT_INTERVAL
 from .models import (
     CobrowseSession,
     SurflyAgent,
@@ -241,23 +242,59 @@ def end_session(account: VendorAccount, session: CobrowseSession) -> CobrowseSes
     return session
 
 
+def check_sessions(
+    account: VendorAccount, *, how: str = "history", filters: dict | None = None
+) -> Counts:
+    """Store what Surfly has and the portal does not (or has differently).
+
+    The manager's "check against Surfly" on the history page, for when the
+    scheduled syncs cannot be waited for. `how`: "history" pages through
+    /history/ (with `filters`, only the matching records; safe on any size),
+    "list" takes GET /sessions/, every session in one unpaged answer (the
+    fullest records, e.g. waiting time; heavy on a busy account)."""
+    client = client_for(account)
+    if how == "list":
+        sessions = client.list_sessions()
+    elif filters:
+        sessions = client.filter_history(**filters)
+    else:
+        sessions = client.list_history()
+    counts = Counts()
+    batch: list[dict] = []
+    for info in sessions:
+        batch.append(session_row(info))
+        if len(batch) >= 500:
+            counts += upsert(CobrowseSession, account, batch)
+            batch = []
+    if batch:
+        counts += upsert(CobrowseSession, account, batch)
+    return counts
+
+
 @dataclass
 class Screenshot:
     state: str
     url: str | None
+    taken_at: datetime | None = None  # when the portal fetched it
+    interval: int = SCREENSHOT_INTERVAL
 
 
 def take_screenshot(
-    account: VendorAccount, session: CobrowseSession, *, size: int | None = None
+    account: VendorAccount,
+    session: CobrowseSession,
+    *,
+    size: int | None = None,
+    interval: int | None = None,
 ) -> Screenshot:
     """POST …/screenshots/create/ then GET …/screenshots/latest/ for the image URL.
 
     Surfly keeps producing screenshots only while "latest" is polled, so one
-    action asks for one image; nothing is stored.
+    action asks for one image; nothing is stored. Blank `size`/`interval` get
+    the client's defaults (both are required by Surfly).
     """
     client = client_for(account)
     key = session.api_id or session.external_id
-    state = client.create_screenshot(key, size=size)
+    state = client.create_screenshot(key, size=size, interval=interval)
     if state == "FAILED-INTERNALLY":
         raise PermanentVendorError(
             "Surfly could not take a screenshot (FAILED-INTERNALLY)",
@@ -267,7 +304,12 @@ def take_screenshot(
         url = client.latest_screenshot(key)
     except NotFound:
         url = None  # generation started; the first image is not ready yet
-    return Screenshot(state=state, url=url)
+    return Screenshot(
+        state=state,
+        url=url,
+        taken_at=_now(),
+        interval=max(5, interval or SCREENSHOT_INTERVAL),  # Surfly's minimum
+    )
 
 
 # --- company options --------------------------------------------------------------
@@ -300,6 +342,16 @@ def update_options(
     # Surfly answers the whole object; merge anyway so a partial answer loses nothing.
     merged = {**(current.options if current else {}), **answer}
     return _store_options(account, merged)
+
+
+# The whole set is replaced: earlier kept option changes are moot.
+@retryable(removes=True)
+def replace_options(
+    account: VendorAccount, options: dict[str, Any]
+) -> SurflyCompanyOptions:
+    """POST /company/options/: `options` become the whole set; every option not
+    in it goes back to Surfly's default. Stores Surfly's answer as it is."""
+    return _store_options(account, client_for(account).replace_options(options))
 
 
 @retryable(removes=True)  # back to defaults: earlier kept changes are moot
@@ -361,6 +413,16 @@ def update_webhook(
     SurflyWebhook.objects.filter(account=account, external_id=hook.id).update(
         disabled_by_portal=by_portal and not hook.enabled
     )
+    webhook.refresh_from_db()
+    return webhook
+
+
+def refresh_webhook(account: VendorAccount, webhook: SurflyWebhook) -> SurflyWebhook:
+    """GET /webhooks/{id}/: Surfly's current view of one webhook, stored (e.g. to
+    see at once whether Surfly switched it off, without the hourly sync)."""
+    hook = client_for(account).get_webhook(webhook.external_id)
+    hook.id = webhook.external_id  # the row acted on
+    upsert(SurflyWebhook, account, [_webhook_row(hook, webhook.disabled_by_portal)])
     webhook.refresh_from_db()
     return webhook
 
@@ -461,23 +523,37 @@ def create_client(
     domains: list[str],
     agent_email: str,
     agent_name: str,
+    company_plan_name: str = "",
+    agent_password: str = "",
     create_workspace: bool = False,
     parent: Workspace | None = None,
 ) -> CreatedClient:
     """POST /clients/all/. With `create_workspace`, a client workspace owned by
     `parent` gets a Surfly account whose credentials are the returned REST key,
-    stored encrypted; the key is never kept anywhere else."""
+    stored encrypted; the key is never kept anywhere else. The first agent's
+    password is passed through to Surfly and not kept."""
+    if agent_password:
+        register_secret(agent_password)
     answer = client_for(account).create_client(
-        company_name, domains, agent_email, agent_name
+        company_name,
+        domains,
+        agent_email,
+        agent_name,
+        company_plan_name=company_plan_name or None,
+        agent_password=agent_password or None,
     )
     register_secret(answer.rest_key)
     if not answer.client_key:
         raise PermanentVendorError("Surfly created the client but sent no client key")
     row = _client_row(answer)
     if "domains" not in answer.raw:
-        # The create answer carries no domains; Surfly accepted the ones we sent.
-        row["domains"] = list(domains)
-        row["raw"] = {**row["raw"], "domains": ", ".join(domains)}
+        # The create answer carries no domains; Surfly accepted the ones we sent
+        # (none sent: Surfly's default, any domain).
+        sent = list(domains) or ["*"]
+        row["domains"] = sent
+        row["raw"] = {**row["raw"], "domains": ", ".join(sent)}
+    if not row["plan"] and company_plan_name:
+        row["plan"] = company_plan_name  # nor the plan: the one we asked for
     with transaction.atomic():
         upsert(SurflyClient, account, [row])
         result = CreatedClient(
@@ -511,7 +587,21 @@ def rename_client(
     answer = client_for(account).update_client(client.external_id, company_name)
     if not answer.company_name:
         answer.company_name = company_name
-    upsert(SurflyClient, account, [_client_row(answer, client)])
+    row = _client_row(answer, client)
+    row["external_id"] = (
+        client.external_id
+    )  # the client acted on, whatever the answer says
+    upsert(SurflyClient, account, [row])
+    client.refresh_from_db()
+    return client
+
+
+def refresh_client(account: VendorAccount, client: SurflyClient) -> SurflyClient:
+    """GET /clients/all/{key}/: Surfly's current view of one client, stored."""
+    answer = client_for(account).get_client(client.external_id)
+    row = _client_row(answer, client)
+    row["external_id"] = client.external_id  # the client acted on
+    upsert(SurflyClient, account, [row])
     client.refresh_from_db()
     return client
 
@@ -543,7 +633,11 @@ def delete_client(account: VendorAccount, client: SurflyClient) -> str:
     return answer or "Client deleted."
 
 
-def client_sessions(account: VendorAccount, client: SurflyClient) -> list[SessionInfo]:
-    """GET /sessions/?clientkey=…&active_session=true — shown, not stored (they
-    belong to the client's own account)."""
-    return client_for(account).client_sessions(client.external_id, active_session=True)
+def client_sessions(
+    account: VendorAccount, client: SurflyClient, *, active_only: bool = True
+) -> list[SessionInfo]:
+    """GET /sessions/?clientkey=…[&active_session=true] — shown, not stored (they
+    belong to the client's own account). `active_only=False`: every session."""
+    return client_for(account).client_sessions(
+        client.external_id, active_session=True if active_only else None
+    )

@@ -24,6 +24,7 @@ urlpatterns = [
     # manager and up
     path(f"{A}history/", sessions.history, name="history"),
     path(f"{A}history.csv", sessions.history_csv, name="history_csv"),
+    path(f"{A}history/check/", sessions.sessions_check, name="sessions_check"),
     path(f"{A}agents/", agents.agents, name="agents"),
     path(f"{A}agents/add/", agents.agent_add, name="agent_add"),
     path(f"{A}agents/<int:pk>/edit/", agents.agent_edit, name="agent_edit"),
@@ -32,6 +33,7 @@ urlpatterns = [
     path(f"{A}agents/<int:pk>/token/", agents.agent_token, name="agent_token"),
     path(f"{A}options/", company.options, name="options"),
     path(f"{A}options/reset/", company.options_reset, name="options_reset"),
+    path(f"{A}options/copy/", company.options_copy, name="options_copy"),
     path(f"{A}webhooks/", company.webhooks, name="webhooks"),
     path(f"{A}webhooks/add/", company.webhook_add, name="webhook_add"),
     path(
@@ -40,6 +42,11 @@ urlpatterns = [
         name="webhooks_register",
     ),
     path(f"{A}webhooks/<int:pk>/edit/", company.webhook_edit, name="webhook_edit"),
+    path(
+        f"{A}webhooks/<int:pk>/refresh/",
+        company.webhook_refresh,
+        name="webhook_refresh",
+    ),
     path(
         f"{A}webhooks/<int:pk>/delete/", company.webhook_delete, name="webhook_delete"
     ),
@@ -52,6 +59,9 @@ urlpatterns = [
         f"{A}clients/<int:pk>/domains/", clients.client_domains, name="client_domains"
     ),
     path(f"{A}clients/<int:pk>/delete/", clients.client_delete, name="client_delete"),
+    path(
+        f"{A}clients/<int:pk>/refresh/", clients.client_refresh, name="client_refresh"
+    ),
     path(
         f"{A}clients/<int:pk>/sessions/",
         clients.client_sessions,

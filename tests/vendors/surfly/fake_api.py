@@ -71,13 +71,19 @@ def expect_webhook_create(mocked, url: str, hook_id: int, category: str, **answe
 
 
 # --- reseller clients -------------------------------------------------------------
-def expect_client_sessions(mocked, client_key: str, session_id: str):
-    """GET /sessions/?clientkey=…&active_session=true: one live session."""
+def expect_client_sessions(
+    mocked, client_key: str, session_id: str, *, active_only: bool = True
+):
+    """GET /sessions/?clientkey=…&active_session=true: one live session (without
+    `active_only`, no `active_session` at all: every session)."""
+    params = {"clientkey": client_key}
+    if active_only:
+        params["active_session"] = "true"
     on(
         mocked,
         "GET",
         "sessions/",
-        params={"clientkey": client_key, "active_session": "true"},
+        params=params,
         json=[
             {
                 "session_id": session_id,

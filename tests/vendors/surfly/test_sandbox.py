@@ -104,6 +104,15 @@ def test_seed_is_deterministic():
     assert not set(other["sessions"]) & set(first["sessions"])
 
 
+def test_seed_summary_names_each_key_for_what_it_is():
+    summary = seed(size=10, seed=7, reset=True)
+    globex = Company.objects.get(api_key=CLIENT_KEY)
+    assert f"REST key {CLIENT_KEY}" in summary
+    assert f"client key {CLIENT_KEY}" not in summary  # a REST key is no client key
+    assert f"client key {globex.client_key}" in summary
+    assert f"REST key {CLIENT_KEY}" in seed(size=10, seed=7)  # already seeded
+
+
 def test_seed_is_idempotent_and_the_command_works(seeded):
     before = _snapshot()
     assert seed(size=500, seed=3).startswith("already seeded")
@@ -217,14 +226,21 @@ def receiver():
     server.server_close()
 
 
+# Surfly's webhook schema requires both flags (the sandbox used to default them).
+HOOK_FLAGS = {"enabled": True, "ssl_verification": True}
+
+
 def test_session_events_are_sent_to_matching_enabled_webhooks(api, receiver):
     url, received = receiver
     for category in ("session.queued", "session.started", "session.ended"):
         assert (
-            api.post("webhooks/", json={"url": url, "category": category}).status_code
+            api.post(
+                "webhooks/", json={**HOOK_FLAGS, "url": url, "category": category}
+            ).status_code
             == 201
         )
-    off = {"url": url + "off/", "category": "session.started", "enabled": False}
+    off = {**HOOK_FLAGS, "url": url + "off/", "category": "session.started",
+           "enabled": False}  # fmt: skip
     api.post("webhooks/", json=off)
 
     queued = api.post(
@@ -265,7 +281,9 @@ def test_webhooks_reach_the_portal_receiver(reseller, live_server, api, monkeypa
     monkeypatch.setattr(tasks.process_webhook_events, "delay", queued_for.append)
     hook_url = f"{live_server.url}/hooks/{account.pk}/{account.webhook_token}/"
     for category in ("session.started", "session.ended"):
-        api.post("webhooks/", json={"url": hook_url, "category": category})
+        api.post(
+            "webhooks/", json={**HOOK_FLAGS, "url": hook_url, "category": category}
+        )
 
     made = api.post(
         "sessions/", json={"url": "https://x.example", "agent_id": 2}

@@ -19,6 +19,7 @@ from vendors.surfly import services
 from vendors.surfly.models import (
     CobrowseSession,
     SurflyAgent,
+    SurflyClient,
     SurflyCompanyOptions,
     SurflyWebhook,
 )
@@ -219,7 +220,7 @@ def test_access_token_is_returned_not_stored(account, agent, mocked):
         mocked,
         "POST",
         "agents/access-token/",
-        body={"agent_id": "42", "force_new": True},
+        body={"agent_id": 42, "force_new": True},  # an integer, as the spec says
         json={
             "user_created": False,
             "agent_token": "tok-abcdef-123456",
@@ -238,6 +239,20 @@ def test_access_token_is_returned_not_stored(account, agent, mocked):
     assert agent.last_login >= before
 
 
+def test_access_token_by_email_never_sends_a_null_name(account, mocked):
+    """Without agent_id the spec requires email and name: a nameless user is
+    named after the e-mail's local part."""
+    answer = {"user_created": True, "agent_token": "tok-new-000001",
+              "expires_in": 86400, "agent_id": 7, "agent_role": "agent"}  # fmt: skip
+    on(mocked, "POST", "agents/access-token/", json=answer,
+       body={"email": "ethan@imf.test", "name": "ethan"})  # fmt: skip
+    on(mocked, "POST", "agents/access-token/", json=answer,
+       body={"email": "ethan@imf.test", "name": "Ethan Hunt"})  # fmt: skip
+    client = services.client_for(account)
+    assert client.agent_access_token(email="ethan@imf.test").agent_id == "7"
+    client.agent_access_token(email="ethan@imf.test", name="Ethan Hunt")
+
+
 # --- sessions ---------------------------------------------------------------------
 def test_start_session_stores_row_with_leader_link(account, mocked):
     on(
@@ -248,7 +263,7 @@ def test_start_session_stores_row_with_leader_link(account, mocked):
         body={
             "url": "https://shop.example.com/",
             "tags": ["billing"],
-            "agent_id": "42",
+            "agent_id": 42,  # an integer, as the spec says (the row keeps "42")
             "skip_queue": True,
             "videochat": True,
         },
@@ -301,7 +316,8 @@ def test_take_screenshot_creates_then_reads_latest(account, live_session, mocked
         f"{BASE}/sessions/s1abc/screenshots/create/",
         match=[
             matchers.query_param_matcher({"api_key": KEY}),
-            matchers.json_params_matcher({"size": 800}),
+            # Both are required by the spec; no interval given: its example's 30.
+            matchers.json_params_matcher({"size": 800, "interval": 30}),
         ],
         body="GENERATION-STARTED",
         content_type="text/plain",
@@ -314,6 +330,33 @@ def test_take_screenshot_creates_then_reads_latest(account, live_session, mocked
     )
     shot = services.take_screenshot(account, live_session, size=800)
     assert (shot.state, shot.url) == ("GENERATION-STARTED", "https://s3.test/shot.webp")
+
+
+@pytest.mark.parametrize(
+    ("given", "sent"),
+    [
+        ({}, {"size": 1024, "interval": 30}),
+        ({"size": 0, "interval": None}, {"size": 1024, "interval": 30}),
+        ({"size": 640, "interval": 5}, {"size": 640, "interval": 5}),
+    ],
+)
+def test_take_screenshot_always_sends_size_and_interval(
+    account, live_session, mocked, given, sent
+):
+    mocked.add(
+        "POST",
+        f"{BASE}/sessions/s1abc/screenshots/create/",
+        match=[
+            matchers.query_param_matcher({"api_key": KEY}),
+            matchers.json_params_matcher(sent),
+        ],
+        body='"ALREADY-RUNNING"',
+        content_type="text/plain",
+    )
+    on(mocked, "GET", "sessions/s1abc/screenshots/latest/", status=404, json={})
+    shot = services.take_screenshot(account, live_session, **given)
+    assert shot.state == "ALREADY-RUNNING" and shot.url is None
+    assert shot.interval == sent["interval"] and shot.taken_at is not None
 
 
 def test_screenshot_failed_internally_is_permanent(account, live_session, mocked):
@@ -577,6 +620,36 @@ def test_create_client_with_workspace(account, reseller, mocked):
     assert "rk-globex" not in fresh.credentials_encrypted
 
 
+def test_create_client_sends_plan_and_password_and_leaves_blanks_out(
+    account, reseller, mocked
+):
+    on(
+        mocked,
+        "POST",
+        "clients/all/",
+        json=CREATED_CLIENT,
+        body={
+            "company_name": "Globex",
+            "company_plan_name": "client_basic",
+            "agent_email": "boss@globex.test",
+            "agent_name": "Boss",
+            "agent_password": "Pass@123-long",
+        },  # no "domains": "" (Surfly's default is any domain)
+    )
+    created = services.create_client(
+        account,
+        company_name="Globex",
+        domains=[],
+        agent_email="boss@globex.test",
+        agent_name="Boss",
+        company_plan_name="client_basic",
+        agent_password="Pass@123-long",
+    )
+    assert created.client.plan == "client_basic"
+    assert created.client.domains == ["*"]
+    assert "Pass@123" not in str(created.client.raw)
+
+
 def create_globex(mocked, account, reseller, *, create_workspace: bool):
     on(mocked, "POST", "clients/all/", json=CREATED_CLIENT)
     return services.create_client(
@@ -623,6 +696,23 @@ def test_rename_client(account, client_row, mocked):
     )
 
 
+def test_rename_stores_under_the_client_acted_on(account, client_row, mocked):
+    on(
+        mocked,
+        "PUT",
+        "clients/all/ck-globex/",
+        body={"company_name": "Globex Corp"},
+        # An answer naming the client differently (e.g. another key format).
+        json={"company_name": "Globex Corp", "client_key": "CK-GLOBEX-2"},
+    )
+    services.rename_client(account, client_row, "Globex Corp")
+    assert list(
+        SurflyClient.objects.filter(account=account).values_list(
+            "external_id", "company_name"
+        )
+    ) == [("ck-globex", "Globex Corp")]
+
+
 def test_set_client_domains(account, client_row, mocked):
     on(
         mocked,
@@ -642,3 +732,9 @@ def test_client_sessions_uses_clientkey_query(account, client_row, mocked):
     sessions = services.client_sessions(account, client_row)
     assert [s.session_id for s in sessions] == ["x1"]
     assert not CobrowseSession.objects.exists()  # shown, never stored
+
+
+def test_client_sessions_all_sends_no_active_filter(account, client_row, mocked):
+    expect_client_sessions(mocked, "ck-globex", "x2", active_only=False)
+    sessions = services.client_sessions(account, client_row, active_only=False)
+    assert [s.session_id for s in sessions] == ["x2"]

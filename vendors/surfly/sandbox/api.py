@@ -6,9 +6,10 @@ account's fault profile, then the view.
 
 Error bodies: Surfly documents exactly one, the access-token 404
 `{"errors": {"agent_id": ["Agent was not found"]}}`. Every other 4xx body is
-undocumented, so this sandbox answers a lenient guess shaped like Django REST
-Framework (which the documented body resembles): `{"detail": "..."}` for
-401/403/404/405/429 and `{"errors": {field: [message]}}` for validation errors.
+undocumented, so this sandbox answers as Django REST Framework (which the
+documented body resembles): `{"detail": "..."}` for 401/403/404/405/429 and
+`{"errors": {field: [message]}}` with 400 for every refused request body or
+query (the per-operation request schemas are in `bodies.py`).
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from django.views.decorators.csrf import csrf_exempt
 from cobrowse_portal.vendorkit.sandbox.faults import inject, over_rate_limit
 
 from .models import Company
-from .options import parse_bool
 
 VENDOR = "surfly"
 INVALID_KEY = "Invalid API key."
@@ -150,71 +150,5 @@ def route(*, auth: bool = True, reseller: bool = False, **handlers: View) -> Vie
     return dispatch
 
 
-# --- request body fields, with DRF's messages ---------------------------------------
+# --- request bodies: declared per operation in bodies.py ----------------------------
 REQUIRED = "This field is required."
-MISSING = object()
-
-
-class Fields:
-    """Read fields of a JSON body, collecting errors; `check()` raises them all."""
-
-    def __init__(self, body: dict) -> None:
-        self.body = body
-        self.errors: dict[str, list[str]] = {}
-
-    def fail(self, name: str, message: str) -> None:
-        self.errors.setdefault(name, []).append(message)
-
-    def text(self, name: str, *, required: bool = True, blank: bool = False):
-        value = self.body.get(name, MISSING)
-        if value is MISSING or value is None:
-            if required:
-                self.fail(name, REQUIRED)
-            return None
-        if not isinstance(value, str | int) or isinstance(value, bool):
-            self.fail(name, "Not a valid string.")
-            return None
-        value = str(value).strip()
-        if not value and not blank:
-            self.fail(name, "This field may not be blank.")
-            return None
-        return value
-
-    def flag(self, name: str, *, required: bool = False, default=None):
-        value = self.body.get(name, MISSING)
-        if value is MISSING or value is None:
-            if required:
-                self.fail(name, REQUIRED)
-            return default
-        parsed = parse_bool(value)
-        if parsed is None:
-            self.fail(name, "Must be a valid boolean.")
-        return parsed
-
-    def integer(self, name: str, *, required: bool = False):
-        value = self.body.get(name, MISSING)
-        if value is MISSING or value is None or value == "":
-            if required:
-                self.fail(name, REQUIRED)
-            return None
-        if isinstance(value, bool):
-            self.fail(name, "A valid integer is required.")
-            return None
-        try:
-            return int(str(value))
-        except ValueError:
-            self.fail(name, "A valid integer is required.")
-            return None
-
-    def choice(self, name: str, choices, *, default=None):
-        value = self.body.get(name, MISSING)
-        if value is MISSING or value is None:
-            return default
-        if value not in choices:
-            self.fail(name, f'"{value}" is not a valid choice.')
-            return None
-        return value
-
-    def check(self) -> None:
-        if self.errors:
-            raise invalid(self.errors)

@@ -9,6 +9,7 @@ example shows "".
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 DEFAULT_OPTIONS: dict[str, Any] = {
@@ -100,6 +101,22 @@ def parse_bool(value: Any) -> bool | None:
     return None
 
 
+# DRF's IntegerField drops a zero decimal part before int(): "5.0" → 5, "5.5" ✗.
+ZERO_DECIMALS = re.compile(r"\.0*\s*$")
+
+
+def as_integer(value: Any) -> int | None:
+    """An integer the way DRF's IntegerField reads one, or None."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    if isinstance(value, str) and len(value) > 1000:
+        return None
+    try:
+        return int(ZERO_DECIMALS.sub("", str(value)))
+    except ValueError:
+        return None
+
+
 def clean_option(name: str, value: Any) -> tuple[Any, str | None]:
     """(normalised value, error message) for one option from a request."""
     default = DEFAULT_OPTIONS[name]
@@ -110,12 +127,10 @@ def clean_option(name: str, value: Any) -> tuple[Any, str | None]:
         parsed = parse_bool(value)
         return parsed, None if parsed is not None else "Must be a valid boolean."
     if isinstance(default, int):
-        if isinstance(value, bool):
+        number = as_integer(value)
+        if number is None:
             return value, "A valid integer is required."
-        try:
-            return int(str(value)), None
-        except ValueError:
-            return value, "A valid integer is required."
+        return number, None
     if isinstance(default, list):
         if not isinstance(value, list):
             return (
@@ -128,16 +143,24 @@ def clean_option(name: str, value: Any) -> tuple[Any, str | None]:
     return value, None
 
 
-def clean_options(data: dict) -> tuple[dict, dict[str, list[str]]]:
+UNKNOWN_OPTION = "Unknown session option."
+
+
+def clean_options(
+    data: dict, *, strict: bool = False
+) -> tuple[dict, dict[str, list[str]]]:
     """Pick the known options out of `data` and check their types.
 
-    Unknown keys are ignored, as a DRF serializer would ignore them (Surfly
-    does not document what it does with them).
+    `strict` (the company options body, which holds nothing but options):
+    an unknown name is refused. Otherwise (a session create body, which
+    also carries url, tags…) other keys are left to the caller.
     """
     cleaned: dict[str, Any] = {}
     errors: dict[str, list[str]] = {}
     for name, value in data.items():
         if name not in DEFAULT_OPTIONS:
+            if strict:
+                errors[name] = [UNKNOWN_OPTION]
             continue
         value, error = clean_option(name, value)
         if error:

@@ -7,6 +7,7 @@ history as accepting the literal `null`; the sandbox accepts it on sessions too.
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import UTC, datetime
 
@@ -15,7 +16,7 @@ from django.http import HttpRequest
 from django.utils.dateparse import parse_datetime
 
 from .api import invalid
-from .options import parse_bool
+from .options import ZERO_DECIMALS, as_integer, parse_bool
 
 NULL = "null"
 # "+02:00" arrives as " 02:00" when a caller forgets to escape the plus sign.
@@ -40,14 +41,44 @@ def flag(request: HttpRequest, name: str) -> bool | None:
     return parsed
 
 
-def number(request: HttpRequest, name: str) -> int | None:
+def integer(request: HttpRequest, name: str) -> int | None:
+    """An integer filter read as DRF's IntegerField reads it: a generated
+    client's `2026.0` is 2026, `5.5` is refused (never silently rounded)."""
     raw = request.GET.get(name)
     if raw in (None, ""):
         return None
+    value = as_integer(raw)
+    if value is None:
+        raise invalid({name: ["A valid integer is required."]})
+    return value
+
+
+def number(request: HttpRequest, name: str) -> float | None:
+    """A finite number (the spec types durations as "number <double>")."""
+    raw = request.GET.get(name)
+    if raw in (None, ""):
+        return None
+    value = as_number(raw)
+    if value is None:
+        raise invalid({name: ["A valid number is required."]})
+    return value
+
+
+def as_number(value: str) -> float | None:
     try:
-        return int(float(raw))  # the spec types these as "number <double>"
+        parsed = float(value)
     except ValueError:
-        raise invalid({name: ["A valid number is required."]}) from None
+        return None
+    return parsed if math.isfinite(parsed) else None
+
+
+def _pin(value: str) -> str:
+    """A PIN given as a number (`1234` or a generated client's `1234.0`) as
+    the digits Surfly stores; anything else is refused."""
+    digits = ZERO_DECIMALS.sub("", value)
+    if not digits.isdigit():
+        raise invalid({"pin": ["A valid number is required."]})
+    return digits
 
 
 def moment(request: HttpRequest, name: str) -> datetime | None:
@@ -65,9 +96,12 @@ def moment(request: HttpRequest, name: str) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def common_filters(request: HttpRequest, qs: QuerySet) -> QuerySet:
+def common_filters(
+    request: HttpRequest, qs: QuerySet, *, numeric_pin: bool = False
+) -> QuerySet:
     """active_session, agent_id, pin and tags (values of one filter are OR-ed:
-    the spec's own example stacks `tags=tag1&tags=null`)."""
+    the spec's own example stacks `tags=tag1&tags=null`). `numeric_pin`: the
+    PIN is typed as a number (/sessions/), not as a string (/history/)."""
     active = flag(request, "active_session")
     if active is not None:
         qs = qs.filter(end_time__isnull=active)
@@ -78,18 +112,19 @@ def common_filters(request: HttpRequest, qs: QuerySet) -> QuerySet:
             if value.lower() == NULL:
                 cond |= Q(agent_id__isnull=True)
             else:
-                try:
-                    cond |= Q(agent_id=int(float(value)))
-                except ValueError:
-                    raise invalid(
-                        {"agent_id": ["A valid integer is required."]}
-                    ) from None
+                agent_id = as_integer(value)
+                if agent_id is None:
+                    raise invalid({"agent_id": ["A valid integer is required."]})
+                cond |= Q(agent_id=agent_id)
         qs = qs.filter(cond)
     pins = values(request, "pin")
     if pins:
         cond = Q()
         for value in pins:
-            cond |= Q(pin__isnull=True) if value.lower() == NULL else Q(pin=value)
+            if value.lower() == NULL:
+                cond |= Q(pin__isnull=True)
+            else:
+                cond |= Q(pin=_pin(value) if numeric_pin else value)
         qs = qs.filter(cond)
     tags = values(request, "tags")
     if tags:

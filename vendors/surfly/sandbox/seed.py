@@ -37,6 +37,7 @@ from .records import (
 )
 
 RESELLER_KEY = "sandbox-surfly-reseller-key-0001"
+# Globex's REST key (its `api_key`, Surfly's `rest_key`), not its `client_key`.
 CLIENT_KEY = "sandbox-surfly-client-key-0001"
 BATCH = 5000
 HISTORY_DAYS = 182
@@ -87,7 +88,8 @@ def seed(size: int, seed: int = 1, reset: bool = False) -> str:
     if Company.objects.exists() and not reset:
         return (
             f"already seeded ({Company.objects.count()} companies, "
-            f"{SandboxSession.objects.count()} sessions); use --reset to start over"
+            f"{SandboxSession.objects.count()} sessions; {keys_summary()}); "
+            "use --reset to start over"
         )
     rng = random.Random(seed)
     anchor = timezone.now().replace(minute=0, second=0, microsecond=0)
@@ -119,8 +121,19 @@ def seed(size: int, seed: int = 1, reset: bool = False) -> str:
         _reset_sequences()
     return (
         f"seeded {Company.objects.count()} companies, {Agent.objects.count()} agents, "
-        f"{sum(counts)} sessions (seed {seed}); reseller key {RESELLER_KEY}, "
-        f"client key {CLIENT_KEY}"
+        f"{sum(counts)} sessions (seed {seed}); {keys_summary()}"
+    )
+
+
+def keys_summary() -> str:
+    """The demo's keys, each under its own name: the reseller's REST key, and
+    its client Globex's REST key (what the client workspace's account uses)
+    and client key (what the reseller's /clients/all/{client_key}/ calls use)."""
+    globex = Company.objects.filter(api_key=CLIENT_KEY).first()
+    client_key = f", client key {globex.client_key}" if globex else ""
+    return (
+        f"reseller REST key {RESELLER_KEY}; "
+        f"{CLIENTS[0][1]}: REST key {CLIENT_KEY}{client_key}"
     )
 
 

@@ -2,6 +2,7 @@
 
 Every path ends in a slash except `/servers`, as in Surfly's spec. Anything
 else under v2/ answers the JSON 404 (through the same guard as the rest).
+Screenshot images are served beside the API, at screenshots/<session_id>.png.
 """
 
 from __future__ import annotations
@@ -83,5 +84,11 @@ urlpatterns = [
         ),
     ),
     path("v2/servers", route(auth=False, GET=company.list_servers)),
+    # Where "latest screenshot" points (Surfly's own storage, in the sandbox).
+    path(
+        "screenshots/<str:session_id>.png",
+        sessions.screenshot_image,
+        name="surfly-sandbox-screenshot",
+    ),
     re_path(r"^v2/", route(**dict.fromkeys(METHODS, unknown))),
 ]

@@ -18,6 +18,7 @@ from cobrowse_portal.core.vendorforms import (
     Write,
     attempt,
     failure_text,
+    report_failure,
     submit,
     submit_write,
     success,
@@ -167,6 +168,21 @@ def _client_write(request, account, client, slot, form, build, message):
 
 @role_required(Role.MANAGER)
 @require_POST
+def client_refresh(request, account_id: int, pk: int):
+    """Read the client back from Surfly (plan, agents, domains) and store it."""
+    account = reseller_account(request, account_id)
+    client = get_object_or_404(_clients(account), pk=pk)
+    try:
+        client = services.refresh_client(account, client)
+    except VendorError as exc:
+        report_failure(request, exc, "refreshed", account.spec.label)
+    else:
+        messages.success(request, f"{client} refreshed from {account.spec.label}.")
+    return redirect("surfly:client_edit", account_id=account.pk, pk=client.pk)
+
+
+@role_required(Role.MANAGER)
+@require_POST
 def client_delete(request, account_id: int, pk: int):
     account = reseller_account(request, account_id)
     client = get_object_or_404(_clients(account), pk=pk)
@@ -181,12 +197,14 @@ def client_delete(request, account_id: int, pk: int):
 @role_required(Role.MANAGER)
 @require_POST
 def client_sessions(request, account_id: int, pk: int):
-    """Fetch the client's active sessions from Surfly (an explicit action)."""
+    """Fetch the client's active sessions, or all of them (`which=all`), from
+    Surfly (an explicit action)."""
     account = reseller_account(request, account_id)
     client = get_object_or_404(_clients(account), pk=pk)
+    active_only = request.POST.get("which") != "all"
     sessions, error = None, None
     try:
-        sessions = services.client_sessions(account, client)
+        sessions = services.client_sessions(account, client, active_only=active_only)
     except VendorError as exc:
         error = failure_text(exc, account.spec.label)
     return render_page(
@@ -203,6 +221,7 @@ def client_sessions(request, account_id: int, pk: int):
             client_sessions=sessions,
             sessions_error=error,
             sessions_loaded=True,
+            sessions_active_only=active_only,
         ),
         partial="sessions",
     )

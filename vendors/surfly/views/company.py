@@ -61,6 +61,7 @@ def options(request, account_id: int):
             form=form,
             stored=stored,
             skipped={k: stored.options[k] for k in form.skipped} if form else {},
+            sources=_option_sources(request, account).values(),
         ),
         status=status,
     )
@@ -74,6 +75,59 @@ def _options_saved(request, account, changes: dict):
     return success(
         request, f"Saved at Surfly: {names}.", "surfly:options", account_id=account.pk
     )
+
+
+def _option_sources(request, account):
+    """Other Surfly accounts of this workspace whose options are stored here."""
+    stored = SurflyCompanyOptions.objects.filter(
+        account__workspace=request.workspace,
+        account__vendor=account.vendor,
+        external_id=services.OPTIONS_ID,
+    ).exclude(account=account)
+    return {str(o.account_id): o for o in stored.select_related("account")}
+
+
+@role_required(Role.MANAGER)
+@require_POST
+def options_copy(request, account_id: int):
+    """Replace every company option with another account's (POST at Surfly).
+
+    The first POST names the source and shows what would change; only the
+    second, with `confirm`, sends it: a POST replaces the whole set."""
+    account = surfly_account(request, account_id)
+    sources = _option_sources(request, account)
+    source = sources.get(request.POST.get("source", ""))
+    if source is None:
+        messages.error(request, "Pick one of this workspace's accounts to copy from.")
+        return redirect("surfly:options", account_id=account.pk)
+    current = SurflyCompanyOptions.objects.filter(
+        account=account, external_id=services.OPTIONS_ID
+    ).first()
+    mine = current.options if current else {}
+    changes = sorted(
+        k
+        for k in set(mine) | set(source.options)
+        if mine.get(k) != source.options.get(k)
+    )
+    if request.POST.get("confirm") != "yes":
+        return render_page(
+            request,
+            "surfly/options_copy.html",
+            page_context(request, account, source=source, changes=changes),
+        )
+    write = Write(
+        account,
+        services.replace_options,
+        f"Replace company options with those of {source.account}",
+        kwargs={"options": dict(source.options)},
+    )
+    if attempt(request, write, "replaced")[0]:
+        messages.success(
+            request,
+            f"Company options replaced with those of {source.account} "
+            f"({len(changes)} changed).",
+        )
+    return redirect("surfly:options", account_id=account.pk)
 
 
 @role_required(Role.MANAGER)
@@ -242,6 +296,25 @@ def webhook_delete(request, account_id: int, pk: int):
     if attempt(request, write, "deleted")[0]:
         messages.success(
             request, _shown(request, account, f"Webhook {webhook} deleted.")
+        )
+    return redirect("surfly:webhooks", account_id=account.pk)
+
+
+@role_required(Role.MANAGER)
+@require_POST
+def webhook_refresh(request, account_id: int, pk: int):
+    """Read one webhook back from Surfly (switched off after failed deliveries?)."""
+    account = surfly_account(request, account_id)
+    webhook = get_object_or_404(_webhooks(account), pk=pk)
+    label = account.spec.label
+    try:
+        webhook = services.refresh_webhook(account, webhook)
+    except VendorError as exc:
+        report_failure(request, exc, "refreshed", label)
+    else:
+        state = "enabled" if webhook.enabled else "switched off"
+        messages.success(
+            request, f"Webhook for {webhook.category} refreshed: {state} at {label}."
         )
     return redirect("surfly:webhooks", account_id=account.pk)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 from datetime import datetime, time, timedelta
+from urllib.parse import urlsplit
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -24,12 +25,13 @@ from cobrowse_portal.core.vendorforms import (
     attempt,
     back_to,
     failure_text,
+    report_failure,
     submit,
 )
 from cobrowse_portal.vendorkit.errors import VendorError
 
 from .. import services
-from ..forms import HistoryFilterForm, ScreenshotForm, SessionStartForm
+from ..forms import HistoryFilterForm, ScreenshotForm, SessionStartForm, split_list
 from ..models import CobrowseSession, SurflyCompanyOptions
 from .common import agent_names, local_agents, page_context, surfly_account
 
@@ -123,6 +125,7 @@ def _detail_context(request, account, session, **extra) -> dict:
         elapsed=(timezone.now() - session.start_time)
         if session.is_active and session.start_time
         else None,
+        shot_form=extra.pop("shot_form", None) or ScreenshotForm(),
         **extra,
     )
 
@@ -131,11 +134,25 @@ def _detail_context(request, account, session, **extra) -> dict:
 def session_detail(request, account_id: int, pk: int):
     account = surfly_account(request, account_id)
     session = get_object_or_404(_sessions(account), pk=pk)
-    return render_page(
+    response = render_page(
         request,
         "surfly/session_detail.html",
         _detail_context(request, account, session),
     )
+    return allow_screenshots_from(response, account)
+
+
+def allow_screenshots_from(response, account):
+    """Let this page show screenshots from the account's own API host too.
+
+    The site policy allows images from any https host (Surfly's storage); an
+    http API host (the sandbox of a local demo, which serves its screenshots
+    itself) may differ from the portal's own origin, e.g. 127.0.0.1 against
+    localhost, so the page names it."""
+    parts = urlsplit(account.base_url or "")
+    if parts.scheme == "http" and parts.netloc:
+        response._csp_update = {"img-src": [f"http://{parts.netloc}"]}
+    return response
 
 
 @role_required(Role.AGENT)
@@ -161,18 +178,28 @@ def session_screenshot(request, account_id: int, pk: int):
     account = surfly_account(request, account_id)
     session = get_object_or_404(_sessions(account), pk=pk)
     form = ScreenshotForm(request.POST)
-    size = form.cleaned_data.get("size") if form.is_valid() else None
     shot, error = None, None
-    try:
-        shot = services.take_screenshot(account, session, size=size)
-    except VendorError as exc:
-        error = failure_text(exc, account.spec.label)
-    return render_page(
+    if not form.is_valid():
+        error = " ".join(e for errors in form.errors.values() for e in errors)
+    else:
+        try:
+            shot = services.take_screenshot(
+                account,
+                session,
+                size=form.cleaned_data["size"],
+                interval=form.cleaned_data["interval"],
+            )
+        except VendorError as exc:
+            error = failure_text(exc, account.spec.label)
+    response = render_page(
         request,
         "surfly/session_detail.html",
-        _detail_context(request, account, session, shot=shot, shot_error=error),
+        _detail_context(
+            request, account, session, shot=shot, shot_error=error, shot_form=form
+        ),
         partial="shot",
     )
+    return allow_screenshots_from(response, account)
 
 
 # --- history ----------------------------------------------------------------------
@@ -262,6 +289,60 @@ def history(request, account_id: int):
         ),
         partial="results",
     )
+
+
+def surfly_filters(form: HistoryFilterForm) -> dict:
+    """The history page's valid filters as Surfly's /history/ parameters."""
+    if not form.is_bound or not form.is_valid():
+        return {}
+    data, tz = form.cleaned_data, timezone.get_current_timezone()
+    out = {
+        "active_session": {"true": True, "false": False}.get(
+            data.get("active_session")
+        ),
+        "agent_id": data.get("agent") or None,
+        "pin": (data.get("pin") or "").strip() or None,
+        "tags": split_list(data.get("tags") or "") or None,
+        "min_duration": data.get("min_duration"),
+        "max_duration": data.get("max_duration"),
+    }
+    if data.get("since"):
+        out["min_date"] = datetime.combine(data["since"], time.min, tz).isoformat()
+    if data.get("until"):
+        end = datetime.combine(data["until"] + timedelta(days=1), time.min, tz)
+        out["max_date"] = end.isoformat()
+    return {k: v for k, v in out.items() if v is not None}
+
+
+@role_required(Role.MANAGER)
+@require_POST
+def sessions_check(request, account_id: int):
+    """Compare the stored sessions with Surfly's and store what differs: through
+    the paged history (with the page's filters), or Surfly's full session list."""
+    account = surfly_account(request, account_id)
+    label = account.spec.label
+    form = HistoryFilterForm(request.POST, agents=local_agents(account))
+    how = "list" if request.POST.get("how") == "list" else "history"
+    filters = surfly_filters(form) if how == "history" else {}
+    try:
+        counts = services.check_sessions(account, how=how, filters=filters)
+    except VendorError as exc:
+        report_failure(request, exc, "checked", label)
+    else:
+        listed = counts.created + counts.updated + counts.unchanged
+        scope = "matching sessions" if filters else "sessions"
+        if counts.created or counts.updated:
+            messages.success(
+                request,
+                f"{label} has {listed} {scope}: {counts.created} were not stored "
+                f"here yet and {counts.updated} had changed; all are stored now.",
+            )
+        else:
+            messages.info(
+                request,
+                f"{label} has {listed} {scope} and every one is stored here as it is.",
+            )
+    return redirect("surfly:history", account_id=account.pk)
 
 
 @role_required(Role.MANAGER)

@@ -11,12 +11,17 @@ from django.utils import timezone
 
 from cobrowse_portal.vendorkit.sandbox.router import ALIAS
 
-from ..api import ApiError, Fields, invalid, not_found, read_json, respond, surfly_api
+from ..api import ApiError, invalid, not_found, read_json, respond, surfly_api
+from ..bodies import (
+    ACCESS_TOKEN_BY_EMAIL,
+    ACCESS_TOKEN_BY_ID,
+    AGENT_CREATE,
+    AGENT_UPDATE,
+)
 from ..models import Agent, Company
 from ..params import flag
 from ..records import agent_payload
 
-ROLES = ("admin", "manager", "agent")
 TOKEN_LIFETIME = timedelta(hours=24)
 # Without force_new Surfly hands back the current token unless it expires sooner.
 TOKEN_REUSE_MARGIN = timedelta(minutes=5)
@@ -45,12 +50,9 @@ def list_agents(request: HttpRequest, company: Company) -> HttpResponse:
 def create_agent(request: HttpRequest, company: Company) -> HttpResponse:
     """POST /agents/ (Agents_registerNewAgent). Answers 200 with the new id as a
     *string* (`{"agent_id": "1"}`), unlike everywhere else."""
-    f = Fields(read_json(request))
-    username = f.text("username")
-    email = f.text("agent_email")
-    password = f.text("password")
-    role = f.choice("role", ROLES, default="agent")
-    f.check()
+    data = AGENT_CREATE.read(request)
+    username, email = data["username"], data["agent_email"]
+    password, role = data["password"], data.get("role", "agent")
     try:
         with transaction.atomic(using=ALIAS):
             agent = Agent.objects.create(
@@ -79,12 +81,9 @@ def update_agent(request: HttpRequest, company: Company, agent_id: str) -> HttpR
     """PUT /agents/{AGENT_ID}/ (Agents_updateAgent): `username` and `available`
     are required, `role` optional."""
     agent = _agent(company, agent_id)
-    f = Fields(read_json(request))
-    username = f.text("username")
-    available = f.flag("available", required=True)
-    role = f.choice("role", ROLES, default=agent.role)
-    f.check()
-    agent.name, agent.available, agent.role = username, available, role
+    data = AGENT_UPDATE.read(request)
+    agent.name, agent.available = data["username"], data["available"]
+    agent.role = data.get("role", agent.role)
     agent.save(update_fields=["name", "available", "role"])
     return respond(
         {
@@ -104,28 +103,33 @@ def delete_agent(request: HttpRequest, company: Company, agent_id: str) -> HttpR
     return respond({"response": "Agent has been removed successfully"})
 
 
-def _token_owner(company: Company, f: Fields) -> tuple[Agent, bool]:
-    """The agent named by `agent_id`, or by `email` (+ `name`, created if new)."""
-    if f.body.get("agent_id") not in (None, ""):
-        agent_id = f.integer("agent_id")
-        f.check()
-        agent = Agent.objects.filter(company=company, pk=agent_id).first()
+def _token_owner(company: Company, body: dict) -> tuple[Agent, bool, dict]:
+    """The agent named by `agent_id`, or by `email` + `name` (created if new)."""
+    errors: dict[str, list[str]] = {}
+    if body.get("agent_id") is not None:
+        data = ACCESS_TOKEN_BY_ID.check(body, errors)
+        if errors:
+            raise invalid(errors)
+        agent = Agent.objects.filter(company=company, pk=data["agent_id"]).first()
         if agent is None:
             # The one error body Surfly documents.
             raise ApiError(404, {"errors": {"agent_id": ["Agent was not found"]}})
-        return agent, False
-    email = f.text("email")
-    name = f.text("name")
-    role = f.choice("role", ROLES, default="agent")
-    if not f.errors and email and "@" not in email:
-        f.fail("email", "Enter a valid email address.")
-    f.check()
+        return agent, False, data
+    data = ACCESS_TOKEN_BY_EMAIL.check(body, errors)
+    if "email" in data and "@" not in data["email"]:
+        errors.setdefault("email", []).append("Enter a valid email address.")
+    if errors:
+        raise invalid(errors)
     agent, created = Agent.objects.get_or_create(
         company=company,
-        email=email,
-        defaults={"name": name, "role": role, "last_login": timezone.now()},
+        email=data["email"],
+        defaults={
+            "name": data["name"],
+            "role": data.get("role", "agent"),
+            "last_login": timezone.now(),
+        },
     )
-    return agent, created
+    return agent, created, data
 
 
 @surfly_api()
@@ -135,9 +139,8 @@ def access_token(request: HttpRequest, company: Company) -> HttpResponse:
     A token lives 24 h and a user has one at a time: without `force_new` the
     current one comes back unless it expires within 5 minutes.
     """
-    f = Fields(read_json(request))
-    force_new = f.flag("force_new", default=False)
-    agent, created = _token_owner(company, f)
+    agent, created, data = _token_owner(company, read_json(request))
+    force_new = data.get("force_new", False)
     now = timezone.now()
     current = (
         agent.token

@@ -12,7 +12,8 @@ from django.utils import timezone
 
 from cobrowse_portal.vendorkit.sandbox.router import ALIAS
 
-from ..api import Fields, not_found, read_json, respond, surfly_api
+from ..api import not_found, respond, surfly_api
+from ..bodies import CLIENT_CREATE, CLIENT_DOMAINS, CLIENT_UPDATE
 from ..models import Agent, Company
 from ..options import DEFAULT_OPTIONS
 from ..records import client_payload, hex_key, token
@@ -46,14 +47,11 @@ def create_client(request: HttpRequest, company: Company) -> HttpResponse:
     """POST /clients/all/ (Clients_addNewClient): answers 200 with the new
     client's `client_key`, `rest_key` (a working API key) and `widget_key`.
     With `agent_email` the client also gets its first (admin) agent."""
-    f = Fields(read_json(request))
-    name = f.text("company_name")
-    domains = f.text("domains", required=False, blank=True)
-    plan = f.text("company_plan_name", required=False) or DEFAULT_PLAN
-    agent_email = f.text("agent_email", required=False)
-    agent_name = f.text("agent_name", required=False)
-    agent_password = f.text("agent_password", required=False)
-    f.check()
+    data = CLIENT_CREATE.read(request)
+    name, domains = data["company_name"], data.get("domains")
+    plan = data.get("company_plan_name") or DEFAULT_PLAN
+    agent_email, agent_name = data.get("agent_email"), data.get("agent_name")
+    agent_password = data.get("agent_password")
     with transaction.atomic(using=ALIAS):
         client = Company.objects.create(
             api_key=hex_key(_rng),
@@ -99,10 +97,7 @@ def set_domains(
     """POST /clients/all/{CLIENT_KEY}/ (Clients_setDomainList): `domains` is a
     comma-separated string; `*` allows any domain."""
     client = _client(company, client_key)
-    f = Fields(read_json(request))
-    domains = f.text("domains")
-    f.check()
-    client.domains = _domains(domains)
+    client.domains = _domains(CLIENT_DOMAINS.read(request)["domains"])
     client.save(update_fields=["domains"])
     return respond({"domains": client.domains})
 
@@ -111,13 +106,15 @@ def set_domains(
 def update_client(
     request: HttpRequest, company: Company, client_key: str
 ) -> HttpResponse:
-    """PUT /clients/all/{CLIENT_KEY}/ (Clients_updateClient): renames it."""
+    """PUT /clients/all/{CLIENT_KEY}/ (Clients_updateClient): renames it. Its
+    schema is the create one, so a plan or domains sent along are applied too."""
     client = _client(company, client_key)
-    f = Fields(read_json(request))
-    name = f.text("company_name")
-    f.check()
-    client.name = name
-    client.save(update_fields=["name"])
+    data = CLIENT_UPDATE.read(request)
+    client.name = data["company_name"]
+    client.plan = data.get("company_plan_name") or client.plan
+    if "domains" in data:
+        client.domains = _domains(data["domains"]) or client.domains
+    client.save(update_fields=["name", "plan", "domains"])
     return respond(
         {
             "agent_count": client.agent_limit,

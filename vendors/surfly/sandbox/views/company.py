@@ -11,7 +11,7 @@ from ..records import SERVERS
 
 
 def _checked(request: HttpRequest) -> dict:
-    options, errors = clean_options(read_json(request))
+    options, errors = clean_options(read_json(request), strict=True)
     if errors:
         raise invalid(errors)
     return options

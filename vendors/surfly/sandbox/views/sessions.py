@@ -5,23 +5,25 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import reverse
 from django.utils import timezone
 
 from .. import lifecycle
 from ..api import (
     NOT_RESELLER,
-    Fields,
     invalid,
     not_found,
     read_json,
     respond,
     surfly_api,
 )
+from ..bodies import SCREENSHOT_CREATE, SESSION_CREATE
 from ..models import Agent, Company, OptionSet, SandboxSession
 from ..options import clean_options, complete
-from ..params import common_filters, number
+from ..params import common_filters, integer
 from ..records import client_session_payload, created_payload, session_payload
+from ..screenshots import screenshot_png
 
 # Screenshots keep coming only while someone polls "latest"; after this long
 # without a poll the sandbox considers the generation stopped.
@@ -42,7 +44,7 @@ def _options_by_set(sessions: list[SandboxSession]) -> dict[int, dict]:
 
 
 def _filter_by_month(request: HttpRequest, qs):
-    year, month = number(request, "year"), number(request, "month")
+    year, month = integer(request, "year"), integer(request, "month")
     if year is not None:
         qs = qs.filter(start_time__year=year)
     if month is not None:
@@ -65,7 +67,9 @@ def list_sessions(request: HttpRequest, company: Company) -> HttpResponse:
     client_key = request.GET.get("clientkey")
     if client_key:
         return _client_sessions(request, company, client_key)
-    qs = common_filters(request, SandboxSession.objects.filter(company=company))
+    qs = common_filters(
+        request, SandboxSession.objects.filter(company=company), numeric_pin=True
+    )
     qs = _filter_by_month(request, qs).defer("record_json")
     sessions = list(qs.order_by("-start_time", "-id"))
     options = _options_by_set(sessions)
@@ -79,7 +83,9 @@ def _client_sessions(request: HttpRequest, company: Company, client_key: str):
     client = Company.objects.filter(reseller=company, client_key=client_key).first()
     if client is None:
         raise not_found()
-    qs = common_filters(request, SandboxSession.objects.filter(company=client))
+    qs = common_filters(
+        request, SandboxSession.objects.filter(company=client), numeric_pin=True
+    )
     qs = _filter_by_month(request, qs).order_by("-start_time", "-id")
     now = timezone.now()
     return respond([client_session_payload(s, now) for s in qs])
@@ -95,18 +101,14 @@ def create_session(request: HttpRequest, company: Company) -> HttpResponse:
     PIN, and a `session.queued` event precedes `session.started`).
     """
     body = read_json(request)
-    f = Fields(body)
-    url = f.text("url")
-    agent_id = f.integer("agent_id")
-    skip_queue = f.flag("skip_queue", default=False)
-    tags = body.get("tags") or []
-    if isinstance(tags, str):
-        tags = [t.strip() for t in tags.split(",") if t.strip()]
-    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-        f.fail("tags", "Expected a list of strings.")
+    errors: dict[str, list[str]] = {}
+    data = SESSION_CREATE.check(body, errors)
     options, option_errors = clean_options(body)
-    f.errors.update(option_errors)
-    f.check()
+    errors.update(option_errors)
+    if errors:
+        raise invalid(errors)
+    url, agent_id = data["url"], data.get("agent_id")
+    skip_queue, tags = data.get("skip_queue", False), data.get("tags", [])
     if (
         agent_id is not None
         and not Agent.objects.filter(company=company, pk=agent_id).exists()
@@ -150,11 +152,26 @@ def latest_screenshot(request: HttpRequest, company: Company, key: str) -> HttpR
         SandboxSession.objects.filter(pk=s.pk).update(
             screenshots_started=timezone.now()
         )
-    return respond(
-        {
-            "url": f"https://surfly-screenshots.s3.amazonaws.com/screenshot-{s.session_id}.webp"
-        }
-    )
+    # Surfly's URL is on its storage; the sandbox serves the image itself. The
+    # `at` part changes with each new screenshot (every 30 s), as a new
+    # object name would.
+    image = reverse("surfly-sandbox-screenshot", args=[s.session_id])
+    at = int(timezone.now().timestamp()) // 30 * 30
+    return respond({"url": request.build_absolute_uri(f"{image}?at={at}")})
+
+
+def screenshot_image(request: HttpRequest, session_id: str) -> HttpResponse:
+    """The PNG "latest screenshot" points at. Like an object on Surfly's storage
+    it needs no API key (its name is the unguessable session id), and only a
+    session whose screenshots were started has one."""
+    s = SandboxSession.objects.filter(
+        session_id=session_id, screenshots_started__isnull=False
+    ).first()
+    if s is None:
+        raise Http404("No such screenshot.")
+    response = HttpResponse(screenshot_png(s.session_id), content_type="image/png")
+    response["Cache-Control"] = "private, max-age=30"
+    return response
 
 
 @surfly_api()
@@ -166,12 +183,7 @@ def create_screenshot(request: HttpRequest, company: Company, key: str) -> HttpR
     is raised to 5 s (silently, as documented).
     """
     s = _session(company, key)
-    f = Fields(read_json(request))
-    size, interval = f.integer("size"), f.integer("interval")
-    for name, value in (("size", size), ("interval", interval)):
-        if value is not None and value <= 0:
-            f.fail(name, "Ensure this value is greater than or equal to 1.")
-    f.check()
+    SCREENSHOT_CREATE.read(request)
     now = timezone.now()
     if s.end_time is not None:
         state = "FAILED-INTERNALLY"

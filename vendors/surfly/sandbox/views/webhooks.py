@@ -9,8 +9,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.http import HttpRequest, HttpResponse
 
-from ..api import Fields, not_found, read_json, respond, surfly_api
-from ..events import CATEGORIES
+from ..api import invalid, not_found, read_json, respond, surfly_api
+from ..bodies import WEBHOOK
 from ..models import Company, Webhook
 from ..paging import links, window
 from ..records import webhook_payload
@@ -28,28 +28,18 @@ def _webhook(company: Company, webhook_id: str) -> Webhook:
     return hook
 
 
-def _fields(request: HttpRequest, current: Webhook | None = None) -> dict:
-    f = Fields(read_json(request))
-    url = f.text("url")
-    if url:
-        try:
-            _url_ok(url)
-        except ValidationError:
-            f.fail("url", "Enter a valid URL.")
-    category = f.text("category")
-    if category and category not in CATEGORIES:
-        f.fail("category", f'"{category}" is not a valid choice.')
-    enabled = f.flag("enabled", default=current.enabled if current else True)
-    ssl = f.flag(
-        "ssl_verification", default=current.ssl_verification if current else True
-    )
-    f.check()
-    return {
-        "url": url,
-        "category": category,
-        "enabled": enabled,
-        "ssl_verification": ssl,
-    }
+def _fields(request: HttpRequest) -> dict:
+    """The whole webhook (all four fields are required, on update too)."""
+    errors: dict[str, list[str]] = {}
+    data = WEBHOOK.check(read_json(request), errors)
+    try:
+        if "url" in data:
+            _url_ok(data["url"])
+    except ValidationError:
+        errors["url"] = ["Enter a valid URL."]
+    if errors:
+        raise invalid(errors)
+    return data
 
 
 @surfly_api()
@@ -91,10 +81,10 @@ def get_webhook(
 def update_webhook(
     request: HttpRequest, company: Company, webhook_id: str
 ) -> HttpResponse:
-    """PUT /webhooks/{WEBHOOK_ID}/ (Webhooks_updateWebhook): same body as create;
-    an omitted `enabled`/`ssl_verification` keeps its value."""
+    """PUT /webhooks/{WEBHOOK_ID}/ (Webhooks_updateWebhook): same body as create,
+    every field required."""
     hook = _webhook(company, webhook_id)
-    for name, value in _fields(request, hook).items():
+    for name, value in _fields(request).items():
         setattr(hook, name, value)
     hook.save()
     return respond(webhook_payload(hook))
