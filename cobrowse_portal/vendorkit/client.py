@@ -142,6 +142,13 @@ class BaseVendorClient:
             raise errors.PermanentVendorError(
                 f"The {self.vendor} API root is not a valid URL."
             ) from None
+        except requests.exceptions.InvalidJSONError:
+            # Nothing was sent (e.g. NaN in a body): our refusal, not an outage,
+            # so it is never kept for a retry.
+            raise errors.PermanentVendorError(
+                f"This cannot be sent to {self.vendor}: the values are not valid "
+                "JSON (NaN or Infinity?)."
+            ) from None
         except requests.RequestException as exc:
             # Refused port, DNS failure, TLS error, timeout, dropped connection: one
             # message for all, so a page never tells a closed port from an open one.

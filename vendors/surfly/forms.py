@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
 from django import forms
 
+from cobrowse_portal.core.formfields import BoundedJSONField, parse_json_text
 from cobrowse_portal.core.vendorforms import VendorFormMixin
 
 from .schemas import WEBHOOK_CATEGORIES
@@ -21,6 +21,10 @@ _DOMAIN = re.compile(
 )
 _OPTION_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,79}$")
 MAX_INT = 2**31 - 1  # the duration column is a 32-bit integer on PostgreSQL
+#: Integer company options: Surfly documents none of their ranges (the spec types
+#: them as int32 with examples only), so these are the sensible ones; any other
+#: integer option is 0..int32.
+INT_OPTION_BOUNDS = {"theme_font_size": (6, 72)}
 
 
 def split_list(value: str) -> list[str]:
@@ -220,10 +224,7 @@ class SessionStartForm(VendorFormMixin, forms.Form):
         text = (self.cleaned_data.get("other_options") or "").strip()
         if not text:
             return {}
-        try:
-            value = json.loads(text)
-        except ValueError as exc:
-            raise forms.ValidationError(f"Not valid JSON: {exc}") from None
+        value = parse_json_text(text)
         if not isinstance(value, dict):
             raise forms.ValidationError(
                 'Write a JSON object, e.g. {"white_label": true}.'
@@ -293,9 +294,15 @@ class CompanyOptionsForm(VendorFormMixin, forms.Form):
             if isinstance(value, bool):
                 field = forms.BooleanField(required=False, label=label, initial=value)
             elif isinstance(value, int):
-                field = forms.IntegerField(label=label, initial=value)
+                low, high = INT_OPTION_BOUNDS.get(key, (0, MAX_INT))
+                field = forms.IntegerField(
+                    label=label, initial=value, min_value=low, max_value=high
+                )
             elif isinstance(value, float):
-                field = forms.FloatField(label=label, initial=value)
+                # Django's FloatField already refuses NaN and Infinity.
+                field = forms.FloatField(
+                    label=label, initial=value, min_value=0, max_value=1e9
+                )
             elif isinstance(value, str):
                 field = forms.CharField(
                     required=False,
@@ -305,7 +312,7 @@ class CompanyOptionsForm(VendorFormMixin, forms.Form):
                     max_length=5000,
                 )
             else:
-                field = forms.JSONField(
+                field = BoundedJSONField(
                     required=False,
                     label=label,
                     initial=value,
@@ -317,7 +324,7 @@ class CompanyOptionsForm(VendorFormMixin, forms.Form):
     def clean(self):
         data = super().clean()
         for key, field in self.fields.items():
-            if isinstance(field, forms.JSONField) and key in data:
+            if isinstance(field, BoundedJSONField) and key in data:
                 expected = self.original.get(key)
                 value = data[key]
                 if isinstance(expected, list) and not isinstance(value, list):
