@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from functools import wraps
+from urllib.parse import urlsplit
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, render
+from django.urls import Resolver404, resolve
 
 from .choices import ROLE_RANK, Role
 from .models import VendorAccount
@@ -15,6 +17,17 @@ from .models import VendorAccount
 def has_role(request, minimum: str) -> bool:
     role = getattr(request, "role", None)
     return role is not None and ROLE_RANK[role] >= ROLE_RANK[minimum]
+
+
+def may_open(request, url: str) -> bool:
+    """Whether the current role passes the role check of the view behind `url`
+    (a link to a page that would answer 403 is not worth showing)."""
+    try:
+        view = resolve(urlsplit(url).path).func
+    except Resolver404:
+        return False
+    minimum = getattr(view, "min_role", None)
+    return minimum is None or has_role(request, minimum)
 
 
 def role_required(minimum: str = Role.AGENT):

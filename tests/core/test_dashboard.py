@@ -106,6 +106,24 @@ def test_agents_see_cards_but_not_operations(portal, client):
     assert reverse("core:account_list") not in html  # sidebar hides Operations
 
 
+def test_every_link_on_the_dashboard_opens_for_its_viewer(portal, client, no_network):
+    """An agent is never sent to a page that answers 403 (the agents page is for
+    managers): each role gets only the links it may follow."""
+    linked = {}
+    for who in ("agent", "manager", "admin"):
+        client.force_login(portal.personas[who])
+        html = client.get(DASHBOARD).content.decode()
+        main = html.split("<main", 1)[1].split("</main>", 1)[0]
+        hrefs = set(re.findall(r'href="(/[^"#]*)', main))
+        linked[who] = hrefs
+        for href in hrefs:
+            status = client.get(href).status_code
+            assert status == 200, f"{who}: {href} answered {status}"
+    agents_page = reverse("surfly:agents", args=[portal.account.pk])
+    assert agents_page not in linked["agent"]
+    assert agents_page in linked["manager"]
+
+
 def test_empty_workspace_invites_the_admin_to_add_an_account(personas, client):
     client.force_login(personas["admin"])
     html = client.get(DASHBOARD).content.decode()

@@ -13,7 +13,7 @@ from ..choices import Role, RunStatus, WriteStatus
 from ..htmx import render_page
 from ..middleware import switch_workspace
 from ..models import SyncRun, workspaces_for
-from ..permissions import role_required
+from ..permissions import may_open, role_required
 from ..schedules import schedules_for
 
 
@@ -37,6 +37,10 @@ def dashboard(request):
         figures = []
         if account.spec.dashboard_figures:
             figures = import_string(account.spec.dashboard_figures)(account)
+            for figure in figures:
+                # Link a figure only to a page this role may open.
+                if figure.get("url") and not may_open(request, figure["url"]):
+                    figure["url"] = ""
         cards.append(
             {
                 "account": account,
