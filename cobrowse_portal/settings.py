@@ -295,6 +295,9 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Beat writes a task's last_run_at back after every send (not every 3 minutes), so
+# the schedule table and the admin never show a stale time.
+CELERY_BEAT_SYNC_EVERY = 1
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # Unacked tasks come back after this long if a worker dies (acks_late).
     CELERY_BROKER_TRANSPORT_OPTIONS = {

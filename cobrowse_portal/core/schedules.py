@@ -11,6 +11,7 @@ import json
 from datetime import timedelta
 
 from django.db import transaction
+from django.db.models import Max, Q
 from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
@@ -65,24 +66,52 @@ def remove_schedules(account_id: int) -> None:
 
 
 def schedules_for(account) -> list[dict]:
-    """Each stream with its task, interval and next due time (for pages)."""
+    """Each stream with its task, interval, last run and next due time (for pages).
+
+    "Last run" is the newest SyncRun of the stream (what really happened), not
+    the task's `last_run_at`: that one is back-dated when the task is created (so
+    it is due at once) and beat writes it back only now and then. The next due
+    time counts from the newer of the last scheduled run and `last_run_at`.
+    """
+    from .choices import Trigger
+    from .models import SyncRun
+
     tasks = {
         t.name: t
         for t in PeriodicTask.objects.filter(
             name__startswith=f"account-{account.pk}-"
         ).select_related("interval")
     }
+    runs = {
+        r["stream"]: r
+        for r in SyncRun.objects.filter(account=account)
+        .values("stream")
+        .annotate(
+            last=Max("queued_at"),
+            last_scheduled=Max("queued_at", filter=Q(trigger=Trigger.SCHEDULED)),
+        )
+        .order_by()
+    }
+    now = timezone.now()
     rows = []
     for stream in account.spec.streams:
         task = tasks.get(task_name(account.pk, stream.name))
         every = task.interval.every if task and task.interval else None
+        ran = runs.get(stream.name, {})
         next_due = None
         if task and every and task.enabled:
-            base = task.last_run_at or task.date_changed or timezone.now()
-            # Beat saves last_run_at lazily, so an overdue time means "due now".
-            next_due = max(base + timedelta(seconds=every), timezone.now())
+            bases = [t for t in (ran.get("last_scheduled"), task.last_run_at) if t]
+            base = max(bases) if bases else (task.date_changed or now)
+            # An overdue time means "due now" (beat sends it at its next tick).
+            next_due = max(base + timedelta(seconds=every), now)
         rows.append(
-            {"stream": stream, "task": task, "every": every, "next_due": next_due}
+            {
+                "stream": stream,
+                "task": task,
+                "every": every,
+                "last_run": ran.get("last"),
+                "next_due": next_due,
+            }
         )
     return rows
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -10,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
+from cobrowse_portal.core.choices import Trigger
 from cobrowse_portal.core.schedules import (
     TASK,
     schedules_for,
@@ -19,7 +21,7 @@ from cobrowse_portal.core.schedules import (
 )
 from cobrowse_portal.vendorkit import registry
 
-from .conftest import make_account
+from .conftest import make_account, make_run
 
 SPEC = registry.get("surfly")
 
@@ -155,3 +157,36 @@ def test_next_due_follows_the_last_run(reseller):
     set_interval(account, stream.name, 300, enabled=False)
     row = next(r for r in schedules_for(account) if r["stream"].name == stream.name)
     assert row["next_due"] is None
+
+
+def test_a_new_account_shows_never_run_and_due_now(portal, client):
+    """Right after creation the task's last_run_at is back-dated (so it is due at
+    once): the table must not show that as a run that happened."""
+    account = make_account(portal.reseller, "Fresh desk")
+    client.force_login(portal.personas["admin"])
+    html = client.get(reverse("core:account_detail", args=[account.pk])).content
+    rows = re.findall(r'<tr id="schedule-[^"]+">(.*?)</tr>', html.decode(), re.S)
+    assert len(rows) == len(SPEC.streams)
+    for row in rows:
+        cells = re.findall(r"<td>(.*?)</td>", row, re.S)
+        assert cells[2].strip() == "never", row
+        assert "now" in cells[3], row
+
+
+def test_last_and_next_follow_the_real_runs_not_beats_lazy_copy(reseller):
+    """Beat writes last_run_at back lazily: a scheduled run that happened after it
+    moves both "last run" and "next due"."""
+    account = make_account(reseller, "Desk")
+    stream = SPEC.streams[0]
+    set_interval(account, stream.name, 300)
+    stale = timezone.now() - timedelta(seconds=290)
+    PeriodicTask.objects.filter(name=task_name(account.pk, stream.name)).update(
+        last_run_at=stale
+    )
+    ran = timezone.now() - timedelta(seconds=20)
+    make_run(account, stream=stream.name, trigger=Trigger.SCHEDULED, queued_at=ran)
+    manual = timezone.now() - timedelta(seconds=5)
+    make_run(account, stream=stream.name, trigger=Trigger.MANUAL, queued_at=manual)
+    row = next(r for r in schedules_for(account) if r["stream"].name == stream.name)
+    assert row["last_run"] == manual  # any run counts as the last run
+    assert row["next_due"] == ran + timedelta(seconds=300)  # beat counts scheduled
