@@ -13,7 +13,11 @@ from cobrowse_portal.celery import app
 
 def test_broker_setup_declares_the_default_queue_once(tmp_path, monkeypatch):
     broker = tmp_path / "broker.sqlite3"
+    # Celery reads CELERY_BROKER_URL from the environment before its settings (CI
+    # sets Redis), and Redis' transport options would reach SQLAlchemy's engine.
+    monkeypatch.setenv("CELERY_BROKER_URL", f"sqla+sqlite:///{broker}")
     monkeypatch.setattr(app.conf, "broker_url", f"sqla+sqlite:///{broker}")
+    monkeypatch.setitem(app.conf, "broker_transport_options", {})
     out = StringIO()
     call_command("broker_setup", stdout=out)
     call_command("broker_setup", stdout=out)  # idempotent: a second start is fine

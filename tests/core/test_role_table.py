@@ -63,6 +63,7 @@ ROLE_TABLE = {
     # --- Surfly: reports, agents, company settings (managers) -------------------
     "surfly:history": M,
     "surfly:history_csv": M,
+    "surfly:sessions_check": M,
     "surfly:agents": M,
     "surfly:agent_add": M,
     "surfly:agent_edit": M,
@@ -71,10 +72,12 @@ ROLE_TABLE = {
     "surfly:agent_token": M,  # an agent must not take another agent's token
     "surfly:options": M,
     "surfly:options_reset": M,
+    "surfly:options_copy": M,  # replaces every option: a manager's decision
     "surfly:webhooks": M,
     "surfly:webhook_add": M,
     "surfly:webhook_edit": M,
     "surfly:webhook_delete": M,
+    "surfly:webhook_refresh": M,
     "surfly:webhooks_register": AD,  # the receiver URL holds the secret token
     "surfly:servers": M,
     # --- Surfly: reseller provisioning (managers) -------------------------------
@@ -84,6 +87,7 @@ ROLE_TABLE = {
     "surfly:client_domains": M,
     "surfly:client_delete": M,
     "surfly:client_sessions": M,
+    "surfly:client_refresh": M,
     # --- not role_required ------------------------------------------------------
     "login": PUBLIC,
     "logout": PUBLIC,
@@ -160,6 +164,7 @@ POSTS = {
     ],
     "surfly:client_edit": [{"company_name": "Renamed Co"}],
     "surfly:client_domains": [{"domains": "planted.test"}],
+    "surfly:sessions_check": [{"how": "history"}, {"how": "list"}],
 }
 MEMBERS = ("agent", "manager", "admin")  # least first: denials run before changes
 
