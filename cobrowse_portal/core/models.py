@@ -42,6 +42,12 @@ class Workspace(models.Model):
         help_text="The reseller workspace that owns this client workspace.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    archived_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Archived: nobody can open it and its vendor accounts are off; "
+        "the data stays (clear this to restore it).",
+    )
 
     class Meta:
         ordering = ["name"]
@@ -99,7 +105,21 @@ def workspaces_for(user) -> models.QuerySet[Workspace]:
     managed = Membership.objects.filter(
         user=user, role__in=[Role.ADMIN, Role.MANAGER]
     ).values("workspace_id")
-    return Workspace.objects.filter(Q(pk__in=direct) | Q(parent_id__in=managed))
+    return Workspace.objects.filter(
+        Q(pk__in=direct) | Q(parent_id__in=managed), archived_at__isnull=True
+    )
+
+
+def archive_workspace(workspace: Workspace) -> None:
+    """Close a workspace without losing its data: nobody can open it any more and
+    its vendor accounts stop syncing (their schedules go with `enabled`)."""
+    from django.utils import timezone
+
+    workspace.archived_at = timezone.now()
+    workspace.save(update_fields=["archived_at"])
+    for account in workspace.accounts.filter(enabled=True):
+        account.enabled = False
+        account.save()  # the post_save signal removes its beat schedules
 
 
 WEBHOOK_TOKEN_MASK = "••••••••"

@@ -79,6 +79,15 @@ class SurflyClient(SyncedModel):
     agent_count = models.IntegerField(null=True, blank=True)
     widget_key = models.CharField(max_length=100, blank=True)
     domains = models.JSONField(default=list, blank=True)
+    #: The client workspace the portal created for this client (if any), so
+    #: deleting the client can ask what becomes of it.
+    client_workspace = models.ForeignKey(
+        "core.Workspace",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
 
     class Meta(SyncedModel.Meta):
         ordering = ["company_name"]

@@ -575,6 +575,10 @@ def create_client(
             )
             sub.set_credentials({"api_key": answer.rest_key})
             sub.save()
+            SurflyClient.objects.filter(pk=result.client.pk).update(
+                client_workspace=workspace
+            )
+            result.client.client_workspace = workspace
             result.workspace, result.workspace_account = workspace, sub
     return result
 

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 
 from cobrowse_portal.core.choices import Role
 from cobrowse_portal.core.htmx import render_page
+from cobrowse_portal.core.models import Workspace, archive_workspace
 from cobrowse_portal.core.permissions import role_required
 from cobrowse_portal.core.vendorforms import (
     Write,
@@ -32,7 +33,9 @@ from .common import page_context, reseller_account
 
 
 def _clients(account):
-    return SurflyClient.objects.filter(account=account, removed_at__isnull=True)
+    return SurflyClient.objects.filter(
+        account=account, removed_at__isnull=True
+    ).select_related("client_workspace")
 
 
 @role_required(Role.MANAGER)
@@ -186,12 +189,44 @@ def client_refresh(request, account_id: int, pk: int):
 def client_delete(request, account_id: int, pk: int):
     account = reseller_account(request, account_id)
     client = get_object_or_404(_clients(account), pk=pk)
+    workspace = _client_workspace(client)
+    choice = request.POST.get("workspace", "")
+    if workspace is not None and choice not in ("archive", "keep"):
+        # The portal made a client workspace for this client: deleting the client
+        # at Surfly must not silently leave it behind (nor silently close it).
+        messages.error(
+            request,
+            f"Choose what becomes of the client workspace {workspace.name}: "
+            "archive it or keep it.",
+        )
+        return redirect("surfly:client_edit", account_id=account.pk, pk=client.pk)
     write = Write(account, services.delete_client, f"Delete client {client}", client)
     done, answer = attempt(request, write, "deleted")
     if not done:
         return redirect("surfly:client_edit", account_id=account.pk, pk=client.pk)
     messages.success(request, f"{client}: {answer}")
+    if workspace is not None and choice == "archive":
+        archive_workspace(workspace)
+        messages.info(
+            request,
+            f"Client workspace {workspace.name} archived: nobody can open it and "
+            "its vendor accounts are off; its data is kept.",
+        )
+    elif workspace is not None:
+        messages.info(
+            request,
+            f"Client workspace {workspace.name} kept. Its Surfly account used this "
+            "client's REST key, which Surfly no longer accepts.",
+        )
     return redirect("surfly:clients", account_id=account.pk)
+
+
+def _client_workspace(client) -> Workspace | None:
+    """The open client workspace the portal created for `client`, if any."""
+    workspace = client.client_workspace
+    if workspace is None or workspace.archived_at is not None:
+        return None
+    return workspace
 
 
 @role_required(Role.MANAGER)
