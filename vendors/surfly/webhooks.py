@@ -16,8 +16,19 @@ from .sync import ENDED, LIVE, session_stage
 SESSION_EVENTS = frozenset({"session.queued", "session.started", "session.ended"})
 
 
+_SESSION = "surfly.CobrowseSession"
+
+
 class SurflyWebhookHandler(WebhookHandler):
     known_types = SESSION_EVENTS
+    # Checked at intake against the model's column sizes (vendorkit.webhooks).
+    columns = {
+        "data.session_id": f"{_SESSION}.external_id",
+        "data.pin": f"{_SESSION}.pin",
+        "data.follower_link": f"{_SESSION}.follower_link",
+        "data.viewer_link": f"{_SESSION}.follower_link",
+        "data.leader_link": f"{_SESSION}.leader_link",
+    }
 
     def identify(self, payload):
         if not isinstance(payload, dict):
