@@ -106,9 +106,10 @@ def receive(
     except IntegrityError:
         return 200, "duplicate ignored", None
     if known:
-        from cobrowse_portal.core.tasks import process_webhook_events
+        from cobrowse_portal.core.tasks import request_webhook_processing
 
-        transaction.on_commit(lambda: process_webhook_events.delay(account.pk))
+        # One queued drain per account, however many deliveries (coalesced).
+        transaction.on_commit(lambda: request_webhook_processing(account.pk))
         return 202, "accepted", event
     return 200, "unknown event type recorded", event
 
