@@ -71,8 +71,10 @@ def enqueue_sync(account: VendorAccount, streams=None, trigger=Trigger.MANUAL) -
 WEBHOOKS_QUEUED = "webhooks:queued"
 #: A raised flag whose task never ran stops blocking new tasks after this long.
 WEBHOOKS_QUEUED_TTL = 120
-#: Events applied per query of the drain (the claim is refreshed after each).
+#: Events read per query of the drain (the claim is refreshed after each), and
+#: applied per transaction.
 DRAIN_BATCH = 500
+COMMIT_EVERY = 100
 
 
 def request_webhook_processing(account_id: int, *, force: bool = False) -> bool:
@@ -119,9 +121,8 @@ def process_webhook_events(account_id: int) -> str:
             )
             if not batch:
                 break
-            for event in batch:
-                _apply_event(handler, account, event)
-                done += 1
+            for i in range(0, len(batch), COMMIT_EVERY):
+                done += _apply_events(handler, account, batch[i : i + COMMIT_EVERY])
             claim.heartbeat()
     finally:
         claim.release()
@@ -135,17 +136,27 @@ def process_webhook_events(account_id: int) -> str:
     return f"{done} events applied"
 
 
-def _apply_event(handler, account, event: WebhookEvent) -> None:
-    try:
-        with transaction.atomic():
-            handler.apply(account, event)
-            event.status, event.error = EventStatus.PROCESSED, ""
-            event.processed_at = timezone.now()
-            event.save(update_fields=["status", "error", "processed_at"])
-    except Exception as exc:  # one bad event must not block the rest
-        log.exception("webhook event %s failed", event.pk)
-        event.status, event.error = EventStatus.FAILED, redact(exc)[:500]
-        event.save(update_fields=["status", "error"])
+def _apply_events(handler, account, events: list[WebhookEvent]) -> int:
+    """Apply events in order in one transaction (one commit, not one per event);
+    each in its own savepoint, so one bad event does not block the rest."""
+    applied, failed = [], []
+    with transaction.atomic():
+        for event in events:
+            try:
+                with transaction.atomic():
+                    handler.apply(account, event)
+                applied.append(event.pk)
+            except Exception as exc:
+                log.exception("webhook event %s failed", event.pk)
+                failed.append((event.pk, redact(exc)[:500]))
+        WebhookEvent.objects.filter(pk__in=applied).update(
+            status=EventStatus.PROCESSED, error="", processed_at=timezone.now()
+        )
+        for pk, error in failed:
+            WebhookEvent.objects.filter(pk=pk).update(
+                status=EventStatus.FAILED, error=error
+            )
+    return len(events)
 
 
 # --- the sweeper: nothing waits forever ------------------------------------------

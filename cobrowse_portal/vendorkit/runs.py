@@ -84,6 +84,18 @@ def raise_flag(account_id: int, name: str, ttl: int) -> bool:
     table = qn(SyncClaim._meta.db_table)
     now = timezone.now()
     adapt = connection.ops.adapt_datetimefield_value
+    # Mostly the flag is up (a burst): a plain read answers that without a write
+    # (an upsert that changes nothing still locks the row and commits). A flag
+    # lowered right after this read is the same as one lowered right after a
+    # no-op upsert: the task that lowered it has yet to look for our event.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT 1 FROM {table} WHERE {qn('account_id')} = %s AND "
+            f"{qn('stream')} = %s AND {qn('expires_at')} >= %s",
+            [account_id, name, adapt(now)],
+        )
+        if cursor.fetchone():
+            return False
     sql = (
         f"INSERT INTO {table} ({qn('account_id')}, {qn('stream')}, {qn('token')}, "
         f"{qn('expires_at')}) VALUES (%s, %s, %s, %s) "

@@ -18,11 +18,12 @@ import hmac
 import json
 import re
 from collections.abc import Mapping
+from contextlib import nullcontext as _nothing
 from typing import Any
 
 from django.apps import apps
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, router, transaction
 
 from cobrowse_portal.core.choices import EventStatus
 from cobrowse_portal.core.models import VendorAccount, WebhookEvent
@@ -92,8 +93,10 @@ def receive(
         reason = f"malformed event: {detail}"[:500]
         return 400, reason, _invalid(account, reason, excerpt)
     known = event_type in handler.known_types
+    # One autocommit INSERT (no BEGIN/COMMIT round trips); a duplicate is refused
+    # by the unique constraint, in its own savepoint if a transaction is open.
     try:
-        with transaction.atomic():
+        with transaction.atomic() if _in_transaction() else _nothing():
             event = WebhookEvent.objects.create(
                 account=account,
                 external_id=str(ext_id),
@@ -112,6 +115,10 @@ def receive(
         transaction.on_commit(lambda: request_webhook_processing(account.pk))
         return 202, "accepted", event
     return 200, "unknown event type recorded", event
+
+
+def _in_transaction() -> bool:
+    return transaction.get_connection(router.db_for_write(WebhookEvent)).in_atomic_block
 
 
 def _check_columns(ext_id, sequence) -> None:
