@@ -251,7 +251,9 @@ def fail_dead_runs(now=None) -> int:
     running = SyncRun.objects.filter(status=RunStatus.RUNNING).filter(
         models.Q(heartbeat_at__lt=cutoff)
         | models.Q(heartbeat_at__isnull=True, started_at__lt=cutoff)
-        | models.Q(heartbeat_at__isnull=True, started_at__isnull=True)
+        | models.Q(
+            heartbeat_at__isnull=True, started_at__isnull=True, queued_at__lt=cutoff
+        )
     )
     failed = running.update(
         status=RunStatus.FAILED, error=DEAD_RUN_ERROR, finished_at=now

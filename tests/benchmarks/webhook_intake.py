@@ -104,6 +104,22 @@ def stop(proc: subprocess.Popen | None) -> None:
         proc.wait()
 
 
+def session_cpu(sid: int) -> float:
+    """CPU seconds (user + system) used so far by every live process of session
+    `sid` (gunicorn or celery and their children): a figure the machine's load
+    does not inflate, unlike wall-clock latency."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == sid:  # field 6 of stat: the session id
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / tick
+
+
 def wait_port(port: int, proc: subprocess.Popen, what: str) -> None:
     import socket
 
@@ -332,6 +348,7 @@ def main() -> None:
         wait_port(port, web, "gunicorn")
         time.sleep(3)  # the worker connects to Redis
         load_before = run(env, "uptime")
+        cpu_web, cpu_worker = session_cpu(web.pid), session_cpu(worker.pid)
         sent = send_all(port, bodies, args.senders)
         accepted = sent["statuses"].get(202, 0)
         # Until every event is applied (or 120 s).
@@ -343,6 +360,8 @@ def main() -> None:
                 break
             time.sleep(0.05)
         applied_at = time.perf_counter()
+        cpu_web = session_cpu(web.pid) - cpu_web
+        cpu_worker = session_cpu(worker.pid) - cpu_worker
         load_after = run(env, "uptime")
     finally:
         stop(web)
@@ -382,6 +401,11 @@ def main() -> None:
     out(
         f"applied exactly once: {verdict(exact)} (processed per account: "
         f"{sorted(processed.values())}; other statuses: {others or 'none'})"
+    )
+    out(
+        f"CPU per event: web {cpu_web / args.events * 1000:.2f} ms, worker "
+        f"{cpu_worker / args.events * 1000:.2f} ms (gunicorn and celery processes; "
+        f"PostgreSQL and the senders not counted)"
     )
     out(f"load before: {load_before}")
     out(f"load after:  {load_after}")
