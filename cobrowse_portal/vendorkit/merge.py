@@ -63,6 +63,9 @@ class Lifecycle:
     stage: Callable[[Mapping[str, Any]], Stage]
     fields: tuple[str, ...]
     reads: tuple[str, ...] = ()
+    #: The last stage (e.g. ended): a pulled row there cannot move backwards, so
+    #: it needs no look-up (a history backfill is nearly all of them).
+    last: int | None = None
 
 
 def keep_newer(model, account, rows: Iterable[dict], lifecycle: Lifecycle) -> list:
@@ -72,9 +75,14 @@ def keep_newer(model, account, rows: Iterable[dict], lifecycle: Lifecycle) -> li
     The other fields (tags, counts, the raw payload) still follow the pull.
     """
     rows = list(rows)
-    if not rows:
+    stages = [lifecycle.stage(r) for r in rows]
+    ids = {
+        str(r["external_id"])
+        for r, stage in zip(rows, stages, strict=True)
+        if lifecycle.last is None or stage.rank < lifecycle.last
+    }
+    if not ids:
         return rows
-    ids = {str(r["external_id"]) for r in rows}
     stored: dict[str, dict] = {}
     names = tuple(dict.fromkeys((*lifecycle.fields, *lifecycle.reads)))
     id_list = list(ids)
@@ -84,11 +92,9 @@ def keep_newer(model, account, rows: Iterable[dict], lifecycle: Lifecycle) -> li
         ).values("external_id", *names):
             stored[values["external_id"]] = values
     out = []
-    for row in rows:
+    for row, stage in zip(rows, stages, strict=True):
         current = stored.get(str(row["external_id"]))
-        if current is not None and not is_newer(
-            lifecycle.stage(row), lifecycle.stage(current)
-        ):
+        if current is not None and not is_newer(stage, lifecycle.stage(current)):
             row = {**row, **{f: current[f] for f in lifecycle.fields if f in current}}
         out.append(row)
     return out

@@ -46,6 +46,7 @@ SESSION_LIFECYCLE = Lifecycle(
     stage=session_stage,
     fields=("is_active", "end_time", "duration"),
     reads=("start_time", "last_event_sequence"),
+    last=ENDED,
 )
 
 
