@@ -8,7 +8,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from cobrowse_portal.core.views import hooks
-from cobrowse_portal.vendorkit import registry
+from cobrowse_portal.vendorkit import registry, webhooks
 from cobrowse_portal.vendorkit.redaction import secret_path
 
 urlpatterns = [
@@ -26,9 +26,7 @@ urlpatterns = [
         name="password_change_done",
     ),
     # The token is a secret: masked in every log line (vendorkit.redaction).
-    secret_path(
-        "hooks/<int:account_id>/<secret:token>/", hooks.receive, name="webhook_receive"
-    ),
+    secret_path(webhooks.ROUTE, hooks.receive, name="webhook_receive"),
     path("admin/", admin.site.urls),
 ]
 

@@ -9,6 +9,8 @@ class VendorkitConfig(AppConfig):
     verbose_name = "Vendor plumbing"
 
     def ready(self) -> None:
-        from .redaction import install_record_factory
+        from .redaction import install_record_factory, register_secret_path
+        from .webhooks import ROUTE
 
         install_record_factory()
+        register_secret_path(ROUTE)

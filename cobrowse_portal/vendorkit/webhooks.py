@@ -28,6 +28,11 @@ from django.db import IntegrityError, router, transaction
 from cobrowse_portal.core.choices import EventStatus
 from cobrowse_portal.core.models import VendorAccount, WebhookEvent
 
+#: Where vendors post an account's events; the token segment is a secret, masked in
+#: every log line of every process (registered when the vendorkit app is ready, so
+#: also in workers that never load the URLconf).
+ROUTE = "hooks/<int:account_id>/<secret:token>/"
+
 
 class InvalidEvent(ValueError):
     """The body is not an event we can read."""

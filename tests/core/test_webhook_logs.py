@@ -140,3 +140,25 @@ def test_redact_masks_only_the_secret_segment():
         f"<WSGIRequest: POST '/hooks/1/{MASK}/'>"
     )
     assert redact("/v/surfly/hooks/") == "/v/surfly/hooks/"  # not the route
+
+
+def test_masked_in_a_process_that_never_loads_the_urlconf():
+    """A Celery worker or a management command logs before (or without) any URL
+    resolution: the route is registered when the vendorkit app is ready."""
+    import os
+    import subprocess
+    import sys
+
+    token = "wOrKeR-tOkEn-0123456789-abcdefghijklmn"
+    code = (
+        "import django, logging, sys; django.setup(); "
+        "assert 'cobrowse_portal.urls' not in sys.modules; "
+        f"logging.getLogger('cobrowse.worker').warning('POST http://h/hooks/3/{token}/')"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert f"/hooks/3/{MASK}/" in out.stderr + out.stdout
+    assert token not in out.stderr + out.stdout
