@@ -66,9 +66,14 @@ format: install
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-## make bench: Surfly sync benchmark; prints figures, asserts nothing.
+## make bench: Surfly sync and webhook intake benchmarks; print figures, assert
+## nothing. BENCH=sync or BENCH=webhooks runs one (webhooks: PostgreSQL + Redis).
+BENCH ?= all
 bench: install
-	$(PY) -m tests.benchmarks.surfly_sync $(BENCH_ARGS)
+	@if [ "$(BENCH)" = all ] || [ "$(BENCH)" = sync ]; then \
+	  $(PY) -m tests.benchmarks.surfly_sync $(BENCH_ARGS); fi
+	@if [ "$(BENCH)" = all ] || [ "$(BENCH)" = webhooks ]; then \
+	  $(PY) -m tests.benchmarks.webhook_intake $(WEBHOOK_BENCH_ARGS); fi
 
 clean:
 	rm -rf var/*.sqlite3* staticfiles

@@ -329,6 +329,9 @@ SYNC_LOOKBACK_SECONDS = env.int("SYNC_LOOKBACK_SECONDS", default=600)
 # How long a sync claim lives without a heartbeat before another worker may take it.
 SYNC_CLAIM_TTL_SECONDS = env.int("SYNC_CLAIM_TTL_SECONDS", default=900)
 WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=256 * 1024)
+# The sweeper (core.sweep, every minute) re-queues webhook events and kept writes
+# waiting this long past due: their task was lost.
+SWEEP_GRACE_SECONDS = env.int("SWEEP_GRACE_SECONDS", default=60)
 
 # --- Logging ------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

@@ -8,7 +8,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from cobrowse_portal.core.views import hooks
-from cobrowse_portal.vendorkit import registry
+from cobrowse_portal.vendorkit import registry, webhooks
+from cobrowse_portal.vendorkit.redaction import secret_path
 
 urlpatterns = [
     path("", include("cobrowse_portal.core.urls")),
@@ -24,7 +25,8 @@ urlpatterns = [
         auth_views.PasswordChangeDoneView.as_view(),
         name="password_change_done",
     ),
-    path("hooks/<int:account_id>/<str:token>/", hooks.receive, name="webhook_receive"),
+    # The token is a secret: masked in every log line (vendorkit.redaction).
+    secret_path(webhooks.ROUTE, hooks.receive, name="webhook_receive"),
     path("admin/", admin.site.urls),
 ]
 

@@ -122,3 +122,29 @@ def set_interval(account, stream: str, seconds: int, enabled: bool = True) -> No
     task.expire_seconds = max(30, int(seconds * 0.9))
     task.enabled = enabled
     task.save()
+
+
+# --- the platform's own schedule ------------------------------------------------
+SWEEP_NAME = "core-sweep"
+SWEEP_TASK = "core.sweep"
+SWEEP_EVERY = 60
+
+
+def ensure_sweeper(periodic_task=PeriodicTask, interval_schedule=IntervalSchedule):
+    """The fixed beat entry of `core.sweep` (every minute); created by migration
+    core 0005, and again here if someone deleted it. Takes the models so the data
+    migration can pass its historical ones."""
+    schedule, _ = interval_schedule.objects.get_or_create(
+        every=SWEEP_EVERY, period="seconds"
+    )
+    task, _ = periodic_task.objects.get_or_create(
+        name=SWEEP_NAME,
+        defaults={
+            "task": SWEEP_TASK,
+            "interval": schedule,
+            "expire_seconds": SWEEP_EVERY - 10,
+            "description": "Re-queue lost webhook and kept-write tasks; fail runs "
+            "whose worker stopped.",
+        },
+    )
+    return task

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from celery import shared_task
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from cobrowse_portal.vendorkit.runs import acquire_claim, execute_stream
+from cobrowse_portal.vendorkit.redaction import redact
+from cobrowse_portal.vendorkit.runs import (
+    acquire_claim,
+    execute_stream,
+    fail_dead_runs,
+    lower_flag,
+    raise_flag,
+)
 
 from .choices import EventStatus, Trigger
 from .models import VendorAccount, WebhookEvent
@@ -57,36 +66,142 @@ def enqueue_sync(account: VendorAccount, streams=None, trigger=Trigger.MANUAL) -
     return runs
 
 
+# --- webhook events: one drain per account, however many deliveries -------------
+#: The flag "a processing task is queued for this account" (a SyncClaim row).
+WEBHOOKS_QUEUED = "webhooks:queued"
+#: A raised flag whose task never ran stops blocking new tasks after this long.
+WEBHOOKS_QUEUED_TTL = 120
+#: Events read per query of the drain (the claim is refreshed after each), and
+#: applied per transaction.
+DRAIN_BATCH = 500
+COMMIT_EVERY = 100
+
+
+def request_webhook_processing(account_id: int, *, force: bool = False) -> bool:
+    """Queue `process_webhook_events` for the account unless one is already queued.
+
+    The intake calls this after every stored event, so a burst of deliveries
+    queues one task, not one per event. `force` queues one regardless (the drain's
+    end and the sweeper). Returns whether a task was queued.
+    """
+    if force:
+        lower_flag(account_id, WEBHOOKS_QUEUED)
+    if not raise_flag(account_id, WEBHOOKS_QUEUED, WEBHOOKS_QUEUED_TTL):
+        return False
+    try:
+        process_webhook_events.delay(account_id)
+    except Exception:  # broker down: the event is stored, the sweeper re-queues it
+        lower_flag(account_id, WEBHOOKS_QUEUED)
+        log.warning("could not queue webhook processing for account %s", account_id)
+        return False
+    return True
+
+
 @shared_task(name="core.process_webhook_events")
 def process_webhook_events(account_id: int) -> str:
-    """Apply an account's stored webhook events in the vendor's sequence order."""
+    """Apply all of an account's stored webhook events in the vendor's sequence
+    order, until none is left (events arriving meanwhile are drained too)."""
     claim = acquire_claim(account_id, "webhooks")
     if claim is None:
-        # The running task will pick up our events; re-check soon in case it missed.
-        process_webhook_events.apply_async((account_id,), countdown=2)
-        return "busy; re-queued"
+        # The running drain re-checks for events after it ends; nothing to do.
+        return "busy: the running drain picks these up"
     done = 0
     try:
-        account = VendorAccount.objects.get(pk=account_id)
+        # From here on a new delivery queues one more task (it may find nothing).
+        lower_flag(account_id, WEBHOOKS_QUEUED)
+        account = VendorAccount.objects.filter(pk=account_id).first()
+        if account is None:
+            return f"account {account_id} is gone"
         handler = account.spec.webhooks
-        pending = WebhookEvent.objects.filter(
-            account=account, status=EventStatus.RECEIVED
-        ).order_by("sequence", "id")
-        for event in pending:
+        while True:
+            batch = list(
+                WebhookEvent.objects.filter(
+                    account=account, status=EventStatus.RECEIVED
+                ).order_by("sequence", "id")[:DRAIN_BATCH]
+            )
+            if not batch:
+                break
+            for i in range(0, len(batch), COMMIT_EVERY):
+                done += _apply_events(handler, account, batch[i : i + COMMIT_EVERY])
+            claim.heartbeat()
+    finally:
+        claim.release()
+    # A task that found us busy returned without draining: if anything arrived
+    # after our last look, queue one more drain (the flag may be theirs: force).
+    lower_flag(account_id, WEBHOOKS_QUEUED)
+    if WebhookEvent.objects.filter(
+        account_id=account_id, status=EventStatus.RECEIVED
+    ).exists():
+        request_webhook_processing(account_id, force=True)
+    return f"{done} events applied"
+
+
+def _apply_events(handler, account, events: list[WebhookEvent]) -> int:
+    """Apply events in order in one transaction (one commit, not one per event);
+    each in its own savepoint, so one bad event does not block the rest."""
+    applied, failed = [], []
+    with transaction.atomic():
+        for event in events:
             try:
                 with transaction.atomic():
                     handler.apply(account, event)
-                    event.status, event.error = EventStatus.PROCESSED, ""
-                    event.processed_at = timezone.now()
-                    event.save(update_fields=["status", "error", "processed_at"])
-            except Exception as exc:  # one bad event must not block the rest
+                applied.append(event.pk)
+            except Exception as exc:
                 log.exception("webhook event %s failed", event.pk)
-                event.status, event.error = EventStatus.FAILED, str(exc)[:500]
-                event.save(update_fields=["status", "error"])
-            done += 1
-    finally:
-        claim.release()
-    return f"{done} events applied"
+                failed.append((event.pk, redact(exc)[:500]))
+        WebhookEvent.objects.filter(pk__in=applied).update(
+            status=EventStatus.PROCESSED, error="", processed_at=timezone.now()
+        )
+        for pk, error in failed:
+            WebhookEvent.objects.filter(pk=pk).update(
+                status=EventStatus.FAILED, error=error
+            )
+    return len(events)
+
+
+# --- the sweeper: nothing waits forever ------------------------------------------
+@shared_task(name="core.sweep")
+def sweep() -> str:
+    """Beat runs this every minute (migration core 0005): re-queue webhook events
+    and kept writes whose task was lost, and fail runs whose worker stopped."""
+    now = timezone.now()
+    cutoff = now - timedelta(seconds=settings.SWEEP_GRACE_SECONDS)
+    accounts = list(
+        WebhookEvent.objects.filter(status=EventStatus.RECEIVED, received_at__lt=cutoff)
+        .values_list("account_id", flat=True)
+        .distinct()
+    )
+    for account_id in accounts:
+        request_webhook_processing(account_id, force=True)
+    writes = requeue_overdue_writes(cutoff)
+    runs = fail_dead_runs(now)
+    return (
+        f"re-queued webhooks of {len(accounts)} accounts and {writes} kept writes; "
+        f"failed {runs} dead runs"
+    )
+
+
+def requeue_overdue_writes(cutoff, limit: int = 500) -> int:
+    """Kept writes still pending well after their retry was due: their task was
+    lost. Each is handed to `core.retry_pending_write` again (by id; replaying is
+    idempotent), and marked so the next sweep does not queue it twice."""
+    from .choices import WriteStatus
+    from .models import PendingWrite
+
+    overdue = list(
+        PendingWrite.objects.filter(
+            status=WriteStatus.PENDING, next_attempt_at__lt=cutoff
+        )
+        .order_by("next_attempt_at", "id")
+        .values_list("pk", flat=True)[:limit]
+    )
+    if overdue:
+        PendingWrite.objects.filter(pk__in=overdue).update(
+            next_attempt_at=timezone.now()
+        )
+    for pk in overdue:
+        transaction.on_commit(lambda pk=pk: retry_pending_write.delay(pk))
+    return len(overdue)
 
 
 @shared_task(name="core.retry_pending_write")

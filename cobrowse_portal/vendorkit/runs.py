@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, models, router, transaction
 from django.utils import timezone
 
 from cobrowse_portal.core.choices import AccountStatus, RunStatus, Trigger
@@ -73,6 +73,47 @@ def acquire_claim(account_id: int, stream: str) -> Claim | None:
     return Claim(account_id, stream, token)
 
 
+# --- flags -------------------------------------------------------------------------
+# A flag is a claim row nobody runs under: "a task for this account is queued".
+# Raising it is one statement (INSERT ... ON CONFLICT ... WHERE expired), atomic on
+# every database and shared by every process (unlike a local-memory cache).
+def raise_flag(account_id: int, name: str, ttl: int) -> bool:
+    """Set the (account, name) flag; True if we set it, False if a live one was set."""
+    connection = connections[router.db_for_write(SyncClaim)]
+    qn = connection.ops.quote_name
+    table = qn(SyncClaim._meta.db_table)
+    now = timezone.now()
+    adapt = connection.ops.adapt_datetimefield_value
+    # Mostly the flag is up (a burst): a plain read answers that without a write
+    # (an upsert that changes nothing still locks the row and commits). A flag
+    # lowered right after this read is the same as one lowered right after a
+    # no-op upsert: the task that lowered it has yet to look for our event.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT 1 FROM {table} WHERE {qn('account_id')} = %s AND "
+            f"{qn('stream')} = %s AND {qn('expires_at')} >= %s",
+            [account_id, name, adapt(now)],
+        )
+        if cursor.fetchone():
+            return False
+    sql = (
+        f"INSERT INTO {table} ({qn('account_id')}, {qn('stream')}, {qn('token')}, "
+        f"{qn('expires_at')}) VALUES (%s, %s, %s, %s) "
+        f"ON CONFLICT ({qn('account_id')}, {qn('stream')}) DO UPDATE SET "
+        f"{qn('token')} = EXCLUDED.{qn('token')}, "
+        f"{qn('expires_at')} = EXCLUDED.{qn('expires_at')} "
+        f"WHERE {table}.{qn('expires_at')} < %s"
+    )
+    params = [account_id, name, "flag", adapt(now + timedelta(seconds=ttl)), adapt(now)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount == 1
+
+
+def lower_flag(account_id: int, name: str) -> None:
+    SyncClaim.objects.filter(account_id=account_id, stream=name).delete()
+
+
 # --- cursors -----------------------------------------------------------------------
 def load_cursor(account_id: int, stream: str) -> dict[str, Any]:
     row = SyncCursor.objects.filter(account_id=account_id, stream=stream).first()
@@ -120,6 +161,7 @@ class RunContext:
 
     def _write_progress(self) -> None:
         SyncRun.objects.filter(pk=self.run.pk).update(
+            heartbeat_at=timezone.now(),  # the sweeper fails runs whose beat stops
             created=self.counts.created,
             updated=self.counts.updated,
             unchanged=self.counts.unchanged,
@@ -158,6 +200,7 @@ def execute_stream(
         _finish(run, RunStatus.SKIPPED, "another run of this stream is in progress")
         return run
     run.status, run.started_at = RunStatus.RUNNING, timezone.now()
+    run.heartbeat_at = run.started_at
     run.save()
     spec = account.spec
     client = spec.client_for(account)
@@ -189,6 +232,38 @@ def execute_stream(
     finally:
         claim.release()
     return run
+
+
+#: What a run whose worker died says (its claim expired, so the next run starts,
+#: and a resumable stream continues from the cursor saved after its last page).
+DEAD_RUN_ERROR = "worker stopped; the next run resumes from the saved cursor"
+NEVER_STARTED_ERROR = (
+    "queued but never started (its task was lost); the next run resumes from "
+    "the saved cursor"
+)
+
+
+def fail_dead_runs(now=None) -> int:
+    """Fail runs whose worker died: running without a heartbeat for longer than the
+    claim TTL (the claim has expired too), or queued for longer than that."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.SYNC_CLAIM_TTL_SECONDS)
+    running = SyncRun.objects.filter(status=RunStatus.RUNNING).filter(
+        models.Q(heartbeat_at__lt=cutoff)
+        | models.Q(heartbeat_at__isnull=True, started_at__lt=cutoff)
+        | models.Q(
+            heartbeat_at__isnull=True, started_at__isnull=True, queued_at__lt=cutoff
+        )
+    )
+    failed = running.update(
+        status=RunStatus.FAILED, error=DEAD_RUN_ERROR, finished_at=now
+    )
+    failed += SyncRun.objects.filter(
+        status=RunStatus.QUEUED, queued_at__lt=cutoff
+    ).update(status=RunStatus.FAILED, error=NEVER_STARTED_ERROR, finished_at=now)
+    if failed:
+        log.warning("failed %s runs whose worker stopped", failed)
+    return failed
 
 
 def _account_status(account: VendorAccount, status: str, message: str) -> None:

@@ -207,3 +207,91 @@ def test_delivery_is_processed_through_celery(
     assert response.status_code == 202
     assert WebhookEvent.objects.get(account=account).status == EventStatus.PROCESSED
     assert CobrowseSession.objects.get(external_id="eager").is_active
+
+
+# --- text PostgreSQL cannot store, and values too long for their columns ----------
+@pytest.mark.parametrize(
+    ("body", "session_id"),
+    [
+        (
+            b'{"sequence_id": 1, "type": "session.started", '
+            b'"data": {"session_id": "s\\ud800", "tags": ["t\\udfff"]}}',
+            "s\ufffd",
+        ),
+        # A valid pair is one character, kept as it is.
+        (
+            b'{"sequence_id": 1, "type": "session.started", '
+            b'"data": {"session_id": "s\\ud83d\\ude00"}}',
+            "s\U0001f600",
+        ),
+        # Encoded as bytes (CESU-8) rather than escaped.
+        (
+            b'{"sequence_id": 1, "type": "session.started", '
+            b'"data": {"session_id": "s\xed\xa0\x80", "meta": {"k\\udc00": 1}}}',
+            "s\ufffd",
+        ),
+    ],
+    ids=["escaped", "valid-pair", "raw-bytes"],
+)
+def test_lone_surrogates_are_replaced_and_the_event_applies(
+    account, hook_client, django_capture_on_commit_callbacks, body, session_id
+):
+    with django_capture_on_commit_callbacks(execute=False):
+        response = post(hook_client, hook_url(account), body)
+    assert response.status_code == 202
+    stored = WebhookEvent.objects.get(account=account)
+    assert stored.payload["data"]["session_id"] == session_id
+    assert process_webhook_events(account.pk) == "1 events applied"
+    stored.refresh_from_db()
+    assert stored.status == EventStatus.PROCESSED, stored.error
+    session = CobrowseSession.objects.get(account=account)
+    assert session.external_id == session_id
+    assert "\ud800" not in json.dumps(session.tags, ensure_ascii=False)
+
+
+def test_unknown_type_with_a_lone_surrogate_is_stored(account, hook_client):
+    body = b'{"sequence_id": 9, "type": "agent.\\ud800", "data": {"x\\ud800": "y"}}'
+    response = post(hook_client, hook_url(account), body)
+    assert response.status_code == 200
+    stored = WebhookEvent.objects.get(account=account)
+    assert stored.status == EventStatus.IGNORED
+    assert stored.event_type == "agent.\ufffd" and stored.payload["data"] == {
+        "x\ufffd": "y"
+    }
+
+
+@pytest.mark.parametrize(
+    ("data", "where"),
+    [
+        ({"session_id": "s" * 5000}, "data.session_id longer than 128"),
+        ({"session_id": "s-1", "pin": "1" * 30}, "data.pin longer than 16"),
+        ({"session_id": "s-1", "pin": {"a": 1}}, "data.pin must be text"),
+        (
+            {"session_id": "s-1", "leader_link": "https://x.test/" + "a" * 600},
+            "data.leader_link longer than 500",
+        ),
+    ],
+    ids=["session-id", "pin", "pin-object", "leader-link"],
+)
+def test_values_too_long_for_their_columns_are_400_and_recorded(
+    account, hook_client, data, where
+):
+    payload = {"sequence_id": 1, "type": "session.queued", "data": data}
+    response = post(hook_client, hook_url(account), payload)
+    assert response.status_code == 400
+    stored = WebhookEvent.objects.get(account=account)
+    assert stored.status == EventStatus.INVALID
+    assert where in stored.error and stored.error.startswith("malformed event")
+    assert not CobrowseSession.objects.exists()
+
+
+def test_column_limits_come_from_the_model_fields():
+    from cobrowse_portal.vendorkit.webhooks import column_limits
+    from vendors.surfly.webhooks import SurflyWebhookHandler
+
+    limits = column_limits(SurflyWebhookHandler)
+    assert (
+        limits["data.session_id"]
+        == CobrowseSession._meta.get_field("external_id").max_length
+    )
+    assert limits["data.pin"] == CobrowseSession._meta.get_field("pin").max_length

@@ -13,6 +13,7 @@ from django.conf import settings
 
 from cobrowse_portal.vendorkit.bulk import reconcile, upsert
 from cobrowse_portal.vendorkit.errors import AuthError, NotFound
+from cobrowse_portal.vendorkit.merge import Lifecycle, Stage, keep_newer
 from cobrowse_portal.vendorkit.pagination import prefetch
 from cobrowse_portal.vendorkit.runs import RunContext
 
@@ -25,6 +26,34 @@ from .models import (
     SurflyWebhook,
 )
 from .schemas import Client, SessionInfo, Webhook, as_dt
+
+#: Session stages: queued and live are one stage (stored rows cannot tell them
+#: apart; the event sequence orders them), ended is later.
+LIVE, ENDED = 1, 2
+
+
+def session_stage(values) -> Stage:
+    """The stage a stored session, a pulled row or an applied event puts a session
+    in; the time is when it entered that stage (Surfly's start_time / end_time)."""
+    sequence = values.get("last_event_sequence")
+    if values.get("is_active", True) is False or values.get("end_time"):
+        return Stage(ENDED, values.get("end_time"), sequence)
+    return Stage(LIVE, values.get("start_time"), sequence)
+
+
+#: A pull never re-activates an ended session (and never undoes a newer end).
+SESSION_LIFECYCLE = Lifecycle(
+    stage=session_stage,
+    fields=("is_active", "end_time", "duration"),
+    reads=("start_time", "last_event_sequence"),
+    last=ENDED,
+)
+
+
+def upsert_sessions(ctx: RunContext, rows: list[dict]) -> None:
+    """Upsert pulled sessions, merged with what webhooks stored (merge rule)."""
+    rows = keep_newer(CobrowseSession, ctx.account, rows, SESSION_LIFECYCLE)
+    ctx.add(upsert(CobrowseSession, ctx.account, rows))
 
 
 def session_row(s: SessionInfo) -> dict:
@@ -99,7 +128,7 @@ def pull_agents(ctx: RunContext) -> None:
 
 def pull_live_sessions(ctx: RunContext) -> None:
     live = ctx.client.filter_sessions(active_session=True)
-    ctx.add(upsert(CobrowseSession, ctx.account, [session_row(s) for s in live]))
+    upsert_sessions(ctx, [session_row(s) for s in live])
     # Sessions we still think are live but Surfly no longer lists have ended:
     # fetch each once for its end time and duration.
     seen = {s.session_id or s.id for s in live}
@@ -115,7 +144,7 @@ def pull_live_sessions(ctx: RunContext) -> None:
         except NotFound:
             CobrowseSession.objects.filter(pk=local.pk).update(is_active=False)
     if rows:
-        ctx.add(upsert(CobrowseSession, ctx.account, rows))
+        upsert_sessions(ctx, rows)
     ctx.page_done()
 
 
@@ -136,7 +165,7 @@ def pull_history(ctx: RunContext) -> None:
         pages = ctx.client.history_pages(resume=resume, **filters)
         for page in prefetch(pages):
             rows = [session_row(s) for s in page.items]
-            ctx.add(upsert(CobrowseSession, ctx.account, rows))
+            upsert_sessions(ctx, rows)
             starts = [r["start_time"] for r in rows if r["start_time"]]
             if starts:
                 seen_max = max([*starts, seen_max] if seen_max else starts)
@@ -162,9 +191,7 @@ def pull_history_full(ctx: RunContext) -> None:
     """Every history page, resumable; only changed records are written."""
     resume = ctx.cursor if ctx.cursor.get("next") else None
     for page in prefetch(ctx.client.history_pages(resume=resume)):
-        ctx.add(
-            upsert(CobrowseSession, ctx.account, [session_row(s) for s in page.items])
-        )
+        upsert_sessions(ctx, [session_row(s) for s in page.items])
         ctx.page_done({"next": page.cursor.get("next")})
 
 

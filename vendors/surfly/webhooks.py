@@ -1,20 +1,35 @@
 """Surfly webhooks: `{sequence_id, type, data}`, unsigned (none documented), so the
 per-account URL token is the only proof of origin. Events are applied in
-`sequence_id` order; an event older than what a session already saw is skipped."""
+`sequence_id` order and merged with pulled state by the vendorkit merge rule
+(`vendorkit.merge`): an event older than what a session already saw is skipped, and
+an ended session stays ended unless an event's own time is later than its end."""
 
 from __future__ import annotations
 
+from cobrowse_portal.vendorkit.merge import Stage, is_newer
 from cobrowse_portal.vendorkit.safeurl import safe_url
 from cobrowse_portal.vendorkit.webhooks import InvalidEvent, WebhookHandler
 
 from .models import CobrowseSession
 from .schemas import as_dt, as_int, as_tags, decode_meta
+from .sync import ENDED, LIVE, session_stage
 
 SESSION_EVENTS = frozenset({"session.queued", "session.started", "session.ended"})
 
 
+_SESSION = "surfly.CobrowseSession"
+
+
 class SurflyWebhookHandler(WebhookHandler):
     known_types = SESSION_EVENTS
+    # Checked at intake against the model's column sizes (vendorkit.webhooks).
+    columns = {
+        "data.session_id": f"{_SESSION}.external_id",
+        "data.pin": f"{_SESSION}.pin",
+        "data.follower_link": f"{_SESSION}.follower_link",
+        "data.viewer_link": f"{_SESSION}.follower_link",
+        "data.leader_link": f"{_SESSION}.leader_link",
+    }
 
     def identify(self, payload):
         if not isinstance(payload, dict):
@@ -37,10 +52,20 @@ class SurflyWebhookHandler(WebhookHandler):
             .filter(account=account, external_id=key)
             .first()
         )
+        ended = event.event_type == "session.ended"
+        incoming = Stage(
+            ENDED if ended else LIVE,
+            as_dt(data.get("end_time" if ended else "start_time")),
+            event.sequence,
+        )
+        reopened = False
         if session is None:
             session = CobrowseSession(account=account, external_id=key, api_id=key)
-        elif (session.last_event_sequence or -1) >= event.sequence:
-            return  # an older event arriving late must not undo a newer one
+        else:
+            current = session_stage(vars(session))
+            if not is_newer(incoming, current):
+                return  # a late event must not undo newer state (pulled or pushed)
+            reopened = current.rank == ENDED and not ended
         session.tags = as_tags(data.get("tags")) or session.tags
         if "meta" in data:
             session.meta = decode_meta(data.get("meta"))
@@ -53,6 +78,8 @@ class SurflyWebhookHandler(WebhookHandler):
         )
         if safe_url(data.get("leader_link")):
             session.leader_link = safe_url(data["leader_link"])
+        if reopened:  # started again after it ended (the event's time says so)
+            session.end_time, session.duration = None, None
         if event.event_type == "session.queued":
             session.queued, session.is_active = True, True
         elif event.event_type == "session.started":

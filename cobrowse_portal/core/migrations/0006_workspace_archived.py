@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('core', '0004_pending_write_order'),
+        ('core', '0005_webhooks_sweep'),
     ]
 
     operations = [
