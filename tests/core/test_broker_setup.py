@@ -6,18 +6,20 @@ from __future__ import annotations
 import sqlite3
 from io import StringIO
 
+from celery import Celery
 from django.core.management import call_command
 
-from cobrowse_portal.celery import app
+import cobrowse_portal.celery as celery_module
 
 
 def test_broker_setup_declares_the_default_queue_once(tmp_path, monkeypatch):
     broker = tmp_path / "broker.sqlite3"
     # Celery reads CELERY_BROKER_URL from the environment before its settings (CI
     # sets Redis), and Redis' transport options would reach SQLAlchemy's engine.
+    # A fresh app, so the project's own app (and its cached connections) is left
+    # as it was for the tests that follow.
     monkeypatch.setenv("CELERY_BROKER_URL", f"sqla+sqlite:///{broker}")
-    monkeypatch.setattr(app.conf, "broker_url", f"sqla+sqlite:///{broker}")
-    monkeypatch.setitem(app.conf, "broker_transport_options", {})
+    monkeypatch.setattr(celery_module, "app", Celery("broker-setup-test"))
     out = StringIO()
     call_command("broker_setup", stdout=out)
     call_command("broker_setup", stdout=out)  # idempotent: a second start is fine
