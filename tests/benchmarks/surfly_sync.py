@@ -30,6 +30,8 @@ import sys
 import time
 from pathlib import Path
 
+from tests.benchmarks.databases import derived_url, recreate
+
 ROOT = Path(__file__).resolve().parents[2]
 WORK = ROOT / "var" / "bench"
 PY = sys.executable
@@ -131,21 +133,10 @@ def fresh_databases(tag: str, portal_url: str | None) -> tuple[str, str]:
     return portal, sandbox
 
 
-def reset_postgres(url: str) -> None:
-    """Drop and recreate the benchmark's PostgreSQL database."""
-    import psycopg
-
-    name = url.rsplit("/", 1)[1].split("?")[0]
-    admin = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-
 def prepare(tag: str, records: int, page_size: int, portal_url: str | None) -> dict:
     portal, sandbox = fresh_databases(tag, portal_url)
     if portal.startswith("postgres"):
-        reset_postgres(portal)
+        recreate(portal)
     env = bench_env(portal, sandbox)
     manage(env, "migrate", "--noinput")
     manage(env, "migrate", "--noinput", "--database", "sandbox")
@@ -423,8 +414,13 @@ def main() -> None:
     pg = os.environ.get("DATABASE_URL", "")
     portal_url = pg if pg.startswith("postgres") else None
     if portal_url:
-        portal_url = portal_url.rsplit("/", 1)[0] + "/cobrowse_bench"
-    backend = "PostgreSQL" if portal_url else "SQLite"
+        portal_url = derived_url(portal_url, "sync")
+    backend = (
+        f"PostgreSQL (database {portal_url.rsplit('/', 1)[1]}, derived from "
+        "DATABASE_URL; dropped and recreated)"
+        if portal_url
+        else "SQLite"
+    )
     out = print  # noqa: T202
     out(
         f"Surfly history sync benchmark on {backend}: {args.records:,} records, "

@@ -30,6 +30,7 @@ import threading
 import time
 from pathlib import Path
 
+from tests.benchmarks.databases import derived_url, recreate
 from tests.benchmarks.surfly_sync import PY, ROOT, free_port
 
 TARGETS = {"rate": 300.0, "p95_ms": 50.0, "drain_s": 10.0}
@@ -58,19 +59,7 @@ def bench_env(db_url: str, sb_url: str, redis_url: str) -> dict[str, str]:
 
 
 def db_urls(base: str) -> tuple[str, str]:
-    root, name = base.rsplit("/", 1)
-    name = name.split("?")[0] or "cobrowse"
-    return f"{root}/{name}_bench_hooks", f"{root}/{name}_bench_hooks_sb"
-
-
-def recreate(url: str, drop_only: bool = False) -> None:
-    import psycopg
-
-    root, name = url.rsplit("/", 1)
-    with psycopg.connect(f"{root}/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        if not drop_only:
-            conn.execute(f'CREATE DATABASE "{name}"')
+    return derived_url(base, "hooks"), derived_url(base, "hooks_sb")
 
 
 def run(env: dict, *args: str) -> str:
