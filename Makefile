@@ -66,9 +66,13 @@ format: install
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-## make bench: Surfly sync benchmark; prints figures, asserts nothing.
+## make bench: every benchmark; prints figures, asserts nothing.
+## BENCH=sync|pages|admin|load picks some (comma-separated); BENCH_ARGS go to each.
+BENCH ?= sync,pages,admin,load
 bench: install
-	$(PY) -m tests.benchmarks.surfly_sync $(BENCH_ARGS)
+	@if [[ ",$(BENCH)," == *,sync,* ]]; then $(PY) -m tests.benchmarks.surfly_sync $(BENCH_ARGS); fi
+	@s=$$(echo "$(BENCH)" | tr ',' '\n' | grep -xE 'pages|admin|load' | paste -sd, -); \
+	  if [ -n "$$s" ]; then $(PY) -m tests.benchmarks.surfly_pages --scenario $$s $(PAGES_ARGS); fi
 
 clean:
 	rm -rf var/*.sqlite3* staticfiles
