@@ -370,7 +370,7 @@ class Gunicorn:
         while time.time() < deadline:
             try:
                 conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-                conn.request("GET", "/accounts/login/")
+                conn.request("GET", "/")
                 conn.getresponse().read()
                 return
             except OSError:
