@@ -66,14 +66,16 @@ format: install
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-## make bench: Surfly sync and webhook intake benchmarks; print figures, assert
-## nothing. BENCH=sync or BENCH=webhooks runs one (webhooks: PostgreSQL + Redis).
-BENCH ?= all
+## make bench: every benchmark; prints figures, asserts nothing.
+## BENCH=sync|webhooks|pages|admin|load picks some (comma-separated); BENCH_ARGS go to
+## the sync one, WEBHOOK_BENCH_ARGS and PAGES_ARGS to theirs (webhooks: PostgreSQL +
+## Redis, from DATABASE_URL and CELERY_BROKER_URL).
+BENCH ?= sync,webhooks,pages,admin,load
 bench: install
-	@if [ "$(BENCH)" = all ] || [ "$(BENCH)" = sync ]; then \
-	  $(PY) -m tests.benchmarks.surfly_sync $(BENCH_ARGS); fi
-	@if [ "$(BENCH)" = all ] || [ "$(BENCH)" = webhooks ]; then \
-	  $(PY) -m tests.benchmarks.webhook_intake $(WEBHOOK_BENCH_ARGS); fi
+	@if [[ ",$(BENCH)," == *,sync,* ]]; then $(PY) -m tests.benchmarks.surfly_sync $(BENCH_ARGS); fi
+	@if [[ ",$(BENCH)," == *,webhooks,* ]]; then $(PY) -m tests.benchmarks.webhook_intake $(WEBHOOK_BENCH_ARGS); fi
+	@s=$$(echo "$(BENCH)" | tr ',' '\n' | grep -xE 'pages|admin|load' | paste -sd, -); \
+	  if [ -n "$$s" ]; then $(PY) -m tests.benchmarks.surfly_pages --scenario $$s $(PAGES_ARGS); fi
 
 clean:
 	rm -rf var/*.sqlite3* staticfiles

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from django.urls import NoReverseMatch, reverse
+from django.urls import NoReverseMatch
 
 from cobrowse_portal.vendorkit import registry
 
 from .choices import ROLE_RANK
 from .models import workspaces_for
+from .permissions import workspace_accounts
+from .urlcache import url_for
 
 
 def portal(request) -> dict:
@@ -18,7 +20,8 @@ def portal(request) -> dict:
     role = request.role
     rank = ROLE_RANK.get(role, 0)
     vendor_nav = []
-    accounts = list(workspace.accounts.filter(enabled=True).order_by("vendor", "name"))
+    # No query of its own on account pages: the view already read the accounts.
+    accounts = [a for a in workspace_accounts(request) if a.enabled]
     for spec in registry.all_vendors():
         items = []
         for account in (a for a in accounts if a.vendor == spec.slug):
@@ -29,7 +32,7 @@ def portal(request) -> dict:
                 if item.reseller_only and not workspace.is_reseller:
                     continue
                 try:
-                    url = reverse(item.url_name, kwargs={"account_id": account.pk})
+                    url = url_for(item.url_name, account_id=account.pk)
                 except NoReverseMatch:
                     continue
                 links.append({"label": item.label, "url": url})
@@ -38,6 +41,7 @@ def portal(request) -> dict:
             vendor_nav.append({"spec": spec, "accounts": items})
     return {
         "nav_vendors": vendor_nav,
-        "nav_workspaces": workspaces_for(user).order_by("name"),
+        "nav_workspaces": getattr(request, "open_workspaces", None)
+        or workspaces_for(user).order_by("name"),
         "role_rank": rank,
     }

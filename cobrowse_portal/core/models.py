@@ -122,6 +122,33 @@ def archive_workspace(workspace: Workspace) -> None:
         account.save()  # the post_save signal removes its beat schedules
 
 
+def open_workspaces(user) -> list[tuple[Workspace, str | None]]:
+    """`workspaces_for(user)` by name, each with `effective_role(user, it)`, in one
+    query (the per-request lookup of WorkspaceMiddleware)."""
+    mine = Membership.objects.filter(user=user)
+    rows = workspaces_for(user).annotate(
+        own_role=models.Subquery(
+            mine.filter(workspace=models.OuterRef("pk")).values("role")[:1]
+        ),
+        parent_role=models.Subquery(
+            mine.filter(workspace=models.OuterRef("parent_id")).values("role")[:1]
+        ),
+    )
+    out = []
+    for ws in rows.order_by("name", "pk"):
+        best = ws.own_role
+        # As effective_role: a reseller's agents do not act inside client workspaces.
+        parent = ws.parent_role
+        if (
+            parent
+            and parent != Role.AGENT
+            and (best is None or ROLE_RANK[parent] > ROLE_RANK[best])
+        ):
+            best = parent
+        out.append((ws, best))
+    return out
+
+
 WEBHOOK_TOKEN_MASK = "••••••••"
 
 

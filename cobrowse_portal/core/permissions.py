@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 from functools import wraps
 from urllib.parse import urlsplit
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import get_object_or_404, render
+from django.http import Http404
+from django.shortcuts import render
 from django.urls import Resolver404, resolve
 
 from .choices import ROLE_RANK, Role
@@ -49,9 +51,23 @@ def role_required(minimum: str = Role.AGENT):
     return decorator
 
 
+def workspace_accounts(request) -> list[VendorAccount]:
+    """Every account of the current workspace by (vendor, name), read once per
+    request: the sidebar and the page's own account lookup share the one query."""
+    accounts = getattr(request, "_workspace_accounts", None)
+    if accounts is None:
+        if request.workspace is None:
+            return []
+        accounts = list(request.workspace.accounts.order_by("vendor", "name", "pk"))
+        request._workspace_accounts = accounts
+    return accounts
+
+
 def account_for(request, account_id: int, vendor: str | None = None) -> VendorAccount:
     """An account of the current workspace, or 404 (never another tenant's)."""
-    qs = VendorAccount.objects.filter(workspace=request.workspace)
-    if vendor:
-        qs = qs.filter(vendor=vendor)
-    return get_object_or_404(qs, pk=account_id)
+    for account in workspace_accounts(request):
+        if account.pk == account_id and (not vendor or account.vendor == vendor):
+            # A copy: a view may edit its account (a form that fails validation
+            # included) while the sidebar shows what is stored.
+            return copy.copy(account)
+    raise Http404("No VendorAccount matches the given query.")

@@ -46,7 +46,9 @@ def upsert(
 
     Each dict holds `external_id`, `raw` and the mapped fields. Rows whose payload
     fingerprint is unchanged are not written; a row that was marked removed and
-    comes back is restored.
+    comes back is restored. A model may define `after_upsert(account, rows)`: it is
+    called with each batch of written rows, in the write's transaction, to keep
+    side tables (such as an index of tags) in step.
     """
     counts = Counts()
     chunk: list[dict] = []
@@ -87,7 +89,15 @@ def _upsert_chunk(model, account, rows: list[dict]) -> Counts:
             {**row, "external_id": ext_id, "raw": _Serialised(blob), "fingerprint": fp}
         )
     if changed:
-        _write(model, account, changed)
+        hook = getattr(model, "after_upsert", None)
+        if hook is None:
+            _write(model, account, changed)
+        else:
+            # Side tables derived from the rows (e.g. an index of tags) are
+            # written in the same transaction, from the same dicts.
+            with transaction.atomic(using=router.db_for_write(model)):
+                _write(model, account, changed)
+                hook(account, changed)
     return counts
 
 

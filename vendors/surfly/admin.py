@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from cobrowse_portal.vendorkit.bigadmin import BigTableAdmin
+
 from . import models
 
 SYNC_FIELDS = ["external_id", "fingerprint", "synced_at", "removed_at", "raw"]
@@ -44,7 +46,10 @@ class SurflyAgentAdmin(SyncedAdmin):
 
 
 @admin.register(models.CobrowseSession)
-class CobrowseSessionAdmin(SyncedAdmin):
+class CobrowseSessionAdmin(BigTableAdmin, SyncedAdmin):
+    """A million rows: counts capped, newest first by id, no date hierarchy (a
+    start-time filter instead), search on the exact session id or PIN."""
+
     list_display = [
         "__str__",
         "start_time",
@@ -55,10 +60,17 @@ class CobrowseSessionAdmin(SyncedAdmin):
         "pin",
         "account",
     ]
-    list_filter = ["is_active", "successful_start", "queued"]
-    search_fields = ["external_id", "api_id", "formatted_id", "pin", "start_url"]
-    date_hierarchy = "start_time"
-    show_full_result_count = False  # no COUNT(*) over a big history table
+    list_filter = [
+        "is_active",
+        "successful_start",
+        "queued",
+        ("start_time", admin.DateFieldListFilter),
+    ]
+    # Exact matches on the (account, …) indexes; a substring search would read
+    # every row.
+    exact_search_fields = ["external_id", "pin"]
+    search_help_text = "The exact Surfly session id or PIN."
+    list_defer = ["raw", "meta", "options", "tags"]
 
 
 @admin.register(models.SurflyClient)

@@ -10,6 +10,7 @@ from django.utils.html import format_html
 from cobrowse_portal.vendorkit.safeurl import safe_url
 
 from ..choices import BADGES
+from ..urlcache import url_args
 
 register = template.Library()
 
@@ -73,3 +74,10 @@ def vendor_link(value, label=None, copy=False, css=""):
             url,
         )
     return link
+
+
+@register.simple_tag
+def row_url(name, *args):
+    """`{% url name a b %}` for integer arguments, for links repeated per table row:
+    the URL is reversed once per name (core.urlcache), then formatted."""
+    return url_args(name, *args)

@@ -29,6 +29,7 @@ def dashboard(request):
             )
         )
     )
+    request._workspace_accounts = accounts  # the sidebar reads these, not again
     cards = []
     for account in accounts:
         due = [s["next_due"] for s in schedules_for(account) if s["next_due"]]

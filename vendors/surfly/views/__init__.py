@@ -3,23 +3,30 @@
 
 from __future__ import annotations
 
-from django.urls import reverse
+from django.db.models import Count, Q
+
+from cobrowse_portal.core.urlcache import url_for
 
 from ..models import CobrowseSession, SurflyAgent
 
 
 def dashboard_figures(account) -> list[dict]:
-    live = CobrowseSession.objects.filter(account=account, is_active=True).count()
-    agents = SurflyAgent.objects.filter(account=account, removed_at__isnull=True)
+    # Counted on the partial index of live rows (the live page's own rows).
+    live = CobrowseSession.objects.filter(
+        account=account, is_active=True, removed_at__isnull=True
+    ).count()
+    agents = SurflyAgent.objects.filter(
+        account=account, removed_at__isnull=True
+    ).aggregate(total=Count("pk"), free=Count("pk", filter=Q(is_free=True)))
     return [
         {
             "label": "Live sessions",
             "value": live,
-            "url": reverse("surfly:live", kwargs={"account_id": account.pk}),
+            "url": url_for("surfly:live", account_id=account.pk),
         },
         {
             "label": "Agents free",
-            "value": f"{agents.filter(is_free=True).count()} of {agents.count()}",
-            "url": reverse("surfly:agents", kwargs={"account_id": account.pk}),
+            "value": f"{agents['free']} of {agents['total']}",
+            "url": url_for("surfly:agents", account_id=account.pk),
         },
     ]

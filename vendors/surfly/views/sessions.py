@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
@@ -20,6 +20,7 @@ from cobrowse_portal.core.choices import Role
 from cobrowse_portal.core.htmx import render_page
 from cobrowse_portal.core.pagination import keyset_page
 from cobrowse_portal.core.permissions import role_required
+from cobrowse_portal.core.urlcache import url_pattern
 from cobrowse_portal.core.vendorforms import (
     Write,
     attempt,
@@ -32,7 +33,7 @@ from cobrowse_portal.vendorkit.errors import VendorError
 
 from .. import services
 from ..forms import HistoryFilterForm, ScreenshotForm, SessionStartForm, split_list
-from ..models import CobrowseSession, SurflyCompanyOptions
+from ..models import CobrowseSession, SessionTag, SurflyCompanyOptions
 from .common import agent_names, local_agents, page_context, surfly_account
 
 LIVE_LIMIT = 500
@@ -42,11 +43,31 @@ def _sessions(account):
     return CobrowseSession.objects.filter(account=account, removed_at__isnull=True)
 
 
+def _list_rows(account):
+    """The rows of a list page: without the JSON and columns no list shows."""
+    return _sessions(account).defer(*CobrowseSession.LIST_DEFER)
+
+
+def _row_urls(account, rows, *names: str) -> None:
+    """Set `row.<name>_url` for each session URL name: one reverse() per name for
+    the whole page, not one per row."""
+    patterns = {
+        name: url_pattern(f"surfly:session_{name}", "account_id", "pk")
+        for name in names
+    }
+    for row in rows:
+        for name, pattern in patterns.items():
+            setattr(
+                row, f"{name}_url", pattern.format(account_id=account.pk, pk=row.pk)
+            )
+
+
 @role_required(Role.AGENT)
 def live(request, account_id: int):
     account = surfly_account(request, account_id)
+    # Active rows newest first: an ordered walk of the partial index of live rows.
     rows = list(
-        _sessions(account)
+        _list_rows(account)
         .filter(is_active=True)
         .order_by("-start_time", "-pk")[: LIVE_LIMIT + 1]
     )
@@ -54,6 +75,7 @@ def live(request, account_id: int):
     for row in rows:
         row.elapsed = now - row.start_time if row.start_time else None
         row.agent_label = names.get(row.agent_id, row.agent_id)
+    _row_urls(account, rows, "detail", "end")
     return render_page(
         request,
         "surfly/live.html",
@@ -63,6 +85,9 @@ def live(request, account_id: int):
             sessions=rows[:LIVE_LIMIT],
             truncated=len(rows) > LIVE_LIMIT,
             refreshed_at=now,
+            live_url=url_pattern("surfly:live", "account_id").format(
+                account_id=account.pk
+            ),
         ),
         partial="table",
     )
@@ -203,15 +228,23 @@ def session_screenshot(request, account_id: int, pk: int):
 
 
 # --- history ----------------------------------------------------------------------
-def _tag_match(tag: str) -> Q:
-    # `tags` is a JSON list; match one element by its quoted JSON text, which works
-    # on SQLite (ASCII-escaped text) and PostgreSQL (jsonb rendered as text).
-    return Q(tags__icontains=json.dumps(tag)) | Q(
-        tags__icontains=json.dumps(tag, ensure_ascii=False)
-    )
+# A tag on at most this many sessions is read from the tag index as a list of ids;
+# a commoner one is checked row by row while walking the page order (a page of 50
+# is found within a few thousand rows).
+RARE_TAG = 2000
 
 
-def filter_history(qs, form: HistoryFilterForm):
+def _tag_filter(account, tag: str) -> Q:
+    """Sessions with this whole tag, in any case, through the tag table's index
+    (never by scanning the JSON text of every session)."""
+    tagged = SessionTag.objects.filter(account=account, tag=tag.lower())
+    ids = list(tagged.values_list("session_id", flat=True)[: RARE_TAG + 1])
+    if len(ids) <= RARE_TAG:
+        return Q(pk__in=ids)  # none at all: no query for the rows
+    return Q(Exists(tagged.filter(session_id=OuterRef("pk"))))
+
+
+def filter_history(qs, form: HistoryFilterForm, account):
     """Apply the valid filters of `form`; invalid ones are shown, not applied."""
     if not form.is_bound:
         return qs
@@ -234,7 +267,7 @@ def filter_history(qs, form: HistoryFilterForm):
     if tags == ["null"]:
         qs = qs.filter(tags=[])
     for tag in tags if tags != ["null"] else []:
-        qs = qs.filter(_tag_match(tag))  # filters stack, as in Surfly's API
+        qs = qs.filter(_tag_filter(account, tag))  # filters stack, as at Surfly
     if data.get("min_duration") is not None:
         qs = qs.filter(duration__gte=data["min_duration"])
     if data.get("max_duration") is not None:
@@ -264,13 +297,14 @@ def history(request, account_id: int):
     account = surfly_account(request, account_id)
     agents = local_agents(account)
     form = HistoryFilterForm(request.GET or None, agents=agents)
-    qs = filter_history(_sessions(account), form)
+    qs = filter_history(_sessions(account), form, account)
     if request.GET.get("format") == "csv":
         return history_csv_response(account, qs)
-    page = _page(qs, request.GET)
+    page = _page(qs.defer(*CobrowseSession.LIST_DEFER), request.GET)
     names = {a.external_id: str(a) for a in agents}
     for row in page.rows:
         row.agent_label = names.get(row.agent_id, row.agent_id)
+    _row_urls(account, page.rows, "detail")
     params = request.GET.copy()
     params.pop("after", None)
     params.pop("format", None)
@@ -284,7 +318,8 @@ def history(request, account_id: int):
             account,
             form=form,
             page=page,
-            has_any=_sessions(account).exists(),
+            # Only asked when nothing matched (the "no rows yet" message).
+            has_any=bool(page.rows) or _sessions(account).exists(),
             csv_url="?" + csv_query.urlencode(),
         ),
         partial="results",
@@ -349,7 +384,9 @@ def sessions_check(request, account_id: int):
 def history_csv(request, account_id: int):
     account = surfly_account(request, account_id)
     form = HistoryFilterForm(request.GET or None, agents=local_agents(account))
-    return history_csv_response(account, filter_history(_sessions(account), form))
+    return history_csv_response(
+        account, filter_history(_sessions(account), form, account)
+    )
 
 
 CSV_COLUMNS = [

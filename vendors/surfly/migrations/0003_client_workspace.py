@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('core', '0001_initial'),
-        ('surfly', '0001_initial'),
+        ('surfly', '0002_session_indexes'),
     ]
 
     operations = [
