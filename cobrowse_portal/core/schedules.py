@@ -11,7 +11,7 @@ import json
 from datetime import timedelta
 
 from django.db import transaction
-from django.db.models import Max, Q
+from django.db.models import Max
 from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
@@ -65,15 +65,15 @@ def remove_schedules(account_id: int) -> None:
     PeriodicTask.objects.filter(name__startswith=f"account-{account_id}-").delete()
 
 
-def schedules_for(account) -> list[dict]:
+def schedules_for(account, *, with_runs: bool = True) -> list[dict]:
     """Each stream with its task, interval, last run and next due time (for pages).
 
-    "Last run" is the newest SyncRun of the stream (what really happened), not
-    the task's `last_run_at`: that one is back-dated when the task is created (so
-    it is due at once) and beat writes it back only now and then. The next due
-    time counts from the newer of the last scheduled run and `last_run_at`.
+    "Last run" is the newest SyncRun of the stream (what really happened), not the
+    task's `last_run_at`, which is back-dated when the task is created (so it is
+    due at once). The next due time counts from `last_run_at`, which beat writes
+    back after every send (`CELERY_BEAT_SYNC_EVERY = 1`). `with_runs=False` skips
+    the SyncRun read for pages that show only the next due time (the dashboard).
     """
-    from .choices import Trigger
     from .models import SyncRun
 
     tasks = {
@@ -82,26 +82,23 @@ def schedules_for(account) -> list[dict]:
             name__startswith=f"account-{account.pk}-"
         ).select_related("interval")
     }
-    runs = {
-        r["stream"]: r
-        for r in SyncRun.objects.filter(account=account)
-        .values("stream")
-        .annotate(
-            last=Max("queued_at"),
-            last_scheduled=Max("queued_at", filter=Q(trigger=Trigger.SCHEDULED)),
+    last_runs = {}
+    if with_runs:
+        last_runs = dict(
+            SyncRun.objects.filter(account=account)
+            .values("stream")
+            .annotate(last=Max("queued_at"))
+            .order_by()
+            .values_list("stream", "last")
         )
-        .order_by()
-    }
     now = timezone.now()
     rows = []
     for stream in account.spec.streams:
         task = tasks.get(task_name(account.pk, stream.name))
         every = task.interval.every if task and task.interval else None
-        ran = runs.get(stream.name, {})
         next_due = None
         if task and every and task.enabled:
-            bases = [t for t in (ran.get("last_scheduled"), task.last_run_at) if t]
-            base = max(bases) if bases else (task.date_changed or now)
+            base = task.last_run_at or task.date_changed or now
             # An overdue time means "due now" (beat sends it at its next tick).
             next_due = max(base + timedelta(seconds=every), now)
         rows.append(
@@ -109,7 +106,7 @@ def schedules_for(account) -> list[dict]:
                 "stream": stream,
                 "task": task,
                 "every": every,
-                "last_run": ran.get("last"),
+                "last_run": last_runs.get(stream.name),
                 "next_due": next_due,
             }
         )

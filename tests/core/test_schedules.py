@@ -173,20 +173,28 @@ def test_a_new_account_shows_never_run_and_due_now(portal, client):
         assert "now" in cells[3], row
 
 
-def test_last_and_next_follow_the_real_runs_not_beats_lazy_copy(reseller):
-    """Beat writes last_run_at back lazily: a scheduled run that happened after it
-    moves both "last run" and "next due"."""
+def test_last_run_is_the_newest_real_run(reseller):
+    """Any run (scheduled or "Sync now") is the last run; the next due time still
+    counts from beat's last_run_at, which beat now writes after every send."""
     account = make_account(reseller, "Desk")
     stream = SPEC.streams[0]
     set_interval(account, stream.name, 300)
-    stale = timezone.now() - timedelta(seconds=290)
+    sent = timezone.now() - timedelta(seconds=20)
     PeriodicTask.objects.filter(name=task_name(account.pk, stream.name)).update(
-        last_run_at=stale
+        last_run_at=sent
     )
-    ran = timezone.now() - timedelta(seconds=20)
-    make_run(account, stream=stream.name, trigger=Trigger.SCHEDULED, queued_at=ran)
+    make_run(account, stream=stream.name, trigger=Trigger.SCHEDULED, queued_at=sent)
     manual = timezone.now() - timedelta(seconds=5)
     make_run(account, stream=stream.name, trigger=Trigger.MANUAL, queued_at=manual)
     row = next(r for r in schedules_for(account) if r["stream"].name == stream.name)
-    assert row["last_run"] == manual  # any run counts as the last run
-    assert row["next_due"] == ran + timedelta(seconds=300)  # beat counts scheduled
+    assert row["last_run"] == manual
+    assert row["next_due"] == sent + timedelta(seconds=300)
+    other = next(r for r in schedules_for(account) if r["stream"] != stream)
+    assert other["last_run"] is None
+
+
+def test_beat_writes_last_run_at_after_every_send(settings):
+    from cobrowse_portal.celery import app
+
+    assert settings.CELERY_BEAT_SYNC_EVERY == 1
+    assert app.conf.beat_sync_every == 1

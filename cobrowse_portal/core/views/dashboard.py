@@ -32,7 +32,11 @@ def dashboard(request):
     request._workspace_accounts = accounts  # the sidebar reads these, not again
     cards = []
     for account in accounts:
-        due = [s["next_due"] for s in schedules_for(account) if s["next_due"]]
+        due = [
+            s["next_due"]
+            for s in schedules_for(account, with_runs=False)
+            if s["next_due"]
+        ]
         if account.needs_attention:
             due = []  # runs are skipped until the credentials change
         figures = []
