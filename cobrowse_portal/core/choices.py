@@ -49,7 +49,28 @@ class EventStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
+class ActivityKind(models.TextChoices):
+    """What one row of the cross-vendor activity index is."""
+
+    COBROWSE = "cobrowse", "Co-browse"
+    ROOM = "room", "Room"
+    CHAT = "chat", "Chat"
+    VISIT = "visit", "Visitor session"
+
+
+class ActivityStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    LIVE = "live", "Live"
+    ENDED = "ended", "Ended"
+
+
+#: Statuses the Live board shows (a partial index covers exactly these).
+OPEN_STATUSES = (ActivityStatus.QUEUED, ActivityStatus.LIVE)
+
+
 BADGES = {
+    "live": "green",
+    "ended": "grey",
     "ok": "green",
     "succeeded": "green",
     "processed": "green",

@@ -14,8 +14,11 @@ from cobrowse_portal.vendorkit import registry
 
 from . import crypto
 from .choices import (
+    OPEN_STATUSES,
     ROLE_RANK,
     AccountStatus,
+    ActivityKind,
+    ActivityStatus,
     EventStatus,
     Role,
     RunStatus,
@@ -47,6 +50,12 @@ class Workspace(models.Model):
         blank=True,
         help_text="Archived: nobody can open it and its vendor accounts are off; "
         "the data stays (clear this to restore it).",
+    )
+    time_zone = models.CharField(
+        max_length=64,
+        default="UTC",
+        help_text="IANA time zone (e.g. Europe/Amsterdam): usage days and charts "
+        "count in it.",
     )
 
     class Meta:
@@ -401,3 +410,243 @@ class PendingWrite(models.Model):
 
     def __str__(self) -> str:
         return self.description
+
+
+# --- the control room: the cross-vendor layer every vendor feeds ----------------------
+class AgentIdentity(models.Model):
+    """One person across vendors within a workspace, matched by e-mail.
+
+    `email` is normalised (stripped, lower-cased) so "Ann@X.com " and "ann@x.com"
+    are one person. Each vendor's agent or user row links here (`VendorAgent`)."""
+
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="agent_identities"
+    )
+    email = models.CharField(max_length=254)
+    name = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "email"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "email"], name="core_agentidentity_email"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name or self.email
+
+
+class VendorAgent(models.Model):
+    """A vendor's agent or user as the directory sees it, fed by that vendor's sync.
+
+    `identity` is set by e-mail matching; `linked_by_hand` marks a manager's own
+    decision (a link, or an unlink when `identity` is empty) that matching leaves
+    alone."""
+
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="vendor_agents"
+    )
+    account = models.ForeignKey(
+        VendorAccount, on_delete=models.CASCADE, related_name="directory_agents"
+    )
+    vendor = models.CharField(max_length=32)
+    external_id = models.CharField(max_length=64)
+    identity = models.ForeignKey(
+        AgentIdentity,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="vendor_agents",
+    )
+    linked_by_hand = models.BooleanField(default=False)
+    name = models.CharField(max_length=200, blank=True)
+    email = models.CharField(max_length=254, blank=True)
+    role = models.CharField(max_length=40, blank=True)
+    #: As the vendor says (None: the vendor does not tell).
+    available = models.BooleanField(null=True, blank=True)
+    free = models.BooleanField(null=True, blank=True)
+    last_activity_at = models.DateTimeField(null=True, blank=True)
+    synced_at = models.DateTimeField(default=timezone.now)
+    removed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name", "email"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "external_id"], name="core_vendoragent_account_ext"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["workspace", "identity"], name="core_vagent_ws_ident"),
+            models.Index(fields=["workspace", "email"], name="core_vagent_ws_email"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name or self.email or self.external_id
+
+
+class Activity(models.Model):
+    """One session, room, co-browse or chat at any vendor: the control room's index.
+
+    Written by vendorkit's bulk upsert in the same transaction as the vendor rows it
+    is derived from (a vendor declares the mapping in the registry), and by the
+    webhook path; `manage.py rebuild_activity` recomputes it from the vendor tables.
+    Cross-vendor pages read only this table. `search` is the lower-cased text the
+    free-text search matches (agent, visitor, URL, title, tags). `counted_*` is what
+    the row last contributed to the daily usage rollups, so a change adds only its
+    difference (rollups are never rebuilt by rescanning the index)."""
+
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="activities"
+    )
+    account = models.ForeignKey(
+        VendorAccount, on_delete=models.CASCADE, related_name="activities"
+    )
+    vendor = models.CharField(max_length=32)
+    kind = models.CharField(max_length=16, choices=ActivityKind.choices)
+    external_id = models.CharField(max_length=64)
+    status = models.CharField(max_length=8, choices=ActivityStatus.choices)
+    started_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    duration = models.PositiveIntegerField(null=True, blank=True, help_text="seconds")
+    agent = models.ForeignKey(
+        AgentIdentity,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="activities",
+    )
+    #: The vendor's agent id and name as the vendor gave them.
+    agent_external_id = models.CharField(max_length=64, blank=True)
+    agent_name = models.CharField(max_length=200, blank=True)
+    visitor = models.CharField(max_length=200, blank=True)
+    url = models.CharField(max_length=1000, blank=True)
+    title = models.CharField(max_length=300, blank=True)
+    tags = models.JSONField(default=list, blank=True)
+    #: The portal's own page for it (the vendor app's detail page), a path.
+    link = models.CharField(max_length=300, blank=True)
+    search = models.TextField(blank=True)
+    counted_day = models.DateField(null=True, blank=True)
+    counted_seconds = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(default=timezone.now)
+    removed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "activities"
+        ordering = ["-started_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "kind", "external_id"],
+                name="core_activity_account_kind_ext",
+            )
+        ]
+        indexes = [
+            # Keyset pages, newest first, always within one workspace.
+            models.Index(
+                fields=["workspace", "-started_at", "-id"], name="core_act_ws_start"
+            ),
+            models.Index(
+                fields=["workspace", "vendor", "-started_at", "-id"],
+                name="core_act_ws_vendor",
+            ),
+            models.Index(
+                fields=["workspace", "account", "-started_at", "-id"],
+                name="core_act_ws_account",
+            ),
+            models.Index(
+                fields=["workspace", "agent", "-started_at", "-id"],
+                name="core_act_ws_agent",
+            ),
+            # The Live board: only open rows, a small index however big the table.
+            models.Index(
+                fields=["workspace", "-started_at", "-id"],
+                name="core_act_ws_open",
+                condition=Q(status__in=OPEN_STATUSES, removed_at__isnull=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.vendor} {self.get_kind_display()} {self.external_id}"
+
+
+class ActivityTag(models.Model):
+    """One tag of one activity (lower-cased): the tag filter reads this index."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    activity = models.ForeignKey(
+        Activity, on_delete=models.CASCADE, related_name="tag_rows"
+    )
+    tag = models.CharField(max_length=100)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["activity", "tag"], name="core_activitytag_activity_tag"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["workspace", "tag", "activity"], name="core_acttag_lookup"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.tag
+
+
+class UsageDay(models.Model):
+    """Daily usage of one account, in its workspace's time zone: the index's
+    activities, seconds and distinct agents of that day, plus the vendor's own
+    figures where it reports them (`figures`: visitors, chats, ratings, ...)."""
+
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="usage_days"
+    )
+    account = models.ForeignKey(
+        VendorAccount, on_delete=models.CASCADE, related_name="usage_days"
+    )
+    vendor = models.CharField(max_length=32)
+    day = models.DateField()
+    activities = models.PositiveIntegerField(default=0)
+    seconds = models.PositiveBigIntegerField(default=0)
+    agents = models.PositiveIntegerField(default=0)
+    figures = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["day"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "day"], name="core_usageday_account_day"
+            )
+        ]
+        indexes = [models.Index(fields=["workspace", "day"], name="core_usage_ws_day")]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.day}"
+
+    @property
+    def minutes(self) -> int:
+        return round(self.seconds / 60)
+
+
+class UsageDayAgent(models.Model):
+    """An agent seen on one account on one day: `UsageDay.agents` counts these, so
+    distinct agents stay exact while rows are added one change at a time."""
+
+    account = models.ForeignKey(
+        VendorAccount, on_delete=models.CASCADE, related_name="+"
+    )
+    day = models.DateField()
+    agent_key = models.CharField(max_length=100)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "day", "agent_key"], name="core_usagedayagent_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.day} {self.agent_key}"
