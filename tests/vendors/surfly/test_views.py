@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import timedelta
 
 import pytest
@@ -755,6 +756,26 @@ def test_start_session_rejects_bad_json_without_calling(
         assert response.status_code == 422
         assert msg in response.content.decode()
         assert "shop.example.com" in response.content.decode()
+
+
+def test_live_board_pages_a_busy_account(personas, login, account):
+    """A page of 100 live sessions at a time (keyset, newest first): a busy account's
+    board stays one fast page, and the 5 s poll keeps the page being read."""
+    from vendors.surfly.views.sessions import LIVE_PAGE
+
+    for n in range(1, LIVE_PAGE + 21):
+        live_session(account, n)
+    client = login(personas["agent"])
+    first = client.get(url("live", account), **HX).content.decode()
+    assert first.count("btn small danger") == LIVE_PAGE
+    assert "100-000-001" in first and f"100-000-{LIVE_PAGE + 1:03d}" not in first
+    older = re.search(r'href="(\?after=[^"]+)"[^>]*>Older', first).group(1)
+    second = client.get(url("live", account) + older.replace("&amp;", "&"), **HX)
+    html = second.content.decode()
+    assert html.count("btn small danger") == 20
+    assert f"100-000-{LIVE_PAGE + 20:03d}" in html and '100-000-001"' not in html
+    assert f'hx-get="{url("live", account)}?after=' in html  # the poll stays here
+    assert "« Newest" in html
 
 
 def test_live_sessions_table(personas, login, account, agent):

@@ -36,7 +36,7 @@ from ..forms import HistoryFilterForm, ScreenshotForm, SessionStartForm, split_l
 from ..models import CobrowseSession, SessionTag, SurflyCompanyOptions
 from .common import agent_names, local_agents, page_context, surfly_account
 
-LIVE_LIMIT = 500
+LIVE_PAGE = 100
 
 
 def _sessions(account):
@@ -65,29 +65,33 @@ def _row_urls(account, rows, *names: str) -> None:
 @role_required(Role.AGENT)
 def live(request, account_id: int):
     account = surfly_account(request, account_id)
-    # Active rows newest first: an ordered walk of the partial index of live rows.
-    rows = list(
-        _list_rows(account)
-        .filter(is_active=True)
-        .order_by("-start_time", "-pk")[: LIVE_LIMIT + 1]
+    # Active rows newest first, a page at a time: an ordered walk of the partial
+    # index of live rows (a busy account's live board stays one fast page).
+    page = keyset_page(
+        _list_rows(account).filter(is_active=True),
+        request.GET,
+        "start_time",
+        size=LIVE_PAGE,
     )
     names, now = agent_names(account), timezone.now()
-    for row in rows:
+    for row in page.rows:
         row.elapsed = now - row.start_time if row.start_time else None
         row.agent_label = names.get(row.agent_id, row.agent_id)
-    _row_urls(account, rows, "detail", "end")
+    _row_urls(account, page.rows, "detail", "end")
+    live_url = url_pattern("surfly:live", "account_id").format(account_id=account.pk)
     return render_page(
         request,
         "surfly/live.html",
         page_context(
             request,
             account,
-            sessions=rows[:LIVE_LIMIT],
-            truncated=len(rows) > LIVE_LIMIT,
+            sessions=page.rows,
+            page=page,
             refreshed_at=now,
-            live_url=url_pattern("surfly:live", "account_id").format(
-                account_id=account.pk
-            ),
+            live_url=live_url,
+            # The poll keeps the page the person is on.
+            poll_url=live_url
+            + (request.GET.urlencode() and f"?{request.GET.urlencode()}"),
         ),
         partial="table",
     )
