@@ -33,7 +33,15 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from tests.benchmarks.surfly_sync import PY, ROOT, WORK, bench_env, free_port, manage
+from tests.benchmarks.harness import (
+    PY,
+    ROOT,
+    WORK,
+    bench_env,
+    free_port,
+    manage,
+    run_child,
+)
 
 SLUG = "bench-pages"
 COMMON_TAGS = [f"topic-{i}" for i in range(20)]
@@ -341,17 +349,7 @@ CHILDREN = {
 
 
 def child(env: dict, *args: str) -> dict:
-    out = subprocess.run(
-        [PY, "-m", "tests.benchmarks.surfly_pages", "--child", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    if out.returncode:
-        sys.stderr.write(out.stderr[-4000:])
-        raise SystemExit(f"child {args[0]} failed")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return run_child("tests.benchmarks.surfly_pages", env, *args)
 
 
 # --- load -------------------------------------------------------------------------

@@ -26,60 +26,21 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 from tests.benchmarks.databases import derived_url, recreate
+from tests.benchmarks.harness import (  # noqa: F401 (re-exported to the others)
+    PY,
+    ROOT,
+    WORK,
+    bench_env,
+    free_port,
+    manage,
+    run_child,
+)
 
-ROOT = Path(__file__).resolve().parents[2]
-WORK = ROOT / "var" / "bench"
-PY = sys.executable
 KEY = "sandbox-surfly-reseller-key-0001"
-
-
-def bench_env(portal_db: str, sandbox_db: str) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "cobrowse_portal.settings",
-            "PYTHONPATH": str(ROOT),
-            "DEBUG": "false",
-            "SECRET_KEY": "benchmark-only-" + "x" * 60,
-            "ENCRYPTION_KEYS": "gkQp2b2mI5cH4h0jHcJ9H8hF7y6sZ1k2m3n4o5p6q7E=",
-            "DATABASE_URL": portal_db,
-            "SANDBOX_DATABASE_URL": sandbox_db,
-            "SANDBOX_ENABLED": "true",
-            "SANDBOX_RATE_LIMIT": "off",
-            "VENDOR_RATE_LIMITS": "surfly=off",
-            "CACHE_URL": "locmemcache://",
-            "ALLOWED_HOSTS": "127.0.0.1,localhost",
-            # The outbound policy refuses loopback unless allowed: gunicorn serves
-            # the sandbox on 127.0.0.1, on a free port picked at start.
-            "VENDOR_ALLOWED_HOSTS": "127.0.0.1",
-            "LOG_LEVEL": "WARNING",
-            "VENDOR_READ_TIMEOUT": "120",
-            "STATIC_ROOT": str(WORK / "static"),
-        }
-    )
-    (WORK / "static").mkdir(parents=True, exist_ok=True)
-    return env
-
-
-def manage(env: dict, *args: str) -> str:
-    out = subprocess.run(
-        [PY, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True
-    )
-    if out.returncode:
-        sys.stderr.write(out.stderr[-3000:])
-        raise SystemExit(f"manage.py {' '.join(args)} failed")
-    return out.stdout.strip()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Server:
@@ -148,17 +109,7 @@ def prepare(tag: str, records: int, page_size: int, portal_url: str | None) -> d
 
 
 def child(env: dict, *args: str) -> dict:
-    out = subprocess.run(
-        [PY, "-m", "tests.benchmarks.surfly_sync", "--child", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    if out.returncode:
-        sys.stderr.write(out.stderr[-3000:])
-        raise SystemExit(f"benchmark step {args[0]!r} failed")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return run_child("tests.benchmarks.surfly_sync", env, *args)
 
 
 # --- child side (inside Django) -----------------------------------------

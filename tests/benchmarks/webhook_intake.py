@@ -31,31 +31,19 @@ import time
 from pathlib import Path
 
 from tests.benchmarks.databases import derived_url, recreate
-from tests.benchmarks.surfly_sync import PY, ROOT, free_port
+from tests.benchmarks.harness import PY, ROOT, bench_env, free_port
 
 TARGETS = {"rate": 300.0, "p95_ms": 50.0, "drain_s": 10.0}
 
 
-def bench_env(db_url: str, sb_url: str, redis_url: str) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "cobrowse_portal.settings",
-            "PYTHONPATH": str(ROOT),
-            "DEBUG": "false",
-            "SECRET_KEY": "benchmark-only-" + "x" * 60,
-            "ENCRYPTION_KEYS": "gkQp2b2mI5cH4h0jHcJ9H8hF7y6sZ1k2m3n4o5p6q7E=",
-            "DATABASE_URL": db_url,
-            "SANDBOX_DATABASE_URL": sb_url,
-            "CONN_MAX_AGE": "60",
-            "CELERY_BROKER_URL": redis_url,
-            "CACHE_URL": "locmemcache://",
-            "SANDBOX_ENABLED": "false",
-            "ALLOWED_HOSTS": "127.0.0.1,localhost",
-            "LOG_LEVEL": "WARNING",
-        }
+def portal_env(db_url: str, sb_url: str, redis_url: str) -> dict[str, str]:
+    return bench_env(
+        db_url,
+        sb_url,
+        CONN_MAX_AGE="60",
+        CELERY_BROKER_URL=redis_url,
+        SANDBOX_ENABLED="false",
     )
-    return env
 
 
 def db_urls(base: str) -> tuple[str, str]:
@@ -278,7 +266,7 @@ def main() -> None:
     redis.Redis.from_url(redis_url).flushdb()
     recreate(db_url)
     recreate(sb_url)
-    env = bench_env(db_url, sb_url, redis_url)
+    env = portal_env(db_url, sb_url, redis_url)
     run(env, PY, "manage.py", "migrate", "--noinput")
     accounts = json.loads(
         run(
