@@ -26,6 +26,7 @@ from datetime import timedelta
 from functools import reduce
 from typing import Any
 
+from celery import current_app
 from django.apps import apps
 from django.db import transaction
 from django.utils import timezone
@@ -194,12 +195,14 @@ def defer(
     return pending
 
 
-def schedule(pending: PendingWrite, countdown: float) -> None:
-    from .tasks import retry_pending_write
+#: The Celery task that replays one kept write (core.tasks calls `replay`): looked
+#: up by its name, so this module never imports the tasks that import it.
+RETRY_TASK = "core.retry_pending_write"
 
-    transaction.on_commit(
-        lambda: retry_pending_write.apply_async((pending.pk,), countdown=countdown)
-    )
+
+def schedule(pending: PendingWrite, countdown: float) -> None:
+    task = current_app.tasks[RETRY_TASK]
+    transaction.on_commit(lambda: task.apply_async((pending.pk,), countdown=countdown))
 
 
 def retry_now(pending: PendingWrite) -> PendingWrite:
