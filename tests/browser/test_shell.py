@@ -107,4 +107,12 @@ def test_account_picker_points_the_vendor_links_at_the_chosen_account(
     expect(history).to_have_class(re.compile(r"\bactive\b"))
     page.goto(f"{live_server.url}{reverse('core:run_list')}")
     expect(picker).to_have_value(str(second.pk))
+
+    # The user menu is Bootstrap's dropdown (its script under the strict CSP).
+    logout = page.get_by_role("button", name="Log out")
+    expect(logout).to_be_hidden()
+    page.click(".usermenu .dropdown-toggle")
+    expect(logout).to_be_visible()
+    logout.click()
+    page.wait_for_url(re.compile(r"/login/"))
     assert browser_errors == []
