@@ -5,10 +5,13 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
+# Front-end libraries (Bootstrap, Chart.js) from npm, pinned by package-lock.json, into
+# node_modules/ (never committed); Django serves them from STATICFILES_DIRS.
+NODE_STAMP := node_modules/.installed-$(shell cat package.json package-lock.json | cksum | cut -d' ' -f1)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run dev static test lint format bench install migrate demo browser-deps clean
+.PHONY: run dev static test lint format bench install assets migrate demo browser-deps clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +22,17 @@ $(STAMP): | $(PY)
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
 
 install: $(STAMP)
+
+$(NODE_STAMP):
+	@command -v npm >/dev/null 2>&1 || { \
+	  echo "make: npm not found. The portal's UI kit and charts (Bootstrap, Chart.js) are"; \
+	  echo "      installed from npm with package-lock.json: install Node.js 18+ with npm"; \
+	  echo "      (e.g. apt-get install nodejs npm) and run make again."; exit 1; }
+	npm ci --no-audit --no-fund --loglevel=error
+	rm -f node_modules/.installed-* && touch $(NODE_STAMP)
+
+## make assets: the front-end libraries (again only when package-lock.json changes).
+assets: $(NODE_STAMP)
 
 .env: | $(STAMP)
 	$(PY) -m cobrowse_portal.envfile .env.example .env
@@ -31,7 +45,7 @@ migrate: install .env
 demo: migrate
 	$(PY) manage.py demo_setup --base-url http://$(HOST):$(PORT)
 
-static: install .env
+static: install assets .env
 	DEBUG=false $(PY) manage.py collectstatic --noinput -v0
 
 ## make run: the product on the embedded default (SQLite + SQLAlchemy broker):
@@ -42,7 +56,7 @@ run: demo static
 	DEBUG=false HOST=$(HOST) PORT=$(PORT) SANDBOX_ADDRESS=$(HOST):$(PORT) $(VENV)/bin/honcho start -f Procfile
 
 ## make dev: the same with DEBUG on and Django's auto-reloading runserver.
-dev: demo
+dev: demo assets
 	@echo "Cobrowse Portal (DEBUG): http://$(HOST):$(PORT)/"
 	DEBUG=true HOST=$(HOST) PORT=$(PORT) SANDBOX_ADDRESS=$(HOST):$(PORT) $(VENV)/bin/honcho start -f Procfile.dev
 
@@ -54,7 +68,7 @@ browser-deps:
 	fi
 
 ## make test: the whole suite (SQLite by default; DATABASE_URL/CELERY_BROKER_URL/CACHE_URL switch it).
-test: install browser-deps
+test: install assets browser-deps
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install
@@ -78,4 +92,4 @@ bench: install
 	  if [ -n "$$s" ]; then $(PY) -m tests.benchmarks.surfly_pages --scenario $$s $(PAGES_ARGS); fi
 
 clean:
-	rm -rf var/*.sqlite3* staticfiles
+	rm -rf var/*.sqlite3* staticfiles node_modules

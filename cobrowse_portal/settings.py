@@ -223,7 +223,15 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
-STATICFILES_DIRS = [BASE_DIR / "static"]
+# Bootstrap and Chart.js come from npm (package-lock.json; `make assets` installs them
+# into node_modules/, never committed) and are served from our own static files:
+# {% static 'vendor/bootstrap/css/bootstrap.min.css' %} and
+# {% static 'vendor/chartjs/chart.umd.min.js' %}.
+STATICFILES_DIRS = [
+    BASE_DIR / "static",
+    ("vendor/bootstrap", BASE_DIR / "node_modules" / "bootstrap" / "dist"),
+    ("vendor/chartjs", BASE_DIR / "node_modules" / "chart.js" / "dist"),
+]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

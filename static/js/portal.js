@@ -1,10 +1,45 @@
 // Behaviour lives here, not in inline handlers: the CSP forbids inline script.
 (function () {
   "use strict";
+  // The sidebar's account picker: one link set per vendor, pointed at the chosen
+  // account (the server fills each link's data-nav-pattern), and the choice kept
+  // per vendor in a cookie that the sidebar reads on the next page.
+  function remember(group, accountId) {
+    document.cookie = group.getAttribute("data-nav-cookie") + "=" + encodeURIComponent(accountId) +
+      "; path=/; max-age=31536000; SameSite=Lax" + (location.protocol === "https:" ? "; Secure" : "");
+  }
+  function pickAccount(select) {
+    var group = select.closest("[data-nav-vendor]");
+    if (!group) { return; }
+    var accountId = select.value;
+    if (!/^[0-9]+$/.test(accountId)) { return; }
+    group.querySelectorAll("a[data-nav-pattern]").forEach(function (link) {
+      var url = link.getAttribute("data-nav-pattern").split("{account_id}").join(accountId);
+      link.setAttribute("href", url);
+      var here = url === location.pathname;
+      link.classList.toggle("active", here);
+      if (here) { link.setAttribute("aria-current", "page"); } else { link.removeAttribute("aria-current"); }
+    });
+    remember(group, accountId);
+  }
+  function rememberPageAccount() {
+    // An account page shows its own account in the picker: keep that as the choice.
+    document.querySelectorAll("select[data-nav-account][data-nav-remember]").forEach(function (select) {
+      var group = select.closest("[data-nav-vendor]");
+      if (group) { remember(group, select.value); }
+    });
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", rememberPageAccount);
+  } else {
+    rememberPageAccount();
+  }
   document.addEventListener("change", function (event) {
     var el = event.target;
     if (el.matches("select[data-autosubmit]")) {
       el.form.submit();
+    } else if (el.matches("select[data-nav-account]")) {
+      pickAccount(el);
     }
   });
   document.addEventListener("click", function (event) {

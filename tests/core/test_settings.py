@@ -312,6 +312,9 @@ def project_copy(tmp_path, dotenv: str | None) -> Path:
     for part in ("cobrowse_portal", "vendors", "templates", "static"):
         shutil.copytree(ROOT / part, app / part, ignore=ignore)
     shutil.copy(ROOT / "manage.py", app / "manage.py")
+    # The front-end libraries `make assets` installs (STATICFILES_DIRS names them;
+    # without them `check` warns staticfiles.W004, as a deployment should hear).
+    (app / "node_modules").symlink_to(ROOT / "node_modules", target_is_directory=True)
     if dotenv is not None:
         (app / ".env").write_text(dotenv)
     return app

@@ -43,6 +43,43 @@ def seconds(value):
     return f"{s}s"
 
 
+def _total_seconds(value) -> int | None:
+    if value in (None, "") or isinstance(value, bool):
+        return None
+    if isinstance(value, timedelta):
+        return int(value.total_seconds())
+    try:
+        return int(float(value))
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+#: Units a person writes, largest first: (seconds, singular, plural).
+_UNITS = ((86400, "day", "days"), (3600, "h", "h"), (60, "min", "min"), (1, "s", "s"))
+
+
+@register.filter
+def duration(value):
+    """Seconds (int, float, str or timedelta) as a person writes them: "45 s",
+    "15 min", "2 h 5 min", "1 day", "3 days 4 h". The two largest units that
+    are not zero, the rest dropped (not rounded up); "—" when unknown or negative."""
+    total = _total_seconds(value)
+    if total is None or total < 0:
+        return "—"
+    if total == 0:
+        return "0 s"
+    parts = []
+    for size, one, many in _UNITS:
+        count, total = divmod(total, size)
+        if count:
+            parts.append(f"{count} {one if count == 1 else many}")
+        elif parts:
+            break  # "1 h 0 min 5 s" reads "1 h": keep the two units next to each other
+        if len(parts) == 2:
+            break
+    return " ".join(parts)
+
+
 @register.filter
 def safe_href(value):
     """The value if it is an absolute http(s) URL, else "" (vendorkit.safeurl):
