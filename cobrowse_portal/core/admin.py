@@ -97,7 +97,7 @@ class ActivityAdmin(BigTableAdmin):
     list_display = [
         "id",
         "vendor",
-        "account",
+        "account_name",
         "kind",
         "external_id",
         "status",
@@ -109,3 +109,9 @@ class ActivityAdmin(BigTableAdmin):
     exact_search_fields = ["external_id", "agent_external_id"]
     list_defer = ["search", "tags", "url", "title"]
     raw_id_fields = ["workspace", "account", "agent"]
+
+    @admin.display(description="account")
+    def account_name(self, obj):
+        # Not str(account): that names the vendor's label, and an index row may
+        # belong to a vendor whose app is not installed.
+        return obj.account.name
