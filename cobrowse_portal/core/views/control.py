@@ -18,6 +18,8 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.http import StreamingHttpResponse
 from django.urls import NoReverseMatch, Resolver404, resolve, reverse
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.text import Truncator
 
 from cobrowse_portal.vendorkit import registry
 
@@ -119,6 +121,51 @@ def decorate_rows(request, rows) -> None:
         row.vendor_label = labels[row.vendor]
         row.duration_text = human_duration(row.duration)
         row.tag_list = row.tags if isinstance(row.tags, list) else []
+
+
+_BADGE = {"live": "green", "queued": "grey", "ended": "grey"}
+_KINDS = dict(ActivityKind.choices)
+_STATUSES = dict(ActivityStatus.choices)
+
+
+def row_html(a) -> str:
+    """One Activity table row, formatted in Python: a page of 50 rows through the
+    template engine's per-cell nodes costs more than every query of the page."""
+    started = (
+        timezone.localtime(a.started_at).strftime("%Y-%m-%d %H:%M")
+        if a.started_at
+        else "—"
+    )
+    when = format_html('<a href="{}">{}</a>', a.link, started) if a.link else started
+    tags = (
+        format_html_join(
+            " ",
+            '<span class="badge text-bg-light">{}</span>',
+            ((t,) for t in a.tag_list),
+        )
+        if a.tag_list
+        else "—"
+    )
+    return format_html(
+        '<tr data-activity="{}"><td class="text-nowrap">{}</td>'
+        '<td class="text-nowrap">{}</td><td>{}</td><td>{}</td>'
+        '<td><span class="badge badge-{}">{}</span></td>'
+        '<td class="num text-end text-nowrap">{}</td><td>{}</td><td>{}</td>'
+        '<td class="mono text-break">{}</td><td>{}</td><td>{}</td></tr>',
+        a.pk,
+        when,
+        a.vendor_label,
+        a.account_name,
+        _KINDS.get(a.kind, a.kind),
+        _BADGE.get(a.status, "grey"),
+        _STATUSES.get(a.status, a.status),
+        a.duration_text,
+        a.agent_name or "—",
+        a.visitor or "—",
+        Truncator(a.url).chars(60) or "—",
+        Truncator(a.title).chars(60) or "—",
+        tags,
+    )
 
 
 def _open_rows(workspace):
@@ -313,6 +360,10 @@ def activity(request):
     qs = filter_activities(_activities(request.workspace), form, request.workspace)
     page = _page(qs.only(*LIST_FIELDS), request.GET)
     decorate_rows(request, page.rows)
+    tz = workspace_tz(request.workspace)
+    with timezone.override(tz):
+        for row in page.rows:
+            row.html = row_html(row)
     params = request.GET.copy()
     params.pop("after", None)
     csv_url = reverse("core:activity_csv") + (
