@@ -81,13 +81,14 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 
 ## make bench: every benchmark; prints figures, asserts nothing.
-## BENCH=sync|webhooks|pages|admin|load picks some (comma-separated); BENCH_ARGS go to
+## BENCH=sync|webhooks|pages|admin|load|control picks some (comma-separated); BENCH_ARGS go to
 ## the sync one, WEBHOOK_BENCH_ARGS and PAGES_ARGS to theirs (webhooks: PostgreSQL +
 ## Redis, from DATABASE_URL and CELERY_BROKER_URL).
-BENCH ?= sync,webhooks,pages,admin,load
+BENCH ?= sync,webhooks,pages,admin,load,control
 bench: install
 	@if [[ ",$(BENCH)," == *,sync,* ]]; then $(PY) -m tests.benchmarks.surfly_sync $(BENCH_ARGS); fi
 	@if [[ ",$(BENCH)," == *,webhooks,* ]]; then $(PY) -m tests.benchmarks.webhook_intake $(WEBHOOK_BENCH_ARGS); fi
+	@if [[ ",$(BENCH)," == *,control,* ]]; then $(PY) -m tests.benchmarks.control_pages $(CONTROL_ARGS); fi
 	@s=$$(echo "$(BENCH)" | tr ',' '\n' | grep -xE 'pages|admin|load' | paste -sd, -); \
 	  if [ -n "$$s" ]; then $(PY) -m tests.benchmarks.surfly_pages --scenario $$s $(PAGES_ARGS); fi
 

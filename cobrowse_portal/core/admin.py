@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from cobrowse_portal.vendorkit.bigadmin import BigTableAdmin
+
 from . import models
 
 
@@ -86,3 +88,30 @@ class SyncClaimAdmin(admin.ModelAdmin):
 class WebhookEventAdmin(admin.ModelAdmin):
     list_display = ["id", "account", "event_type", "sequence", "status", "received_at"]
     list_filter = ["status", "event_type"]
+
+
+@admin.register(models.Activity)
+class ActivityAdmin(BigTableAdmin):
+    """The control room's index: a million rows and more (vendorkit.bigadmin)."""
+
+    list_display = [
+        "id",
+        "vendor",
+        "account_name",
+        "kind",
+        "external_id",
+        "status",
+        "started_at",
+        "agent_name",
+    ]
+    list_filter = ["vendor", "status", "kind"]
+    list_select_related = ["account"]
+    exact_search_fields = ["external_id", "agent_external_id"]
+    list_defer = ["search", "tags", "url", "title"]
+    raw_id_fields = ["workspace", "account", "agent"]
+
+    @admin.display(description="account")
+    def account_name(self, obj):
+        # Not str(account): that names the vendor's label, and an index row may
+        # belong to a vendor whose app is not installed.
+        return obj.account.name

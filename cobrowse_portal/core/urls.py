@@ -2,13 +2,22 @@ from __future__ import annotations
 
 from django.urls import path
 
-from .views import accounts, dashboard, runs
+from .views import accounts, control, control_agents, control_usage, dashboard, runs
 
 app_name = "core"
 
 urlpatterns = [
     path("", dashboard.dashboard, name="dashboard"),
     path("workspace/switch/", dashboard.switch, name="switch_workspace"),
+    # The control room: cross-vendor pages over the local index.
+    path("live/", control.live, name="live"),
+    path("activity/", control.activity, name="activity"),
+    path("activity/export.csv", control.activity_csv, name="activity_csv"),
+    path("agents/", control_agents.agents, name="agents"),
+    path("agents/link/", control_agents.agent_link, name="agent_link"),
+    path("agents/unlink/", control_agents.agent_unlink, name="agent_unlink"),
+    path("usage/", control_usage.usage, name="usage"),
+    path("usage/export.csv", control_usage.usage_csv, name="usage_csv"),
     path("accounts/", accounts.account_list, name="account_list"),
     path("accounts/add/", accounts.account_add, name="account_add"),
     path("accounts/test/", accounts.account_test, name="account_test_new"),

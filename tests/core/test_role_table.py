@@ -54,6 +54,15 @@ ROLE_TABLE = {
     "core:pending_write": M,
     "core:run_list": M,  # reports
     "core:run_detail": M,
+    # --- the control room: the live board for agents, reports for managers ------
+    "core:live": A,
+    "core:activity": M,  # history across vendors (reports)
+    "core:activity_csv": M,
+    "core:agents": M,
+    "core:agent_link": M,
+    "core:agent_unlink": M,
+    "core:usage": M,
+    "core:usage_csv": M,
     # --- Surfly: sessions (agents: live view, start and end co-browses) ----------
     "surfly:live": A,
     "surfly:session_start": A,

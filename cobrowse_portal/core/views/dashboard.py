@@ -13,14 +13,49 @@ from ..choices import Role, RunStatus, WriteStatus
 from ..htmx import render_page
 from ..middleware import switch_workspace
 from ..models import SyncRun, workspaces_for
-from ..permissions import may_open, role_required
+from ..permissions import has_role, may_open, role_required
 from ..schedules import schedules_for
+from .control import spec_for
+from .control_kpi import kpi_tiles
+
+
+def _health_cards(request, accounts) -> list[dict]:
+    """Each account's health, last and next sync and the vendor's own figures
+    (from the local database: never a vendor call)."""
+    cards = []
+    for account in accounts:
+        spec = spec_for(account.vendor)
+        due = []
+        if spec is not None:
+            due = [
+                s["next_due"]
+                for s in schedules_for(account, with_runs=False)
+                if s["next_due"]
+            ]
+        if account.needs_attention:
+            due = []  # runs are skipped until the credentials change
+        figures = []
+        if spec is not None and spec.dashboard_figures:
+            figures = import_string(spec.dashboard_figures)(account)
+            for figure in figures:
+                # Link a figure only to a page this role may open.
+                if figure.get("url") and not may_open(request, figure["url"]):
+                    figure["url"] = ""
+        cards.append(
+            {
+                "account": account,
+                "label": spec.label if spec else account.vendor,
+                "next_due": min(due) if due else None,
+                "figures": figures,
+            }
+        )
+    return cards
 
 
 @role_required(Role.AGENT)
 def dashboard(request):
     accounts = list(
-        request.workspace.accounts.order_by("vendor", "name").annotate(
+        request.workspace.accounts.order_by("vendor", "name", "pk").annotate(
             writes_waiting=Count(
                 "pending_writes",
                 filter=Q(
@@ -30,40 +65,24 @@ def dashboard(request):
         )
     )
     request._workspace_accounts = accounts  # the sidebar reads these, not again
-    cards = []
-    for account in accounts:
-        due = [
-            s["next_due"]
-            for s in schedules_for(account, with_runs=False)
-            if s["next_due"]
-        ]
-        if account.needs_attention:
-            due = []  # runs are skipped until the credentials change
-        figures = []
-        if account.spec.dashboard_figures:
-            figures = import_string(account.spec.dashboard_figures)(account)
-            for figure in figures:
-                # Link a figure only to a page this role may open.
-                if figure.get("url") and not may_open(request, figure["url"]):
-                    figure["url"] = ""
-        cards.append(
-            {
-                "account": account,
-                "next_due": min(due) if due else None,
-                "figures": figures,
-            }
+    manager = has_role(request, Role.MANAGER)
+    failed = []
+    if manager:
+        failed = (
+            SyncRun.objects.filter(
+                account__workspace=request.workspace, status=RunStatus.FAILED
+            )
+            .select_related("account")
+            .order_by("-queued_at")[:10]
         )
-    failed = (
-        SyncRun.objects.filter(
-            account__workspace=request.workspace, status=RunStatus.FAILED
-        )
-        .select_related("account")
-        .order_by("-queued_at")[:10]
-    )
     return render_page(
         request,
         "core/dashboard.html",
-        {"cards": cards, "failed_runs": failed},
+        {
+            "tiles": kpi_tiles(request.workspace, accounts, with_runs=manager),
+            "cards": _health_cards(request, accounts),
+            "failed_runs": failed,
+        },
         partial="cards",
     )
 

@@ -1,0 +1,511 @@
+"""The control room's cross-vendor pages: Live and Activity (with its CSV export).
+
+They read only the local index (`core.Activity`), never a vendor, always within
+`request.workspace`. Vendor-specific behaviour comes from the registry; an account
+whose vendor is not registered (yet) still shows, under its slug.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.db.models import Exists, F, OuterRef, Q
+from django.http import StreamingHttpResponse
+from django.urls import NoReverseMatch, Resolver404, resolve, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.text import Truncator
+
+from cobrowse_portal.vendorkit import registry
+
+from ..choices import OPEN_STATUSES, ActivityKind, ActivityStatus, Role
+from ..htmx import render_page
+from ..models import Activity, ActivityTag, AgentIdentity
+from ..pagination import keyset_page
+from ..permissions import role_required, workspace_accounts
+
+PAGE_SIZE = 50
+LIVE_LIMIT = 500
+MAX_MINUTES = 10**6
+#: A tag on at most this many activities is read from the tag index as ids; a
+#: commoner one is checked row by row while walking the page order.
+RARE_TAG = 2000
+#: The columns a list page reads (never `search` or the rollup bookkeeping).
+LIST_FIELDS = (
+    "id",
+    "account_id",
+    "vendor",
+    "kind",
+    "external_id",
+    "status",
+    "started_at",
+    "ended_at",
+    "duration",
+    "agent_id",
+    "agent_name",
+    "visitor",
+    "url",
+    "title",
+    "tags",
+    "link",
+)
+
+
+# --- shared helpers ----------------------------------------------------------------
+def spec_for(slug: str):
+    """The vendor's spec, or None for a vendor that is not registered."""
+    try:
+        return registry.get(slug)
+    except KeyError:
+        return None
+
+
+def vendor_label(slug: str) -> str:
+    spec = spec_for(slug)
+    return spec.label if spec else slug
+
+
+def workspace_tz(workspace) -> ZoneInfo:
+    try:
+        return ZoneInfo(workspace.time_zone or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def local_today(workspace):
+    return timezone.now().astimezone(workspace_tz(workspace)).date()
+
+
+def human_duration(seconds) -> str:
+    """Seconds as a person writes them: "45 s", "15 min", "1 h 5 min", "2 days"."""
+    if seconds in (None, ""):
+        return "—"
+    total = int(seconds)
+    if total < 60:
+        return f"{total} s"
+    if total < 3600:
+        return f"{total // 60} min"
+    if total < 86400:
+        h, m = divmod(total // 60, 60)
+        return f"{h} h {m} min" if m else f"{h} h"
+    d, h = divmod(total // 3600, 24)
+    days = f"{d} day" if d == 1 else f"{d} days"
+    return f"{days} {h} h" if h else days
+
+
+def _sane_date(value):
+    # Dates at the ends of the calendar overflow once shifted by a time zone.
+    if value and not 1900 <= value.year <= 9998:
+        raise forms.ValidationError("Pick a date between 1900 and 9998.")
+    return value
+
+
+def _accounts_by_pk(request) -> dict:
+    return {a.pk: a for a in workspace_accounts(request)}
+
+
+def decorate_rows(request, rows) -> None:
+    """Labels for the table: account name, vendor label, durations (no query)."""
+    accounts = _accounts_by_pk(request)
+    labels: dict[str, str] = {}
+    for row in rows:
+        account = accounts.get(row.account_id)
+        row.account_name = account.name if account else ""
+        if row.vendor not in labels:
+            labels[row.vendor] = vendor_label(row.vendor)
+        row.vendor_label = labels[row.vendor]
+        row.duration_text = human_duration(row.duration)
+        row.tag_list = row.tags if isinstance(row.tags, list) else []
+
+
+_BADGE = {"live": "green", "queued": "grey", "ended": "grey"}
+_KINDS = dict(ActivityKind.choices)
+_STATUSES = dict(ActivityStatus.choices)
+
+
+def row_html(a) -> str:
+    """One Activity table row, formatted in Python: a page of 50 rows through the
+    template engine's per-cell nodes costs more than every query of the page."""
+    started = (
+        timezone.localtime(a.started_at).strftime("%Y-%m-%d %H:%M")
+        if a.started_at
+        else "—"
+    )
+    when = format_html('<a href="{}">{}</a>', a.link, started) if a.link else started
+    tags = (
+        format_html_join(
+            " ",
+            '<span class="badge text-bg-light">{}</span>',
+            ((t,) for t in a.tag_list),
+        )
+        if a.tag_list
+        else "—"
+    )
+    return format_html(
+        '<tr data-activity="{}"><td class="text-nowrap">{}</td>'
+        '<td class="text-nowrap">{}</td><td>{}</td><td>{}</td>'
+        '<td><span class="badge badge-{}">{}</span></td>'
+        '<td class="num text-end text-nowrap">{}</td><td>{}</td><td>{}</td>'
+        '<td class="mono text-break">{}</td><td>{}</td><td>{}</td></tr>',
+        a.pk,
+        when,
+        a.vendor_label,
+        a.account_name,
+        _KINDS.get(a.kind, a.kind),
+        _BADGE.get(a.status, "grey"),
+        _STATUSES.get(a.status, a.status),
+        a.duration_text,
+        a.agent_name or "—",
+        a.visitor or "—",
+        Truncator(a.url).chars(60) or "—",
+        Truncator(a.title).chars(60) or "—",
+        tags,
+    )
+
+
+def _open_rows(workspace):
+    # Exactly the partial index's condition (core_act_ws_open), in its order.
+    return Activity.objects.filter(
+        workspace=workspace, status__in=OPEN_STATUSES, removed_at__isnull=True
+    )
+
+
+def end_action(spec, link: str) -> str:
+    """The URL of the vendor's end action for an activity whose page is `link`.
+
+    A vendor declares `VendorSpec.end_activity`: the URL name of a POST view that
+    ends one activity and takes the same URL keywords as the activity's own page
+    (`Activity.link`); no vendor declares it: no end button (the row still links
+    to its page)."""
+    name = getattr(spec, "end_activity", "") if spec else ""
+    if not name or not link:
+        return ""
+    try:
+        kwargs = resolve(link).kwargs
+        return reverse(name, kwargs=kwargs)
+    except (Resolver404, NoReverseMatch):
+        return ""
+
+
+# --- Live --------------------------------------------------------------------------
+@role_required(Role.AGENT)
+def live(request):
+    qs = (
+        _open_rows(request.workspace)
+        .only(*LIST_FIELDS)
+        .order_by(F("started_at").desc(nulls_first=True), "-id")
+    )
+    rows = list(qs[: LIVE_LIMIT + 1])
+    truncated = len(rows) > LIVE_LIMIT
+    rows = rows[:LIVE_LIMIT]
+    decorate_rows(request, rows)
+    for row in rows:
+        row.end_url = end_action(spec_for(row.vendor), row.link)
+    with timezone.override(workspace_tz(request.workspace)):
+        return render_page(
+            request,
+            "core/control/live.html",
+            {"rows": rows, "truncated": truncated, "limit": LIVE_LIMIT},
+            partial="board",
+        )
+
+
+# --- Activity ----------------------------------------------------------------------
+class ActivityFilterForm(forms.Form):
+    q = forms.CharField(
+        required=False,
+        max_length=200,
+        label="Search",
+        widget=forms.TextInput(
+            attrs={"placeholder": "agent, visitor, URL, title, tag", "type": "search"}
+        ),
+    )
+    vendor = forms.ChoiceField(required=False)
+    account = forms.ChoiceField(required=False)
+    agent = forms.ChoiceField(required=False)
+    status = forms.ChoiceField(
+        required=False, choices=[("", "Any status"), *ActivityStatus.choices]
+    )
+    kind = forms.ChoiceField(
+        required=False, choices=[("", "Any kind"), *ActivityKind.choices]
+    )
+    tag = forms.CharField(
+        required=False,
+        max_length=100,
+        widget=forms.TextInput(attrs={"placeholder": "tag"}),
+    )
+    since = forms.DateField(
+        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    until = forms.DateField(
+        required=False, label="To", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    min_minutes = forms.IntegerField(
+        required=False, min_value=0, max_value=MAX_MINUTES, label="Min minutes"
+    )
+    max_minutes = forms.IntegerField(
+        required=False, min_value=0, max_value=MAX_MINUTES, label="Max minutes"
+    )
+
+    def __init__(self, *args, accounts=(), agents=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        vendors = sorted({a.vendor for a in accounts})
+        self.fields["vendor"].choices = [("", "Any vendor")] + [
+            (v, vendor_label(v)) for v in vendors
+        ]
+        self.fields["account"].choices = [("", "Any account")] + [
+            (str(a.pk), f"{vendor_label(a.vendor)} · {a.name}") for a in accounts
+        ]
+        self.fields["agent"].choices = [("", "Any agent"), ("none", "No agent")] + [
+            (str(pk), name or email) for pk, name, email in agents
+        ]
+        for field in self.fields.values():
+            css = (
+                "form-select"
+                if isinstance(field, forms.ChoiceField)
+                else "form-control"
+            )
+            field.widget.attrs.setdefault("class", f"{css} form-control-sm")
+            if css == "form-select":
+                field.widget.attrs["class"] = "form-select form-select-sm"
+
+    def clean_since(self):
+        return _sane_date(self.cleaned_data.get("since"))
+
+    def clean_until(self):
+        return _sane_date(self.cleaned_data.get("until"))
+
+
+def _tag_filter(workspace, tag: str) -> Q:
+    """Activities with this whole tag (any case), through the tag index."""
+    tagged = ActivityTag.objects.filter(workspace=workspace, tag=tag.lower())
+    ids = list(tagged.values_list("activity_id", flat=True)[: RARE_TAG + 1])
+    if len(ids) <= RARE_TAG:
+        return Q(pk__in=ids)
+    return Q(Exists(tagged.filter(activity_id=OuterRef("pk"))))
+
+
+def filter_activities(qs, form: ActivityFilterForm, workspace):
+    """Apply the valid filters of `form`; invalid ones are shown, not applied."""
+    if not form.is_bound:
+        return qs
+    form.is_valid()
+    data = form.cleaned_data
+    if data.get("vendor"):
+        qs = qs.filter(vendor=data["vendor"])
+    if data.get("account"):
+        qs = qs.filter(account_id=int(data["account"]))
+    agent = data.get("agent")
+    if agent == "none":
+        qs = qs.filter(agent__isnull=True)
+    elif agent:
+        qs = qs.filter(agent_id=int(agent))
+    if data.get("status"):
+        qs = qs.filter(status=data["status"])
+    if data.get("kind"):
+        qs = qs.filter(kind=data["kind"])
+    tag = (data.get("tag") or "").strip()
+    if tag:
+        qs = qs.filter(_tag_filter(workspace, tag))
+    if data.get("min_minutes") is not None:
+        qs = qs.filter(duration__gte=data["min_minutes"] * 60)
+    if data.get("max_minutes") is not None:
+        qs = qs.filter(duration__lte=data["max_minutes"] * 60)
+    tz = workspace_tz(workspace)
+    if data.get("since"):
+        qs = qs.filter(started_at__gte=datetime.combine(data["since"], time.min, tz))
+    if data.get("until"):
+        end = datetime.combine(data["until"] + timedelta(days=1), time.min, tz)
+        qs = qs.filter(started_at__lt=end)
+    text = " ".join((data.get("q") or "").split()).lower()
+    if text:
+        # PostgreSQL: ILIKE '%x%' over the trigram GIN index (migration 0009).
+        # SQLite: a LIKE checked row by row while walking the page's index order,
+        # stopping at one page of matches (see the README).
+        qs = qs.filter(search__contains=text)
+    return qs
+
+
+def _activity_form(request):
+    accounts = workspace_accounts(request)
+    agents = list(
+        AgentIdentity.objects.filter(workspace=request.workspace)
+        .order_by("name", "email")
+        .values_list("pk", "name", "email")
+    )
+    return ActivityFilterForm(request.GET or None, accounts=accounts, agents=agents)
+
+
+def _page(qs, params):
+    try:
+        return keyset_page(qs, params, "started_at", size=PAGE_SIZE)
+    except (ValidationError, ValueError, TypeError, OverflowError):
+        params = params.copy()
+        params.pop("after", None)
+        return keyset_page(qs, params, "started_at", size=PAGE_SIZE)
+
+
+def _activities(workspace):
+    return Activity.objects.filter(workspace=workspace, removed_at__isnull=True)
+
+
+@role_required(Role.MANAGER)
+def activity(request):
+    form = _activity_form(request)
+    qs = filter_activities(_activities(request.workspace), form, request.workspace)
+    page = _page(qs.only(*LIST_FIELDS), request.GET)
+    decorate_rows(request, page.rows)
+    tz = workspace_tz(request.workspace)
+    with timezone.override(tz):
+        for row in page.rows:
+            row.html = row_html(row)
+    params = request.GET.copy()
+    params.pop("after", None)
+    csv_url = reverse("core:activity_csv") + (
+        "?" + params.urlencode() if params else ""
+    )
+    with timezone.override(workspace_tz(request.workspace)):
+        return render_page(
+            request,
+            "core/control/activity.html",
+            {
+                "form": form,
+                "page": page,
+                # Only asked when nothing matched (the "nothing yet" message).
+                "has_any": bool(page.rows) or _activities(request.workspace).exists(),
+                "csv_url": csv_url,
+                "filtered": bool(params),
+            },
+            partial="results",
+        )
+
+
+CSV_COLUMNS = [
+    "vendor",
+    "account",
+    "kind",
+    "id",
+    "status",
+    "started",
+    "ended",
+    "duration_s",
+    "agent",
+    "visitor",
+    "url",
+    "title",
+    "tags",
+]
+CSV_FIELDS = [
+    "vendor",
+    "account_id",
+    "kind",
+    "external_id",
+    "status",
+    "started_at",
+    "ended_at",
+    "duration",
+    "agent_name",
+    "visitor",
+    "url",
+    "title",
+    "tags",
+]
+CSV_CHUNK = 2000
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    text = str(value)
+    # Keep spreadsheets from running a cell as a formula.
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _when(value, tz) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):  # a raw value from a backend without converters
+        return value
+    return value.astimezone(tz).isoformat()
+
+
+def activity_csv_lines(qs, accounts: dict, tz):
+    """The CSV, a batch of rows per chunk: rows are read `CSV_CHUNK` at a time
+    from a cursor, never all at once, and nothing is held beyond one batch."""
+    rows = (
+        qs.order_by(F("started_at").desc(nulls_first=True), "-id")
+        .values_list(*CSV_FIELDS)
+        .iterator(chunk_size=CSV_CHUNK)
+    )
+    names = {pk: a.name for pk, a in accounts.items()}
+    labels: dict[str, str] = {}
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_COLUMNS)
+    yield buffer.getvalue()
+    buffer.seek(0)
+    buffer.truncate()
+    for n, (
+        vendor,
+        account_id,
+        kind,
+        ext,
+        status,
+        started,
+        ended,
+        duration,
+        agent,
+        visitor,
+        url,
+        title,
+        tags,
+    ) in enumerate(rows, 1):
+        label = labels.get(vendor)
+        if label is None:
+            label = labels[vendor] = vendor_label(vendor)
+        if isinstance(tags, str):  # JSON text on a backend without the decoder
+            tags = [tags] if tags not in ("[]", "") else []
+        writer.writerow(
+            (
+                label,
+                _cell(names.get(account_id, "")),
+                kind,
+                _cell(ext),
+                status,
+                _when(started, tz),
+                _when(ended, tz),
+                "" if duration is None else duration,
+                _cell(agent),
+                _cell(visitor),
+                _cell(url),
+                _cell(title),
+                _cell(", ".join(map(str, tags or ()))),
+            )
+        )
+        if n % CSV_CHUNK == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    if buffer.tell():
+        yield buffer.getvalue()
+
+
+@role_required(Role.MANAGER)
+def activity_csv(request):
+    form = _activity_form(request)
+    qs = filter_activities(_activities(request.workspace), form, request.workspace)
+    tz = workspace_tz(request.workspace)
+    response = StreamingHttpResponse(
+        activity_csv_lines(qs, _accounts_by_pk(request), tz),
+        content_type="text/csv; charset=utf-8",
+    )
+    stamp = timezone.now().astimezone(UTC).strftime("%Y%m%d-%H%M")
+    response["Content-Disposition"] = (
+        f'attachment; filename="activity-{request.workspace.slug}-{stamp}.csv"'
+    )
+    return response

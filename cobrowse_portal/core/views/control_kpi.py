@@ -1,0 +1,123 @@
+"""The dashboard's KPI tiles: today and the last 7 days, with a 14-day sparkline.
+
+Read from the daily rollups (`UsageDay`, `UsageDayAgent`), the Live board's open
+rows (a bounded read of the partial index, never a COUNT over the index) and the
+failed sync runs: a handful of small queries whatever the size of the index.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+
+from django.db.models import Count, Sum
+from django.db.models.functions import TruncDate
+
+from ..choices import OPEN_STATUSES, RunStatus
+from ..models import Activity, SyncRun, UsageDay, UsageDayAgent
+from .control import local_today, workspace_tz
+
+DAYS = 14
+LIVE_CAP = 1000
+SPARK_W, SPARK_H = 120, 28
+
+
+def sparkline(values: list[int]) -> str:
+    """Polyline points for an inline SVG (drawn server-side: no script needed)."""
+    if not values:
+        return ""
+    top = max(values) or 1
+    step = SPARK_W / max(len(values) - 1, 1)
+    return " ".join(
+        f"{i * step:.1f},{SPARK_H - 2 - (v / top) * (SPARK_H - 4):.1f}"
+        for i, v in enumerate(values)
+    )
+
+
+def _series(by_day: dict, days: list) -> list[int]:
+    return [int(by_day.get(d) or 0) for d in days]
+
+
+def _tile(label: str, series: list[int], *, unit: str = "", week=None) -> dict:
+    return {
+        "label": label,
+        "today": series[-1] if series else 0,
+        "week": sum(series[-7:]) if week is None else week,
+        "unit": unit,
+        "points": sparkline(series),
+        "peak": max(series) if series else 0,
+    }
+
+
+def kpi_tiles(workspace, accounts, *, with_runs: bool) -> list[dict]:
+    today = local_today(workspace)
+    days = [today - timedelta(days=DAYS - 1 - i) for i in range(DAYS)]
+    first = days[0]
+    usage = {
+        row["day"]: row
+        for row in UsageDay.objects.filter(
+            workspace=workspace, day__gte=first, day__lte=today
+        )
+        .values("day")
+        .annotate(n=Sum("activities"), s=Sum("seconds"))
+        .order_by()
+    }
+    activities = [int(usage.get(d, {}).get("n") or 0) for d in days]
+    minutes = [round((usage.get(d, {}).get("s") or 0) / 60) for d in days]
+    tiles = [
+        _tile("Activities", activities),
+        _tile("Minutes", minutes, unit="min"),
+    ]
+
+    # Open rows now: read through the Live board's partial index, capped.
+    live = len(
+        Activity.objects.filter(
+            workspace=workspace, status__in=OPEN_STATUSES, removed_at__isnull=True
+        ).values_list("id", flat=True)[: LIVE_CAP + 1]
+    )
+    tiles.append(
+        {
+            "label": "Live now",
+            "today": f"{LIVE_CAP}+" if live > LIVE_CAP else live,
+            "week": None,
+            "points": "",
+            "live": True,
+        }
+    )
+
+    account_ids = [a.pk for a in accounts]
+    agent_rows = UsageDayAgent.objects.filter(
+        account_id__in=account_ids, day__gte=first, day__lte=today
+    )
+    per_day = dict(
+        agent_rows.values("day")
+        .annotate(n=Count("agent_key", distinct=True))
+        .order_by()
+        .values_list("day", "n")
+    )
+    week_agents = (
+        agent_rows.filter(day__gt=today - timedelta(days=7))
+        .values("agent_key")
+        .distinct()
+        .count()
+        if account_ids
+        else 0
+    )
+    tiles.append(_tile("Agents active", _series(per_day, days), week=week_agents))
+
+    if with_runs:
+        tz = workspace_tz(workspace)
+        since = datetime.combine(first, time.min, tz)
+        failed = dict(
+            SyncRun.objects.filter(
+                account__workspace=workspace,
+                status=RunStatus.FAILED,
+                queued_at__gte=since,
+            )
+            .annotate(d=TruncDate("queued_at", tzinfo=tz))
+            .values("d")
+            .annotate(n=Count("id"))
+            .order_by()
+            .values_list("d", "n")
+        )
+        tiles.append(_tile("Failed runs", _series(failed, days)))
+    return tiles
