@@ -107,8 +107,10 @@ def test_per_request_overhead_is_three_queries(personas, login, account, page):
 
 EXPECTED_QUERIES = {
     # session, user, workspaces+role, accounts (the view's own, shared with the
-    # sidebar), then the page's: beat schedules, live count, agent counts, runs.
-    "dashboard": 8,
+    # sidebar); the tiles: usage per day, open activities, agents per day and in
+    # all, failed runs per day; per account: beat schedules, live count, agent
+    # counts; then the recent failed runs.
+    "dashboard": 13,
     # + rows, agent names
     "live": 6,
     # + agents (filter choices and names), one page of rows
