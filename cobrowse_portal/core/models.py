@@ -452,7 +452,7 @@ class VendorAgent(models.Model):
         VendorAccount, on_delete=models.CASCADE, related_name="directory_agents"
     )
     vendor = models.CharField(max_length=32)
-    external_id = models.CharField(max_length=64)
+    external_id = models.CharField(max_length=128)  # as wide as the vendor rows'
     identity = models.ForeignKey(
         AgentIdentity,
         null=True,
@@ -506,7 +506,7 @@ class Activity(models.Model):
     )
     vendor = models.CharField(max_length=32)
     kind = models.CharField(max_length=16, choices=ActivityKind.choices)
-    external_id = models.CharField(max_length=64)
+    external_id = models.CharField(max_length=128)  # as wide as the vendor rows
     status = models.CharField(max_length=8, choices=ActivityStatus.choices)
     started_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
@@ -519,7 +519,7 @@ class Activity(models.Model):
         related_name="activities",
     )
     #: The vendor's agent id and name as the vendor gave them.
-    agent_external_id = models.CharField(max_length=64, blank=True)
+    agent_external_id = models.CharField(max_length=128, blank=True)
     agent_name = models.CharField(max_length=200, blank=True)
     visitor = models.CharField(max_length=200, blank=True)
     url = models.CharField(max_length=1000, blank=True)
@@ -558,6 +558,10 @@ class Activity(models.Model):
             models.Index(
                 fields=["workspace", "agent", "-started_at", "-id"],
                 name="core_act_ws_agent",
+            ),
+            # A vendor agent linked (or unlinked) later: its activities follow.
+            models.Index(
+                fields=["account", "agent_external_id"], name="core_act_acc_agent"
             ),
             # The Live board: only open rows, a small index however big the table.
             models.Index(
@@ -639,7 +643,10 @@ class UsageDayAgent(models.Model):
         VendorAccount, on_delete=models.CASCADE, related_name="+"
     )
     day = models.DateField()
-    agent_key = models.CharField(max_length=100)
+    agent_key = models.CharField(max_length=128)
+    #: That agent's activities of that day: the row goes when it drops to 0, so an
+    #: activity that moves day or is removed keeps `UsageDay.agents` exact.
+    activities = models.IntegerField(default=0)
 
     class Meta:
         constraints = [

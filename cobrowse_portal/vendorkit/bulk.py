@@ -14,6 +14,7 @@ import orjson
 from django.db import connections, models, router, transaction
 from django.utils import timezone
 
+from . import activity
 from .errors import NotFound
 
 BATCH = 1000
@@ -90,14 +91,22 @@ def _upsert_chunk(model, account, rows: list[dict]) -> Counts:
         )
     if changed:
         hook = getattr(model, "after_upsert", None)
-        if hook is None:
+        indexed = activity.has_sources(model)
+        if hook is None and not indexed:
             _write(model, account, changed)
         else:
-            # Side tables derived from the rows (e.g. an index of tags) are
-            # written in the same transaction, from the same dicts.
+            # Side tables derived from the rows (the model's own, e.g. an index of
+            # tags; the control room's activities and agent directory declared in
+            # the registry) are written in the same transaction: a failure in any
+            # of them stores none of the batch.
             with transaction.atomic(using=router.db_for_write(model)):
                 _write(model, account, changed)
-                hook(account, changed)
+                if hook is not None:
+                    hook(account, changed)
+                if indexed:
+                    activity.index_rows(
+                        model, account, [r["external_id"] for r in changed]
+                    )
     return counts
 
 
@@ -174,10 +183,8 @@ def _write(model, account, rows: list[dict]) -> None:
         if f.name not in ("account", "external_id")
         and (f.name in mapped or f.name in ("synced_at", "removed_at"))
     ]
-    defaults, convert = [], []
-    for f in fields:
-        defaults.append(f.get_default())
-        convert.append(_converter(f, connection))
+    defaults = [f.get_default() for f in fields]
+    convert = converters(fields, connection)
     spec = list(zip([f.name for f in fields], defaults, convert, strict=True))
     values = []
     for row in rows:
@@ -185,12 +192,30 @@ def _write(model, account, rows: list[dict]) -> None:
         values.append(
             tuple(c(row.get(n, d)) if c else row.get(n, d) for n, d, c in spec)
         )
-    table = qn(model._meta.db_table)
-    columns = ", ".join(qn(f.column) for f in fields)
     conflict = (
         f"ON CONFLICT ({qn('account_id')}, {qn('external_id')}) DO UPDATE SET "
         + ", ".join(f"{qn(f.column)} = EXCLUDED.{qn(f.column)}" for f in update)
     )
+    write_rows(model, fields, values, conflict)
+
+
+def converters(fields, connection) -> list:
+    """Per field, a fast value -> database value function (or None: as is)."""
+    return [_converter(f, connection) for f in fields]
+
+
+def write_rows(model, fields, values: list[tuple], conflict: str = "") -> None:
+    """INSERT `values` (tuples of database values, one per field of `fields`) into
+    `model`'s table as one statement, followed by `conflict` (an ON CONFLICT
+    clause or ""): SQLite executemany; PostgreSQL COPY into a temporary table, then
+    one INSERT ... SELECT. Used for vendor rows and for the index derived from them.
+    """
+    if not values:
+        return
+    connection = connections[router.db_for_write(model)]
+    qn = connection.ops.quote_name
+    table = qn(model._meta.db_table)
+    columns = ", ".join(qn(f.column) for f in fields)
     with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # COPY into a temporary table, then one INSERT ... SELECT: far fewer
@@ -227,11 +252,15 @@ def mark_removed(model, account, seen_ids: set[str]) -> int:
     )
     gone = list(active - {str(i) for i in seen_ids})
     now = timezone.now()
-    with transaction.atomic():
+    indexed = activity.has_sources(model)
+    with transaction.atomic(using=router.db_for_write(model)):
         for i in range(0, len(gone), BATCH):
-            model.objects.filter(
-                account=account, external_id__in=gone[i : i + BATCH]
-            ).update(removed_at=now)
+            ids = gone[i : i + BATCH]
+            model.objects.filter(account=account, external_id__in=ids).update(
+                removed_at=now
+            )
+            if indexed:  # their activities and directory rows are removed too
+                activity.index_rows(model, account, ids)
     return len(gone)
 
 
@@ -245,7 +274,11 @@ def delete_remote(row: models.Model, call: Callable[[], Any], *, gone: str) -> A
         answer = call()
     except NotFound:
         answer = gone
-    type(row).objects.filter(pk=row.pk).update(removed_at=timezone.now())
+    model = type(row)
+    with transaction.atomic(using=router.db_for_write(model)):
+        model.objects.filter(pk=row.pk).update(removed_at=timezone.now())
+        if activity.has_sources(model):
+            activity.index_rows(model, row.account, [row.external_id])
     return answer
 
 

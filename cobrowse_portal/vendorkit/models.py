@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db import models
+from django.db import models, router, transaction
 
 
 class SyncedModel(models.Model):
@@ -32,6 +32,31 @@ class SyncedModel(models.Model):
                 name="%(app_label)s_%(class)s_account_external_id",
             )
         ]
+
+    def save(self, *args, **kwargs):
+        """Save, and (for a model a vendor declared as an activity or agent source)
+        bring the control room's index in step, in the same transaction: the
+        single-row path of webhooks and edits."""
+        from . import activity
+
+        if not activity.has_sources(type(self)):
+            return super().save(*args, **kwargs)
+        using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
+        with transaction.atomic(using=using):
+            super().save(*args, **kwargs)
+            activity.index_rows(type(self), self.account, [self.external_id])
+
+    def delete(self, *args, **kwargs):
+        from . import activity
+
+        if not activity.has_sources(type(self)):
+            return super().delete(*args, **kwargs)
+        using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
+        with transaction.atomic(using=using):
+            account, external_id = self.account, self.external_id
+            result = super().delete(*args, **kwargs)
+            activity.forget_rows(type(self), account, [external_id])
+        return result
 
     @property
     def is_removed(self) -> bool:

@@ -42,6 +42,45 @@ class NavItem:
     reseller_only: bool = False
 
 
+@dataclass(frozen=True)
+class ActivitySource:
+    """Rows of `model` (an "app_label.Model" of the vendor) feed the control room's
+    activity index (`core.Activity`) as activities of `kind`.
+
+    `map` is the dotted path of `f(account, row) -> dict`: `row` is the stored vendor
+    row as a dict of its fields (plus `id`; never `raw`), the answer the Activity
+    fields (`status`, `started_at`, `ended_at`, `duration`, `agent_external_id`,
+    `agent_name`, `visitor`, `url`, `title`, `tags`, `link`). vendorkit writes them
+    in the same transaction as the vendor rows (`vendorkit.activity`)."""
+
+    model: str
+    kind: str
+    map: str
+    #: The vendor's rows name the agent by id only: the index takes the agent's
+    #: name from the directory (and refreshes it when the directory entry changes).
+    agent_name_from_directory: bool = False
+
+    @cached_property
+    def map_func(self) -> Any:
+        return import_string(self.map)
+
+
+@dataclass(frozen=True)
+class AgentSource:
+    """Rows of `model` are the vendor's agents or users: they feed the agent
+    directory (`core.VendorAgent`, matched to an `AgentIdentity` by e-mail).
+
+    `map(account, row) -> dict` returns `name`, `email`, `role`, `available`,
+    `free`, `last_activity_at` (None where the vendor does not tell)."""
+
+    model: str
+    map: str
+
+    @cached_property
+    def map_func(self) -> Any:
+        return import_string(self.map)
+
+
 @dataclass
 class VendorSpec:
     slug: str
@@ -66,6 +105,13 @@ class VendorSpec:
     #: local database for the dashboard card (never a vendor call).
     dashboard_figures: str = ""
     docs_url: str = ""
+    #: How this vendor's rows feed the control room (see ActivitySource, AgentSource).
+    activities: tuple[ActivitySource, ...] = ()
+    agents: tuple[AgentSource, ...] = ()
+    #: URL name of the vendor's POST action that ends one activity; it takes the
+    #: same URL keywords as the activity's own page (`Activity.link`), so the
+    #: cross-vendor Live board can offer it. Empty: no end action.
+    end_activity: str = ""
 
     @cached_property
     def client_cls(self) -> Any:
@@ -93,6 +139,22 @@ _registry: dict[str, VendorSpec] = {}
 
 def register(spec: VendorSpec) -> None:
     _registry[spec.slug] = spec
+    _sources.clear()
+
+
+#: "app_label.model" -> [(spec, source), ...], built on first use.
+_sources: dict[str, list[tuple[VendorSpec, ActivitySource | AgentSource]]] = {}
+
+
+def sources_for(label: str) -> list[tuple[VendorSpec, ActivitySource | AgentSource]]:
+    """The activity and agent sources every vendor declared on model `label`
+    ("app_label.modelname", lower case as `Model._meta.label_lower`)."""
+    if not _sources and _registry:
+        for spec in _registry.values():
+            for source in (*spec.activities, *spec.agents):
+                _sources.setdefault(source.model.lower(), []).append((spec, source))
+        _sources.setdefault("", [])  # built (even when nobody declared a source)
+    return _sources.get(label, [])
 
 
 def get(slug: str) -> VendorSpec:

@@ -117,7 +117,14 @@ def test_typed_fields_round_trip(account):
     assert row.raw == {"id": "s1"}
 
 
+#: SurflyAgent feeds the control room's agent directory (declared in the registry):
+#: each batch also writes VendorAgent / AgentIdentity rows in the same transaction,
+#: a constant number of statements more (tests/core/test_activity_index.py).
+INDEX = 18
+
+
 def _queries_for(n, account, django_assert_max_num_queries, limit):
+    limit += INDEX
     rows = [agent(i) for i in range(n)]
     with django_assert_max_num_queries(limit):
         upsert(SurflyAgent, account, rows)
@@ -140,10 +147,10 @@ def test_query_count_grows_per_batch_not_per_row(
     account, django_assert_max_num_queries
 ):
     rows = [agent(i) for i in range(2500)]
-    with django_assert_max_num_queries(3 * 4):  # three batches
+    with django_assert_max_num_queries(3 * (4 + INDEX)):  # three batches
         counts = upsert(SurflyAgent, account, rows)
     assert counts.created == 2500
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(8 + 3 * INDEX):
         assert mark_removed(SurflyAgent, account, set()) == 2500
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from cobrowse_portal.core.choices import ActivityKind
 from cobrowse_portal.vendorkit.registry import (
+    ActivitySource,
+    AgentSource,
     CredentialField,
     NavItem,
     Stream,
@@ -99,5 +102,18 @@ class SurflyConfig(VendorAppConfig):
         sandbox_connect_webhooks=f"{P}.sandbox.seed.connect_demo_webhooks",
         webhook_handler=f"{P}.webhooks.SurflyWebhookHandler",
         dashboard_figures=f"{P}.views.dashboard_figures",
+        end_activity="surfly:session_end",
         docs_url="https://docs.surfly.com/rest.html",
+        # The control room: sessions are activities, agents directory entries.
+        activities=(
+            ActivitySource(
+                model="surfly.CobrowseSession",
+                kind=ActivityKind.COBROWSE,
+                map=f"{P}.activity.session_activity",
+                agent_name_from_directory=True,
+            ),
+        ),
+        agents=(
+            AgentSource(model="surfly.SurflyAgent", map=f"{P}.activity.agent_entry"),
+        ),
     )

@@ -24,6 +24,7 @@ from django.utils.text import slugify
 from cobrowse_portal.core.choices import WorkspaceKind
 from cobrowse_portal.core.models import VendorAccount, Workspace
 from cobrowse_portal.core.writes import intended, retryable
+from cobrowse_portal.vendorkit.activity import update_rows
 from cobrowse_portal.vendorkit.bulk import Counts, delete_remote, upsert
 from cobrowse_portal.vendorkit.errors import NotFound, PermanentVendorError, VendorError
 from cobrowse_portal.vendorkit.redaction import register_secret
@@ -178,7 +179,7 @@ def generate_access_token(
     register_secret(answer.token)
     now = _now()
     # Surfly counts token generation as a login.
-    SurflyAgent.objects.filter(pk=agent.pk).update(last_login=now)
+    update_rows(SurflyAgent.objects.filter(pk=agent.pk), account, last_login=now)
     return IssuedToken(
         token=answer.token,
         expires_at=now + timedelta(seconds=answer.expires_in),
@@ -226,8 +227,11 @@ def end_session(account: VendorAccount, session: CobrowseSession) -> CobrowseSes
         info = client.end_session(session.api_id or session.external_id)
     except NotFound:
         # Already gone at Surfly (ended and purged): the session is not live.
-        CobrowseSession.objects.filter(pk=session.pk).update(
-            is_active=False, end_time=session.end_time or _now()
+        update_rows(
+            CobrowseSession.objects.filter(pk=session.pk),
+            account,
+            is_active=False,
+            end_time=session.end_time or _now(),
         )
         session.refresh_from_db()
         return session

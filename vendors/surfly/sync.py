@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 
+from cobrowse_portal.vendorkit.activity import update_rows
 from cobrowse_portal.vendorkit.bulk import reconcile, upsert
 from cobrowse_portal.vendorkit.errors import AuthError, NotFound
 from cobrowse_portal.vendorkit.merge import Lifecycle, Stage, keep_newer
@@ -142,7 +143,11 @@ def pull_live_sessions(ctx: RunContext) -> None:
                 session_row(ctx.client.get_session(local.api_id or local.external_id))
             )
         except NotFound:
-            CobrowseSession.objects.filter(pk=local.pk).update(is_active=False)
+            update_rows(
+                CobrowseSession.objects.filter(pk=local.pk),
+                ctx.account,
+                is_active=False,
+            )
     if rows:
         upsert_sessions(ctx, rows)
     ctx.page_done()

@@ -22,6 +22,6 @@ def drop_trigram_index(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("core", "0007_control_room")]
+    dependencies = [("core", "0008_activity_write_path")]
 
     operations = [migrations.RunPython(add_trigram_index, drop_trigram_index)]

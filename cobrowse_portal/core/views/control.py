@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import UTC, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django import forms
@@ -182,12 +183,18 @@ def end_action(spec, link: str) -> str:
     ends one activity and takes the same URL keywords as the activity's own page
     (`Activity.link`); no vendor declares it: no end button (the row still links
     to its page)."""
-    name = getattr(spec, "end_activity", "") if spec else ""
+    name = spec.end_activity if spec else ""
     if not name or not link:
         return ""
+    return _end_url(name, link)
+
+
+@lru_cache(maxsize=20_000)
+def _end_url(name: str, link: str) -> str:
+    # The Live board polls every 5 s over the same rows: resolve and reverse each
+    # link once per process, not on every refresh.
     try:
-        kwargs = resolve(link).kwargs
-        return reverse(name, kwargs=kwargs)
+        return reverse(name, kwargs=resolve(link).kwargs)
     except (Resolver404, NoReverseMatch):
         return ""
 

@@ -1,0 +1,834 @@
+"""The control room's write path: vendor rows feed the activity index
+(`core.Activity`, `core.ActivityTag`), the agent directory (`core.VendorAgent`,
+matched to `core.AgentIdentity` by e-mail) and the daily usage rollups
+(`core.UsageDay`, `core.UsageDayAgent`).
+
+A vendor declares in the registry which of its models feed what
+(`ActivitySource`, `AgentSource`); vendorkit calls `index_rows()` for every batch it
+writes (bulk upsert, reconcile's removals, `SyncedModel.save()` for webhooks and
+edits), inside the transaction of the vendor write. Each batch costs a constant
+number of statements, whatever its size: one read of the stored vendor rows, one of
+the index rows they replace, one directory lookup, one INSERT ... ON CONFLICT for
+the index, one delete and one insert of changed tags, and a few for the rollups.
+
+Rollups are incremental: each Activity keeps what it contributes (`counted_day`,
+`counted_seconds`, and its `agent_external_id`), so a write adds only the
+difference, to the old day and the new one. `rebuild()` recomputes everything from
+the vendor tables (`manage.py rebuild_activity`).
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import UTC, date, datetime
+
+import orjson
+from django.apps import apps
+from django.db import connections, models, router, transaction
+from django.utils import timezone
+
+from . import bulk, registry
+
+#: Vendor columns the index never reads (payload, change detection).
+SKIP_FIELDS = ("raw", "fingerprint")
+
+
+def has_sources(model: type[models.Model]) -> bool:
+    return bool(registry.sources_for(model._meta.label_lower))
+
+
+def _core(name: str) -> type[models.Model]:
+    return apps.get_model("core", name)
+
+
+# --- reading the stored vendor rows ---------------------------------------------------
+def _vendor_fields(model) -> list[models.Field]:
+    return [f for f in model._meta.concrete_fields if f.name not in SKIP_FIELDS]
+
+
+def _select(model, fields, where: str, params: list, *, using: str):
+    """Rows of `model` as dicts of `fields` (attname keys, Python values), from one
+    plain SQL query converted like the ORM would (cheaper than a 1,000-id ORM IN)."""
+    connection = connections[using]
+    qn = connection.ops.quote_name
+    alias = model._meta.db_table
+    convs = []
+    for f in fields:
+        col = f.get_col(alias)
+        convs.append(
+            [
+                (c, col)
+                for c in connection.ops.get_db_converters(col)
+                + f.get_db_converters(connection)
+            ]
+        )
+    names = [f.attname for f in fields]
+    sql = (
+        f"SELECT {', '.join(qn(f.column) for f in fields)} FROM {qn(alias)} "
+        f"WHERE {where}"
+    )
+    out = []
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for values in cursor.fetchall():
+            row = {}
+            for name, value, conv in zip(names, values, convs, strict=True):
+                for c, col in conv:
+                    value = c(value, col, connection)
+                row[name] = value
+            out.append(row)
+    return out
+
+
+def _in(n: int) -> str:
+    return ", ".join(["%s"] * n)
+
+
+def stored_rows(model, account, external_ids: list[str], *, using: str) -> list[dict]:
+    return _select(
+        model,
+        _vendor_fields(model),
+        f"account_id = %s AND external_id IN ({_in(len(external_ids))})",
+        [account.pk, *external_ids],
+        using=using,
+    )
+
+
+# --- the entry points -----------------------------------------------------------------
+def index_rows(
+    model,
+    account,
+    external_ids: Iterable[str] | None = None,
+    *,
+    rows: list[dict] | None = None,
+    rollups: bool = True,
+    force: bool = False,
+) -> None:
+    """Bring the index in step with these rows of `model` as stored now (read from
+    the database, so partial upserts and removals are seen as they are), or with
+    `rows` (dicts as `stored_rows` returns them) when the caller already read them.
+
+    `rollups=False` leaves UsageDay alone (the rebuild recounts it afterwards);
+    `force` rewrites the tag rows even where the tags look unchanged."""
+    sources = registry.sources_for(model._meta.label_lower)
+    if not sources:
+        return
+    using = router.db_for_write(model)
+    if rows is None:
+        ids = list(dict.fromkeys(str(i) for i in external_ids or ()))
+        if not ids:
+            return
+        rows = []
+        for i in range(0, len(ids), bulk.BATCH):
+            rows += stored_rows(model, account, ids[i : i + bulk.BATCH], using=using)
+    if not rows:
+        return
+    with transaction.atomic(using=using):
+        for spec, source in sources:
+            if isinstance(source, registry.ActivitySource):
+                write_activities(
+                    spec, source, account, rows, using, rollups=rollups, force=force
+                )
+            else:
+                write_agents(spec, source, account, rows, using)
+
+
+def update_rows(queryset, account, **changes) -> int:
+    """`queryset.update(**changes)` on vendor rows of `account`, and the index
+    brought in step, in one transaction (for writes that bypass upsert/save)."""
+    model = queryset.model
+    using = router.db_for_write(model)
+    with transaction.atomic(using=using):
+        ids = list(queryset.values_list("external_id", flat=True))
+        count = (
+            model.objects.using(using)
+            .filter(account_id=account.pk, external_id__in=ids)
+            .update(**changes)
+        )
+        for i in range(0, len(ids), bulk.BATCH):
+            index_rows(model, account, ids[i : i + bulk.BATCH])
+    return count
+
+
+def forget_rows(model, account, external_ids: Iterable[str]) -> None:
+    """A vendor row was deleted outright: drop what it fed (and its rollup share)."""
+    sources = registry.sources_for(model._meta.label_lower)
+    ids = [str(i) for i in external_ids]
+    if not sources or not ids:
+        return
+    rows = [{"external_id": i, "removed_at": timezone.now(), "id": None} for i in ids]
+    using = router.db_for_write(model)
+    with transaction.atomic(using=using):
+        for spec, source in sources:
+            if isinstance(source, registry.ActivitySource):
+                write_activities(spec, source, account, rows, using, gone=True)
+        for _spec, source in sources:
+            if isinstance(source, registry.ActivitySource):
+                _core("Activity").objects.using(using).filter(
+                    account_id=account.pk, kind=source.kind, external_id__in=ids
+                ).delete()
+            else:
+                _core("VendorAgent").objects.using(using).filter(
+                    account_id=account.pk, external_id__in=ids
+                ).delete()
+
+
+# --- activities -----------------------------------------------------------------------
+def _zone(account) -> zoneinfo.ZoneInfo:
+    name = getattr(account, "_usage_zone", None)
+    if name is None:
+        name = account.workspace.time_zone or "UTC"
+        account._usage_zone = name
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo("UTC")
+
+
+def usage_day(started_at: datetime | None, zone) -> date | None:
+    """The day an activity counts on: its start, in the workspace's time zone."""
+    if started_at is None:
+        return None
+    if timezone.is_naive(started_at):
+        started_at = started_at.replace(tzinfo=UTC)
+    return started_at.astimezone(zone).date()
+
+
+def _limits(model) -> dict[str, int]:
+    return {
+        f.name: f.max_length
+        for f in model._meta.concrete_fields
+        if isinstance(f, models.CharField) and f.max_length
+    }
+
+
+def _text(value, limit: int) -> str:
+    if value is None:
+        return ""
+    return str(value)[:limit]
+
+
+def _tags(tags) -> list[str]:
+    """Tags as the index keeps them: strings, each once (case-insensitively), in
+    order, at most 100 characters (the tag table's width)."""
+    if not isinstance(tags, (list, tuple)):
+        return []
+    seen: dict[str, str] = {}
+    for tag in tags:
+        if isinstance(tag, str) and tag.strip():
+            tag = tag.strip()[:100]
+            seen.setdefault(tag.lower(), tag)
+    return list(seen.values())
+
+
+def _json(value):
+    if isinstance(value, (str, bytes)):
+        try:
+            return orjson.loads(value)
+        except orjson.JSONDecodeError:
+            return None
+    return value
+
+
+_ACTIVITY_KEYS = ("account", "kind", "external_id")
+
+
+def write_activities(
+    spec,
+    source,
+    account,
+    rows: list[dict],
+    using: str,
+    *,
+    rollups: bool = True,
+    force: bool = False,
+    gone: bool = False,
+) -> None:
+    Activity = _core("Activity")
+    ActivityTag = _core("ActivityTag")
+    connection = connections[using]
+    qn = connection.ops.quote_name
+    limits = _limits(Activity)
+    zone = _zone(account)
+    now = timezone.now()
+    mapper = source.map_func
+
+    # What the index holds now for these rows: their share of the rollups.
+    ids = [str(r["external_id"]) for r in rows]
+    old = {}
+    afields = [
+        Activity._meta.get_field(n)
+        for n in ("id", "external_id", "counted_day", "counted_seconds")
+    ] + [Activity._meta.get_field(n) for n in ("agent_external_id", "tags")]
+    for r in _select(
+        Activity,
+        afields,
+        f"account_id = %s AND kind = %s AND external_id IN ({_in(len(ids))})",
+        [account.pk, source.kind, *ids],
+        using=using,
+    ):
+        old[r["external_id"]] = r
+    if gone:  # the vendor rows were deleted: take back their share
+        _apply_rollups(account, spec, old, {e: None for e in old}, using, now)
+        return
+
+    mapped: list[tuple[str, dict, datetime | None]] = []
+    for row in rows:
+        ext = str(row["external_id"])
+        removed_at = row.get("removed_at")
+        values = mapper(account, row) or {}
+        mapped.append((ext, values, removed_at))
+
+    # The directory entry of each agent the batch names: one lookup.
+    agent_ids = {
+        _text(v.get("agent_external_id"), limits["agent_external_id"])
+        for _, v, _ in mapped
+    } - {""}
+    directory: dict[str, tuple[int | None, str]] = {}
+    if agent_ids:
+        VendorAgent = _core("VendorAgent")
+        for r in _select(
+            VendorAgent,
+            [
+                VendorAgent._meta.get_field(n)
+                for n in ("external_id", "identity", "name")
+            ],
+            f"account_id = %s AND external_id IN ({_in(len(agent_ids))})",
+            [account.pk, *agent_ids],
+            using=using,
+        ):
+            directory[r["external_id"]] = (r["identity_id"], r["name"])
+
+    fields = [f for f in Activity._meta.concrete_fields if not f.primary_key]
+    convert = bulk.converters(fields, connection)
+    names = [f.attname for f in fields]
+    values_out = []
+    contributions: dict[str, tuple[date, int, str] | None] = {}
+    new_tags: dict[str, list[str]] = {}
+    for ext, v, removed_at in mapped:
+        agent_ext = _text(v.get("agent_external_id"), limits["agent_external_id"])
+        identity, dir_name = directory.get(agent_ext, (None, ""))
+        agent_name = _text(v.get("agent_name") or dir_name, limits["agent_name"])
+        tags = _tags(v.get("tags"))
+        started_at = v.get("started_at")
+        duration = v.get("duration")
+        if duration is not None:
+            duration = max(0, int(duration))
+        visitor = _text(v.get("visitor"), limits["visitor"])
+        url = _text(v.get("url"), limits["url"])
+        title = _text(v.get("title"), limits["title"])
+        if removed_at is None and started_at is not None:
+            day = usage_day(started_at, zone)
+            contributions[ext] = (day, duration or 0, agent_ext)
+        else:
+            contributions[ext] = None
+        share = contributions[ext]
+        new_tags[ext] = tags
+        record = {
+            "workspace_id": account.workspace_id,
+            "account_id": account.pk,
+            "vendor": spec.slug,
+            "kind": source.kind,
+            "external_id": _text(ext, limits["external_id"]),
+            "status": v.get("status") or "ended",
+            "started_at": started_at,
+            "ended_at": v.get("ended_at"),
+            "duration": duration,
+            "agent_id": identity,
+            "agent_external_id": agent_ext,
+            "agent_name": agent_name,
+            "visitor": visitor,
+            "url": url,
+            "title": title,
+            "tags": tags,
+            "link": _text(v.get("link"), limits["link"]),
+            "search": " ".join(
+                filter(None, [agent_name, visitor, url, title, *tags])
+            ).lower(),
+            "counted_day": share[0] if share else None,
+            "counted_seconds": share[1] if share else 0,
+            "updated_at": now,
+            "removed_at": removed_at,
+        }
+        values_out.append(
+            tuple(
+                c(record[n]) if c else record[n]
+                for n, c in zip(names, convert, strict=True)
+            )
+        )
+    update = [f for f in fields if f.name not in _ACTIVITY_KEYS]
+    conflict = "ON CONFLICT (account_id, kind, external_id) DO UPDATE SET " + ", ".join(
+        f"{qn(f.column)} = EXCLUDED.{qn(f.column)}" for f in update
+    )
+    bulk.write_rows(Activity, fields, values_out, conflict)
+
+    # Tag rows: only where the tags changed (or the activity is new).
+    changed = [
+        ext
+        for ext, tags in new_tags.items()
+        if force
+        or ext not in old
+        or [t.lower() for t in _tags(_json(old[ext]["tags"]))]
+        != [t.lower() for t in tags]
+    ]
+    if changed:
+        pks = {e: old[e]["id"] for e in changed if e in old}
+        fresh = [e for e in changed if e not in old]
+        if fresh:
+            for r in _select(
+                Activity,
+                [Activity._meta.get_field(n) for n in ("id", "external_id")],
+                f"account_id = %s AND kind = %s AND external_id IN ({_in(len(fresh))})",
+                [account.pk, source.kind, *fresh],
+                using=using,
+            ):
+                pks[r["external_id"]] = r["id"]
+        known = [pks[e] for e in changed if e in pks and e in old]
+        if known:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"DELETE FROM {qn(ActivityTag._meta.db_table)} WHERE "
+                    f"activity_id IN ({_in(len(known))})",
+                    known,
+                )
+        tag_fields = [
+            ActivityTag._meta.get_field(n) for n in ("workspace", "activity", "tag")
+        ]
+        tag_rows = list(
+            dict.fromkeys(
+                (account.workspace_id, pks[e], t.lower())
+                for e in changed
+                if e in pks
+                for t in new_tags[e]
+            )
+        )
+        bulk.write_rows(ActivityTag, tag_fields, tag_rows)
+
+    if rollups:
+        _apply_rollups(account, spec, old, contributions, using, now)
+
+
+def _apply_rollups(account, spec, old: dict, new: dict, using: str, now) -> None:
+    """Add to UsageDay / UsageDayAgent the difference between what these
+    activities contributed (`old`: their index rows before the write) and what they
+    contribute now (`new`: external_id -> (day, seconds, agent key) or None)."""
+    days: dict[date, list[int]] = defaultdict(lambda: [0, 0])
+    agents: dict[tuple[date, str], int] = defaultdict(int)
+    for ext, share in new.items():
+        before = old.get(ext)
+        if before is not None and before["counted_day"] is not None:
+            d = before["counted_day"]
+            prev = (d, before["counted_seconds"], before["agent_external_id"])
+        else:
+            prev = None
+        if prev == share:
+            continue
+        if prev is not None:
+            days[prev[0]][0] -= 1
+            days[prev[0]][1] -= prev[1]
+            if prev[2]:
+                agents[(prev[0], prev[2])] -= 1
+        if share is not None:
+            days[share[0]][0] += 1
+            days[share[0]][1] += share[1]
+            if share[2]:
+                agents[(share[0], share[2])] += 1
+    agents = {k: n for k, n in agents.items() if n}
+    touched = sorted(set(days) | {d for d, _ in agents})
+    if not touched:
+        return
+    UsageDay, UsageDayAgent = _core("UsageDay"), _core("UsageDayAgent")
+    connection = connections[using]
+    qn = connection.ops.quote_name
+    adapt = connection.ops.adapt_datefield_value
+    usage, per_agent = qn(UsageDay._meta.db_table), qn(UsageDayAgent._meta.db_table)
+    with connection.cursor() as cursor:
+        # Make sure each day has a row, then add the differences (an INSERT's
+        # row must satisfy the columns' checks even when it turns into an update,
+        # and a difference may be negative).
+        cursor.executemany(
+            f"INSERT INTO {usage} (workspace_id, account_id, vendor, day, activities, "
+            "seconds, agents, figures) VALUES (%s, %s, %s, %s, 0, 0, 0, '{}') "
+            "ON CONFLICT (account_id, day) DO NOTHING",
+            [(account.workspace_id, account.pk, spec.slug, adapt(d)) for d in touched],
+        )
+        moved = [(n, secs, account.pk, adapt(d)) for d, (n, secs) in days.items()]
+        if moved:
+            cursor.executemany(
+                f"UPDATE {usage} SET activities = activities + %s, "
+                "seconds = seconds + %s WHERE account_id = %s AND day = %s",
+                moved,
+            )
+        if not agents:
+            return
+        cursor.executemany(
+            f"INSERT INTO {per_agent} (account_id, day, "
+            f"agent_key, activities) VALUES (%s, %s, %s, %s) "
+            f"ON CONFLICT (account_id, day, agent_key) "
+            f"DO UPDATE SET activities = {per_agent}.activities "
+            f"+ EXCLUDED.activities",
+            [(account.pk, adapt(d), key, n) for (d, key), n in agents.items()],
+        )
+        agent_days = sorted({adapt(d) for d, _ in agents})
+        cursor.execute(
+            f"DELETE FROM {per_agent} WHERE account_id = %s AND "
+            f"activities <= 0 AND day IN ({_in(len(agent_days))})",
+            [account.pk, *agent_days],
+        )
+        _recount_agents(cursor, qn, account.pk, agent_days)
+
+
+def _recount_agents(cursor, qn, account_id: int, days: list | None) -> None:
+    """UsageDay.agents = the UsageDayAgent rows of that (account, day)."""
+    UsageDay, UsageDayAgent = _core("UsageDay"), _core("UsageDayAgent")
+    usage, per_agent = qn(UsageDay._meta.db_table), qn(UsageDayAgent._meta.db_table)
+    where = "account_id = %s"
+    params: list = [account_id]
+    if days is not None:
+        where += f" AND day IN ({_in(len(days))})"
+        params += days
+    cursor.execute(
+        f"UPDATE {usage} SET agents = (SELECT COUNT(*) FROM {per_agent} a "
+        f"WHERE a.account_id = {usage}.account_id "
+        f"AND a.day = {usage}.day) WHERE {where}",
+        params,
+    )
+
+
+def record_vendor_usage(account, day: date, figures: dict) -> None:
+    """Store the vendor's own usage figures of one day (visitors, chats, ratings…),
+    merged into what that day already has; the index's counts are left alone."""
+    UsageDay = _core("UsageDay")
+    using = router.db_for_write(UsageDay)
+    with transaction.atomic(using=using):
+        row, _ = (
+            UsageDay.objects.using(using)
+            .select_for_update()
+            .get_or_create(
+                account_id=account.pk,
+                day=day,
+                defaults={
+                    "workspace_id": account.workspace_id,
+                    "vendor": account.vendor,
+                },
+            )
+        )
+        row.figures = {**(row.figures or {}), **figures}
+        row.save(update_fields=["figures"])
+
+
+# --- the agent directory --------------------------------------------------------------
+def normalise_email(email) -> str:
+    return (email or "").strip().lower() if isinstance(email, str) else ""
+
+
+def write_agents(spec, source, account, rows: list[dict], using: str) -> None:
+    VendorAgent = _core("VendorAgent")
+    connection = connections[using]
+    qn = connection.ops.quote_name
+    limits = _limits(VendorAgent)
+    now = timezone.now()
+    mapper = source.map_func
+    ids = [_text(r["external_id"], limits["external_id"]) for r in rows]
+    old = {
+        r["external_id"]: r
+        for r in _select(
+            VendorAgent,
+            [
+                VendorAgent._meta.get_field(n)
+                for n in ("external_id", "identity", "linked_by_hand", "name")
+            ],
+            f"account_id = %s AND external_id IN ({_in(len(ids))})",
+            [account.pk, *ids],
+            using=using,
+        )
+    }
+    mapped = []
+    for ext, row in zip(ids, rows, strict=True):
+        v = mapper(account, row) or {}
+        mapped.append((ext, v, row.get("removed_at")))
+    identities = match_identities(
+        account.workspace_id,
+        {
+            normalise_email(v.get("email")): _text(v.get("name"), 200)
+            for _, v, removed in mapped
+            if removed is None
+        },
+        using=using,
+        create=True,
+    )
+    # Removed rows keep matching an existing person (never create one for them).
+    identities.update(
+        match_identities(
+            account.workspace_id,
+            {
+                normalise_email(v.get("email")): ""
+                for _, v, removed in mapped
+                if removed is not None
+            },
+            using=using,
+            create=False,
+        )
+    )
+    fields = [f for f in VendorAgent._meta.concrete_fields if not f.primary_key]
+    convert = bulk.converters(fields, connection)
+    names = [f.attname for f in fields]
+    values, follow, renamed = [], [], []
+    for ext, v, removed_at in mapped:
+        identity = identities.get(normalise_email(v.get("email")))
+        before = old.get(ext)
+        if before is None or (
+            not before["linked_by_hand"] and before["identity_id"] != identity
+        ):
+            follow.append(ext)
+        if before is None or before["name"] != _text(v.get("name"), limits["name"]):
+            renamed.append(ext)
+        record = {
+            "workspace_id": account.workspace_id,
+            "account_id": account.pk,
+            "vendor": spec.slug,
+            "external_id": ext,
+            "identity_id": identity,
+            "linked_by_hand": False,
+            "name": _text(v.get("name"), limits["name"]),
+            "email": _text(v.get("email"), limits["email"]).strip(),
+            "role": _text(v.get("role"), limits["role"]),
+            "available": v.get("available"),
+            "free": v.get("free"),
+            "last_activity_at": v.get("last_activity_at"),
+            "synced_at": now,
+            "removed_at": removed_at,
+        }
+        values.append(
+            tuple(
+                c(record[n]) if c else record[n]
+                for n, c in zip(names, convert, strict=True)
+            )
+        )
+    table = qn(VendorAgent._meta.db_table)
+    sets = []
+    for f in fields:
+        if f.name in ("account", "external_id", "linked_by_hand"):
+            continue
+        if f.name == "identity":
+            # A manager's own link (or unlink) is left alone.
+            sets.append(
+                f"{qn(f.column)} = CASE WHEN {table}.linked_by_hand "
+                f"THEN {table}.{qn(f.column)} ELSE EXCLUDED.{qn(f.column)} END"
+            )
+        else:
+            sets.append(f"{qn(f.column)} = EXCLUDED.{qn(f.column)}")
+    bulk.write_rows(
+        VendorAgent,
+        fields,
+        values,
+        "ON CONFLICT (account_id, external_id) DO UPDATE SET " + ", ".join(sets),
+    )
+    if follow:
+        follow_agents(account.pk, follow, using=using)
+    if renamed:
+        refresh_agent_names(spec, account, renamed, using=using)
+
+
+def refresh_agent_names(spec, account, agent_external_ids, *, using: str) -> None:
+    """Activities that take the agent's name from the directory are indexed again
+    (name, search text) when the agent's entry appears or is renamed: in batches,
+    through the same path, so the cost stays bounded per batch."""
+    Activity = _core("Activity")
+    for source in spec.activities:
+        if not source.agent_name_from_directory:
+            continue
+        model = apps.get_model(source.model)
+        ids = (
+            Activity.objects.using(using)
+            .filter(
+                account_id=account.pk,
+                kind=source.kind,
+                agent_external_id__in=list(agent_external_ids),
+            )
+            .values_list("external_id", flat=True)
+            .iterator(chunk_size=bulk.BATCH)
+        )
+        chunk: list[str] = []
+        for ext in ids:
+            chunk.append(ext)
+            if len(chunk) >= bulk.BATCH:
+                index_rows(model, account, chunk)
+                chunk = []
+        if chunk:
+            index_rows(model, account, chunk)
+
+
+def match_identities(
+    workspace_id: int, names_by_email: dict[str, str], *, using: str, create: bool
+) -> dict[str, int]:
+    """normalised e-mail -> AgentIdentity id in this workspace, in bulk (creating
+    the missing ones when `create`)."""
+    AgentIdentity = _core("AgentIdentity")
+    emails = [e for e in names_by_email if e]
+    if not emails:
+        return {}
+    manager = AgentIdentity.objects.using(using)
+    found = dict(
+        manager.filter(workspace_id=workspace_id, email__in=emails).values_list(
+            "email", "pk"
+        )
+    )
+    missing = [e for e in emails if e not in found]
+    if missing and create:
+        manager.bulk_create(
+            [
+                AgentIdentity(
+                    workspace_id=workspace_id, email=e, name=names_by_email[e]
+                )
+                for e in missing
+            ],
+            ignore_conflicts=True,
+        )
+        found.update(
+            manager.filter(workspace_id=workspace_id, email__in=missing).values_list(
+                "email", "pk"
+            )
+        )
+    return found
+
+
+def follow_agents(account_id: int, agent_external_ids: list[str], *, using: str):
+    """The activities of these vendor agents take their directory entry's identity
+    (one UPDATE per batch, through the (account, agent_external_id) index)."""
+    Activity, VendorAgent = _core("Activity"), _core("VendorAgent")
+    connection = connections[using]
+    qn = connection.ops.quote_name
+    act, va = qn(Activity._meta.db_table), qn(VendorAgent._meta.db_table)
+    with connection.cursor() as cursor:
+        for i in range(0, len(agent_external_ids), bulk.BATCH):
+            ids = agent_external_ids[i : i + bulk.BATCH]
+            cursor.execute(
+                f"UPDATE {act} SET agent_id = (SELECT v.identity_id "
+                f"FROM {va} v WHERE v.account_id = {act}.account_id "
+                f"AND v.external_id = {act}.agent_external_id) "
+                f"WHERE account_id = %s AND agent_external_id "
+                f"IN ({_in(len(ids))})",
+                [account_id, *ids],
+            )
+
+
+# --- the rebuild ----------------------------------------------------------------------
+def rebuild(account, *, chunk_size: int = 1000) -> dict[str, int]:
+    """Recompute the account's Activity / ActivityTag / VendorAgent rows from its
+    vendor tables, then its UsageDay / UsageDayAgent from Activity.
+
+    One transaction per account; vendor rows are read in chunks (bounded memory)
+    and written through the same path as a sync. Index rows whose vendor row no
+    longer exists are deleted. A manager's own directory links are kept."""
+    spec = registry._registry.get(account.vendor)
+    counts = {"activities": 0, "agents": 0, "deleted": 0}
+    if spec is None:
+        return counts
+    Activity, VendorAgent = _core("Activity"), _core("VendorAgent")
+    UsageDay, UsageDayAgent = _core("UsageDay"), _core("UsageDayAgent")
+    using = router.db_for_write(Activity)
+    # Agents first: activities take their identity and name from the directory.
+    ordered = [(s.model, "agents") for s in spec.agents] + [
+        (s.model, "activities") for s in spec.activities
+    ]
+    with transaction.atomic(using=using):
+        UsageDayAgent.objects.using(using).filter(account_id=account.pk).delete()
+        UsageDay.objects.using(using).filter(account_id=account.pk).update(
+            activities=0, seconds=0, agents=0
+        )
+        done: set[str] = set()
+        for label, what in ordered:
+            model = apps.get_model(label)
+            names = [f.attname for f in _vendor_fields(model)]
+            rows = (
+                model.objects.using(using)
+                .filter(account_id=account.pk)
+                .order_by("pk")
+                .values(*names)
+                .iterator(chunk_size=chunk_size)
+            )
+            chunk: list[dict] = []
+            for row in rows:
+                chunk.append(row)
+                if len(chunk) >= chunk_size:
+                    counts[what] += _rebuild_chunk(model, account, chunk, done)
+                    chunk = []
+            if chunk:
+                counts[what] += _rebuild_chunk(model, account, chunk, done)
+            done.add(model._meta.label_lower)
+            table = model.objects.using(using).filter(account_id=account.pk)
+            if what == "activities":
+                kind = next(s.kind for s in spec.activities if s.model == label)
+                stale = Activity.objects.using(using).filter(
+                    account_id=account.pk, kind=kind
+                )
+            else:
+                stale = VendorAgent.objects.using(using).filter(account_id=account.pk)
+            counts["deleted"] += (
+                stale.exclude(external_id__in=table.values("external_id"))
+                .delete()[1]
+                .get(stale.model._meta.label, 0)
+            )
+        kinds = [s.kind for s in spec.activities]
+        counts["deleted"] += (
+            Activity.objects.using(using)
+            .filter(account_id=account.pk)
+            .exclude(kind__in=kinds)
+            .delete()[1]
+            .get(Activity._meta.label, 0)
+        )
+        if not spec.agents:
+            VendorAgent.objects.using(using).filter(account_id=account.pk).delete()
+        recount_usage(account, using=using)
+    return counts
+
+
+def _rebuild_chunk(model, account, rows: list[dict], done: set[str]) -> int:
+    if model._meta.label_lower in done:
+        return 0  # the model feeds both: already written with the first source
+    index_rows(model, account, rows=rows, rollups=False, force=True)
+    return len(rows)
+
+
+def recount_usage(account, *, using: str) -> None:
+    """UsageDay / UsageDayAgent of the account from what its activities count
+    (`counted_day`, `counted_seconds`, `agent_external_id`): grouped in SQL."""
+    Activity = _core("Activity")
+    UsageDay, UsageDayAgent = _core("UsageDay"), _core("UsageDayAgent")
+    connection = connections[using]
+    qn = connection.ops.quote_name
+    act = qn(Activity._meta.db_table)
+    usage, per_agent = qn(UsageDay._meta.db_table), qn(UsageDayAgent._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {per_agent} WHERE account_id = %s", [account.pk])
+        cursor.execute(
+            f"INSERT INTO {per_agent} (account_id, day, "
+            f"agent_key, activities) "
+            f"SELECT account_id, counted_day, "
+            f"agent_external_id, COUNT(*) FROM {act} "
+            f"WHERE account_id = %s AND counted_day IS NOT NULL "
+            f"AND agent_external_id <> '' "
+            f"GROUP BY account_id, counted_day, agent_external_id",
+            [account.pk],
+        )
+        cursor.execute(
+            f"UPDATE {usage} SET activities = 0, seconds = 0 WHERE account_id = %s",
+            [account.pk],
+        )
+        cursor.execute(
+            f"INSERT INTO {usage} (workspace_id, account_id, "
+            f"vendor, day, activities, seconds, "
+            f"agents, figures) "
+            f"SELECT %s, account_id, %s, counted_day, COUNT(*), "
+            f"SUM(counted_seconds), 0, '{{}}' FROM {act} "
+            f"WHERE account_id = %s AND counted_day IS NOT NULL "
+            f"GROUP BY account_id, counted_day "
+            f"ON CONFLICT (account_id, day) DO UPDATE SET "
+            f"activities = EXCLUDED.activities, "
+            f"seconds = EXCLUDED.seconds",
+            [account.workspace_id, account.vendor, account.pk],
+        )
+        _recount_agents(cursor, qn, account.pk, None)
