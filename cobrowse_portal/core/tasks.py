@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from cobrowse_portal.vendorkit.models import deferred_index
 from cobrowse_portal.vendorkit.redaction import redact
 from cobrowse_portal.vendorkit.runs import (
     acquire_claim,
@@ -140,7 +141,9 @@ def _apply_events(handler, account, events: list[WebhookEvent]) -> int:
     """Apply events in order in one transaction (one commit, not one per event);
     each in its own savepoint, so one bad event does not block the rest."""
     applied, failed = [], []
-    with transaction.atomic():
+    # The control room's index follows the batch in one bulk write at its end,
+    # inside this transaction (not one index write per event).
+    with transaction.atomic(), deferred_index():
         for event in events:
             try:
                 with transaction.atomic():

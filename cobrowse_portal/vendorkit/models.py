@@ -2,7 +2,42 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 from django.db import models, router, transaction
+
+#: Rows whose index update waits for the end of a `deferred_index()` block:
+#: {(model, account pk): (account, {external ids})}.
+_deferred: ContextVar[dict | None] = ContextVar(
+    "vendorkit_deferred_index", default=None
+)
+
+
+@contextmanager
+def deferred_index() -> Iterator[None]:
+    """Within it, `save()` of an activity or agent source notes the row instead of
+    re-indexing it at once, and the block's end brings the index in step for all
+    noted rows: one bulk call per (model, account) instead of one per save.
+
+    Use it inside the transaction that saves the rows (the webhook drain applies
+    100 events per commit), so the index is still written in the same
+    transaction. The index reads the stored rows, so a row whose savepoint was
+    rolled back is indexed as it is stored."""
+    if _deferred.get() is not None:  # nested: the outer block flushes
+        yield
+        return
+    pending: dict = {}
+    token = _deferred.set(pending)
+    try:
+        yield
+    finally:
+        _deferred.reset(token)
+    from . import activity
+
+    for (model, _), (account, external_ids) in pending.items():
+        activity.index_rows(model, account, sorted(external_ids))
 
 
 class SyncedModel(models.Model):
@@ -41,6 +76,12 @@ class SyncedModel(models.Model):
 
         if not activity.has_sources(type(self)):
             return super().save(*args, **kwargs)
+        pending = _deferred.get()
+        if pending is not None:
+            super().save(*args, **kwargs)
+            key = (type(self), self.account_id)
+            pending.setdefault(key, (self.account, set()))[1].add(self.external_id)
+            return None
         using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
         with transaction.atomic(using=using):
             super().save(*args, **kwargs)
