@@ -30,8 +30,8 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
 from tests.benchmarks.databases import derived_url
+from tests.benchmarks.harness import WORK, bench_env, manage, run_child
 from tests.benchmarks.surfly_pages import _time
-from tests.benchmarks.surfly_sync import PY, ROOT, WORK, bench_env, manage
 
 VENDORS = ["surfly", "samesurf", "upscope", "serviceform", "smartsupp"]
 WORKSPACES = 3
@@ -381,17 +381,7 @@ CHILDREN = {
 
 
 def child(env: dict, *args: str) -> dict:
-    out = subprocess.run(
-        [PY, "-m", "tests.benchmarks.control_pages", "--child", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    if out.returncode:
-        sys.stderr.write(out.stderr[-4000:])
-        raise SystemExit(f"child {args[0]} failed")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return run_child("tests.benchmarks.control_pages", env, *args)
 
 
 out = print  # noqa: T202  (a benchmark prints its figures)
