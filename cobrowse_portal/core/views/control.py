@@ -33,6 +33,7 @@ from ..htmx import render_page
 from ..models import Activity, ActivityTag, AgentIdentity
 from ..pagination import keyset_page
 from ..permissions import role_required, workspace_accounts
+from ..widgets import FastSelect
 
 PAGE_SIZE = 50
 LIVE_LIMIT = 500
@@ -327,14 +328,18 @@ class ActivityFilterForm(forms.Form):
             attrs={"placeholder": "agent, visitor, URL, title, tag", "type": "search"}
         ),
     )
-    vendor = forms.ChoiceField(required=False)
-    account = forms.ChoiceField(required=False)
-    agent = forms.ChoiceField(required=False)
+    vendor = forms.ChoiceField(required=False, widget=FastSelect)
+    account = forms.ChoiceField(required=False, widget=FastSelect)
+    agent = forms.ChoiceField(required=False, widget=FastSelect)
     status = forms.ChoiceField(
-        required=False, choices=[("", "Any status"), *ActivityStatus.choices]
+        required=False,
+        choices=[("", "Any status"), *ActivityStatus.choices],
+        widget=FastSelect,
     )
     kind = forms.ChoiceField(
-        required=False, choices=[("", "Any kind"), *ActivityKind.choices]
+        required=False,
+        choices=[("", "Any kind"), *ActivityKind.choices],
+        widget=FastSelect,
     )
     tag = forms.CharField(
         required=False,
