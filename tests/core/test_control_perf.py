@@ -185,3 +185,33 @@ def test_sqlite_search_reads_only_the_newest_rows_without_a_from_date(
     html = client.get(ACTIVITY, {"q": "needle old"}).content.decode()
     assert 'id="search-bounded"' in html and "Nothing matches" in html
     assert Activity.objects.count() == 5
+
+
+# --- keyset pages seek to the cursor ---------------------------------------------
+def test_keyset_page_seeks_the_index_to_its_cursor(portal, client):
+    """The cursor's condition carries a plain `started_at <= value` bound the index
+    can start from: with only `< value OR (= value AND id < pk)` the 500th page
+    walked the first 25,000 rows of the workspace's index."""
+    now = timezone.now()
+    for i in range(60):
+        act(portal.account, visitor=f"v{i}", started_at=now - timedelta(minutes=i))
+    client.force_login(portal.personas["manager"])
+    html = client.get(ACTIVITY).content.decode()
+    after = html.split("after=", 1)[1].split('"', 1)[0].split("&", 1)[0]
+    sent = _Sent()
+    with connection.execute_wrapper(sent):
+        html = client.get(ACTIVITY, {"after": after}).content.decode()
+    assert html.count("data-activity=") == 10
+    (sql, params), *_ = [
+        (q, p) for q, p in sent.calls if 'FROM "core_activity"' in q and "LIMIT 51" in q
+    ]
+    plan = _plan(sql, params) if connection.vendor == "sqlite" else ""
+    if connection.vendor == "sqlite":
+        assert "core_act_ws_start (workspace_id=? AND started_at<?)" in plan, plan
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute("SET enable_seqscan = off")
+            cursor.execute("EXPLAIN " + sql, params)
+            plan = " ".join(r[0] for r in cursor.fetchall())
+            cursor.execute("RESET enable_seqscan")
+        assert "Index Cond" in plan and "started_at <=" in plan, plan
