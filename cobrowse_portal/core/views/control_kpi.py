@@ -12,9 +12,9 @@ from datetime import datetime, time, timedelta
 from django.db.models import Count, Sum
 from django.db.models.functions import TruncDate
 
-from ..choices import OPEN_STATUSES, RunStatus
-from ..models import Activity, SyncRun, UsageDay, UsageDayAgent
-from .control import local_today, workspace_tz
+from ..choices import RunStatus
+from ..models import SyncRun, UsageDay, UsageDayAgent
+from .control import local_today, open_rows, workspace_tz
 
 DAYS = 14
 LIVE_CAP = 1000
@@ -69,11 +69,7 @@ def kpi_tiles(workspace, accounts, *, with_runs: bool) -> list[dict]:
     ]
 
     # Open rows now: read through the Live board's partial index, capped.
-    live = len(
-        Activity.objects.filter(
-            workspace=workspace, status__in=OPEN_STATUSES, removed_at__isnull=True
-        ).values_list("id", flat=True)[: LIVE_CAP + 1]
-    )
+    live = len(open_rows(workspace).values_list("id", flat=True)[: LIVE_CAP + 1])
     tiles.append(
         {
             "label": "Live now",

@@ -1,0 +1,223 @@
+"""The control room stays fast at a million activities: each page reads the index
+the way the benchmark (`make bench BENCH=control`) measured, and its queries are
+a constant number whatever the number of rows."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from cobrowse_portal.core.choices import ActivityStatus
+from cobrowse_portal.core.models import Activity, UsageDayAgent
+from cobrowse_portal.core.views import control
+
+from .test_control_pages import (
+    ACTIVITY,
+    DASHBOARD,
+    LIVE,
+    USAGE,
+    USAGE_CSV,
+    _hand_made_index,  # noqa: F401  (the autouse fixture: start from an empty index)
+    act,
+    body,
+    fake_account,
+)
+
+sqlite_only = pytest.mark.skipif(
+    connection.vendor != "sqlite", reason="SQLite's planner and search bound"
+)
+
+
+def _captured(client, path, **params):
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(path, params)
+    assert response.status_code == 200
+    return response, [q["sql"] for q in ctx.captured_queries]
+
+
+class _Sent:
+    """The statements as sent to the database: SQL and its bound parameters
+    (captured_queries shows them interpolated, which hides what the planner sees)."""
+
+    def __init__(self):
+        self.calls = []
+
+    def __call__(self, execute, sql, params, many, context):
+        self.calls.append((sql, params))
+        return execute(sql, params, many, context)
+
+
+def _plan(sql: str, params) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
+        return " ".join(str(row[-1]) for row in cursor.fetchall())
+
+
+def _open_rows_queries(calls):
+    return [
+        (sql, params)
+        for sql, params in calls
+        if "core_activity" in sql and "removed_at" in sql and "status" in sql
+    ]
+
+
+# --- Live and the dashboard's "Live now" read the partial index ----------------------
+@sqlite_only
+@pytest.mark.parametrize("path", [LIVE, DASHBOARD])
+def test_open_rows_are_read_through_the_partial_index(portal, client, path):
+    """SQLite uses `core_act_ws_open` only when the query repeats its condition
+    literally: with the statuses as bound parameters it walked the workspace's
+    whole start-time index (200 ms at a million rows)."""
+    act(portal.account, status=ActivityStatus.LIVE, visitor="Visitor Live")
+    client.force_login(portal.personas["manager"])
+    sent = _Sent()
+    with connection.execute_wrapper(sent):
+        assert client.get(path).status_code == 200
+    queries = _open_rows_queries(sent.calls)
+    assert len(queries) == 1, sent.calls
+    assert "USING INDEX core_act_ws_open" in _plan(*queries[0])
+
+
+def test_live_rows_keep_their_cells_and_escape_them(portal, client):
+    act(
+        portal.account,
+        status=ActivityStatus.QUEUED,
+        visitor="<b>Eve</b>",
+        agent_name="Ann",
+        url="https://x.test/" + "p" * 100,
+        tags=["vip"],
+    )
+    client.force_login(portal.personas["agent"])
+    html = client.get(LIVE).content.decode()
+    assert "&lt;b&gt;Eve&lt;/b&gt;" in html and "<b>Eve</b>" not in html
+    assert 'class="badge badge-' in html and "Queued" in html
+    assert '<span class="badge text-bg-light">vip</span>' in html
+    assert "p" * 100 not in html and "…" in html
+
+
+# --- constant queries, whatever the rows ---------------------------------------------
+#: Per page: the 3 of every request (session, user, workspaces with the role),
+#: then Live: the open rows, the accounts (labels); Activity: the accounts, the
+#: agents (filter choices), the page (+ a rare tag's ids from the tag index);
+#: Dashboard: 13, as tests/vendors/surfly/test_list_queries.py pins; Usage: the
+#: accounts, the rollups (+ the weekly distinct agents).
+@pytest.mark.parametrize(
+    "path, params, expected",
+    [
+        (LIVE, {}, 5),
+        (ACTIVITY, {}, 6),
+        (ACTIVITY, {"q": "visitor"}, 6),
+        (ACTIVITY, {"tag": "vip"}, 7),
+        (DASHBOARD, {}, 13),
+        (USAGE, {}, 5),
+        (USAGE, {"period": "week"}, 6),
+    ],
+)
+def test_page_queries_are_constant_in_rows(portal, client, path, params, expected):
+    client.force_login(portal.personas["manager"])
+    desk = fake_account(portal.reseller, "Upscope desk", "upscope")
+
+    def add(n):
+        for i in range(n):
+            for account in (portal.account, desk):
+                act(account, status=ActivityStatus.LIVE, visitor=f"visitor {i}")
+                act(account, visitor=f"visitor ended {i}", tags=["vip"])
+
+    add(1)
+    client.get(path, params)  # warm the per-process caches
+    _, few = _captured(client, path, **params)
+    add(30)
+    _, many = _captured(client, path, **params)
+    assert len(many) == len(few), (few, many)
+    assert len(many) == expected, many
+    for sql in many:
+        upper = sql.upper()
+        assert " OFFSET " not in upper
+        assert not ("COUNT(" in upper and "CORE_ACTIVITY" in upper), sql
+
+
+# --- Usage per week: the database's own week start -----------------------------------
+def test_usage_weeks_start_on_monday_in_sql(portal, client):
+    """Sunday belongs to the week before; Monday starts one. Grouped in SQL (no
+    Python function per row, which cost most of the 1-year weekly page)."""
+    monday = date(2026, 3, 2)
+    for day, key in [
+        (monday - timedelta(days=1), "sun"),  # Sunday: the week of Feb 23
+        (monday, "a"),
+        (monday + timedelta(days=6), "b"),  # the Sunday ending Monday's week
+        (monday + timedelta(days=6), "a"),
+    ]:
+        UsageDayAgent.objects.create(account=portal.account, day=day, agent_key=key)
+    client.force_login(portal.personas["manager"])
+    params = {
+        "period": "week",
+        "since": (monday - timedelta(days=7)).isoformat(),
+        "until": (monday + timedelta(days=13)).isoformat(),
+    }
+    text = body(client.get(USAGE_CSV, params))
+    agents = {
+        line.split(",")[0]: line.split(",")[-1].strip()
+        for line in text.splitlines()[1:]
+    }
+    assert agents == {"2026-02-23": "1", "2026-03-02": "2"}
+    _, sqls = _captured(client, USAGE, **params)
+    assert not any("django_date_trunc" in s for s in sqls)
+
+
+# --- SQLite search: bounded to the newest rows ---------------------------------------
+@sqlite_only
+def test_sqlite_search_reads_only_the_newest_rows_without_a_from_date(
+    portal, client, monkeypatch
+):
+    monkeypatch.setattr(control, "SQLITE_SEARCH_ROWS", 3)
+    now = timezone.now()
+    old = act(portal.account, visitor="needle old", started_at=now - timedelta(days=9))
+    for i in range(3):
+        act(portal.account, visitor=f"hay {i}", started_at=now - timedelta(hours=i))
+    newest = act(portal.account, visitor="needle new", started_at=now)
+    client.force_login(portal.personas["manager"])
+    html = client.get(ACTIVITY, {"q": "needle"}).content.decode()
+    assert f'data-activity="{newest.pk}"' in html
+    assert f'data-activity="{old.pk}"' not in html
+    assert 'id="search-bounded"' in html and "Searched the newest 3 " in html
+    since = (now - timedelta(days=30)).date().isoformat()
+    html = client.get(ACTIVITY, {"q": "needle", "since": since}).content.decode()
+    assert f'data-activity="{old.pk}"' in html and 'id="search-bounded"' not in html
+    # Nothing in the newest rows: the message says where to look.
+    html = client.get(ACTIVITY, {"q": "needle old"}).content.decode()
+    assert 'id="search-bounded"' in html and "Nothing matches" in html
+    assert Activity.objects.count() == 5
+
+
+# --- keyset pages seek to the cursor ---------------------------------------------
+def test_keyset_page_seeks_the_index_to_its_cursor(portal, client):
+    """The cursor's condition carries a plain `started_at <= value` bound the index
+    can start from: with only `< value OR (= value AND id < pk)` the 500th page
+    walked the first 25,000 rows of the workspace's index."""
+    now = timezone.now()
+    for i in range(60):
+        act(portal.account, visitor=f"v{i}", started_at=now - timedelta(minutes=i))
+    client.force_login(portal.personas["manager"])
+    html = client.get(ACTIVITY).content.decode()
+    after = html.split("after=", 1)[1].split('"', 1)[0].split("&", 1)[0]
+    sent = _Sent()
+    with connection.execute_wrapper(sent):
+        html = client.get(ACTIVITY, {"after": after}).content.decode()
+    assert html.count("data-activity=") == 10
+    (sql, params), *_ = [
+        (q, p) for q, p in sent.calls if 'FROM "core_activity"' in q and "LIMIT 51" in q
+    ]
+    plan = _plan(sql, params) if connection.vendor == "sqlite" else ""
+    if connection.vendor == "sqlite":
+        assert "core_act_ws_start (workspace_id=? AND started_at<?)" in plan, plan
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute("SET enable_seqscan = off")
+            cursor.execute("EXPLAIN " + sql, params)
+            plan = " ".join(r[0] for r in cursor.fetchall())
+            cursor.execute("RESET enable_seqscan")
+        assert "Index Cond" in plan and "started_at <=" in plan, plan
