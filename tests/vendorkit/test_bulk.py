@@ -162,7 +162,7 @@ def test_the_query_check_catches_a_row_by_row_write(
 
     from cobrowse_portal.vendorkit import bulk
 
-    def row_by_row(model, acc, rows):
+    def row_by_row(model, acc, rows, **kwargs):
         for row in rows:
             model.objects.update_or_create(
                 account=acc,
