@@ -498,11 +498,17 @@ class Activity(models.Model):
     the row last contributed to the daily usage rollups, so a change adds only its
     difference (rollups are never rebuilt by rescanning the index)."""
 
+    # No single-column indexes of their own: every lookup by workspace or account
+    # (and the cascades) uses an index below that starts with it, and each index
+    # less is one less to maintain on every write of the index.
     workspace = models.ForeignKey(
-        Workspace, on_delete=models.CASCADE, related_name="activities"
+        Workspace, on_delete=models.CASCADE, related_name="activities", db_index=False
     )
     account = models.ForeignKey(
-        VendorAccount, on_delete=models.CASCADE, related_name="activities"
+        VendorAccount,
+        on_delete=models.CASCADE,
+        related_name="activities",
+        db_index=False,
     )
     vendor = models.CharField(max_length=32)
     kind = models.CharField(max_length=16, choices=ActivityKind.choices)
@@ -578,9 +584,12 @@ class Activity(models.Model):
 class ActivityTag(models.Model):
     """One tag of one activity (lower-cased): the tag filter reads this index."""
 
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    # Covered by the unique (activity, tag) and the (workspace, tag, activity) index.
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     activity = models.ForeignKey(
-        Activity, on_delete=models.CASCADE, related_name="tag_rows"
+        Activity, on_delete=models.CASCADE, related_name="tag_rows", db_index=False
     )
     tag = models.CharField(max_length=100)
 

@@ -140,26 +140,51 @@ def written_rows(
         (table, f, f.attname)
         for f in (model._meta.get_field("external_id"), model._meta.pk, *missing)
     ]
-    join = ""
+    act = Activity._meta.db_table
     if kind is not None:
-        act = Activity._meta.db_table
         columns += [(act, Activity._meta.get_field(n), f"old_{n}") for n in _OLD_FIELDS]
-        join = (
-            f" LEFT JOIN {qn(act)} ON {qn(act)}.account_id = {qn(table)}.account_id "
-            f"AND {qn(act)}.kind = %s AND {qn(act)}.external_id = "
-            f"{qn(table)}.external_id"
-        )
+    postgres = connections[using].vendor == "postgresql"
     ids = [r["external_id"] for r in written]
     stored: dict[str, dict] = {}
     for i in range(0, len(ids), bulk.BATCH):
         part = ids[i : i + bulk.BATCH]
-        for r in _select_columns(
-            columns,
-            f"{qn(table)}{join} WHERE {qn(table)}.account_id = %s AND "
-            f"{qn(table)}.external_id IN ({_in(len(part))})",
-            [*([kind] if kind is not None else []), account.pk, *part],
-            using=using,
-        ):
+        if postgres:
+            # One index probe per key, whatever the planner's statistics say (on
+            # fresh tables it otherwise picks a nested loop over the account's rows).
+            def probe(name, where):
+                cols = ", ".join(qn(f.column) for a, f, _ in columns if a == name)
+                return (
+                    f"(SELECT {cols} FROM {qn(name)} WHERE {where} "
+                    f"AND external_id = k.ext LIMIT 1) AS {qn(name)}"
+                )
+
+            from_where = "unnest(%s::text[]) AS k(ext) CROSS JOIN LATERAL " + probe(
+                table, "account_id = %s"
+            )
+            params = [part, account.pk]
+            if kind is not None:
+                from_where += (
+                    " LEFT JOIN LATERAL "
+                    + probe(act, "account_id = %s AND kind = %s")
+                    + " ON true"
+                )
+                params += [account.pk, kind]
+        else:
+            from_where = qn(table)
+            params = []
+            if kind is not None:
+                from_where += (
+                    f" LEFT JOIN {qn(act)} ON {qn(act)}.account_id = "
+                    f"{qn(table)}.account_id AND {qn(act)}.kind = %s AND "
+                    f"{qn(act)}.external_id = {qn(table)}.external_id"
+                )
+                params.append(kind)
+            from_where += (
+                f" WHERE {qn(table)}.account_id = %s AND "
+                f"{qn(table)}.external_id IN ({_in(len(part))})"
+            )
+            params += [account.pk, *part]
+        for r in _select_columns(columns, from_where, params, using=using):
             stored[r["external_id"]] = r
     old: dict[str, dict] | None = {} if kind is not None else None
     # What the write stored for the bookkeeping columns (see bulk._write).
@@ -468,7 +493,7 @@ def write_activities(
     conflict = "ON CONFLICT (account_id, kind, external_id) DO UPDATE SET " + ", ".join(
         f"{qn(f.column)} = EXCLUDED.{qn(f.column)}" for f in update
     )
-    bulk.write_rows(Activity, fields, values_out, conflict)
+    bulk.write_rows(Activity, fields, values_out, conflict, savepoint=False)
 
     # Tag rows: only where the tags changed (or the activity is new).
     changed = [
@@ -498,16 +523,25 @@ def write_activities(
                 )
             ),
             using=using,
+            known={_text(e, limit): old[e]["id"] for e in changed if e in old},
         )
 
     if rollups:
         _apply_rollups(account, spec, old, contributions, using, now)
 
 
-def insert_tags(account, kind: str, tags: list[tuple[str, str]], *, using: str):
+def insert_tags(
+    account,
+    kind: str,
+    tags: list[tuple[str, str]],
+    *,
+    using: str,
+    known: dict[str, int] | None = None,
+):
     """ActivityTag rows for (activity external_id, tag) pairs of `kind`: one
     statement that finds each activity by its key (PostgreSQL: INSERT ... SELECT
-    from two arrays, unnested); SQLite: one read of the ids, one executemany."""
+    from two arrays, unnested); SQLite: one read of the ids not in `known`
+    (external_id -> activity id), one executemany."""
     if not tags:
         return
     Activity, ActivityTag = _core("Activity"), _core("ActivityTag")
@@ -532,13 +566,15 @@ def insert_tags(account, kind: str, tags: list[tuple[str, str]], *, using: str):
         else:
             # SQLite: an executemany of INSERT ... SELECT costs more than reading
             # the ids (one plain query, no conversions) and inserting values.
-            exts = list(dict.fromkeys(e for e, _ in tags))
-            cursor.execute(
-                f"SELECT external_id, id FROM {act} WHERE account_id = %s "
-                f"AND kind = %s AND external_id IN ({_in(len(exts))})",
-                [account.pk, kind, *exts],
-            )
-            pks = dict(cursor.fetchall())
+            pks = dict(known or {})
+            exts = list(dict.fromkeys(e for e, _ in tags if e not in pks))
+            if exts:
+                cursor.execute(
+                    f"SELECT external_id, id FROM {act} WHERE account_id = %s "
+                    f"AND kind = %s AND external_id IN ({_in(len(exts))})",
+                    [account.pk, kind, *exts],
+                )
+                pks.update(cursor.fetchall())
             cursor.executemany(
                 f"INSERT INTO {tag} (workspace_id, activity_id, tag) "
                 f"VALUES (%s, %s, %s)",
@@ -608,11 +644,12 @@ def _apply_rollups(account, spec, old: dict, new: dict, using: str, now) -> None
             [(account.pk, adapt(d), key, n) for (d, key), n in agents.items()],
         )
         agent_days = sorted({adapt(d) for d, _ in agents})
-        cursor.execute(
-            f"DELETE FROM {per_agent} WHERE account_id = %s AND "
-            f"activities <= 0 AND day IN ({_in(len(agent_days))})",
-            [account.pk, *agent_days],
-        )
+        if any(n < 0 for n in agents.values()):  # only a decrease can empty a row
+            cursor.execute(
+                f"DELETE FROM {per_agent} WHERE account_id = %s AND "
+                f"activities <= 0 AND day IN ({_in(len(agent_days))})",
+                [account.pk, *agent_days],
+            )
         _recount_agents(cursor, qn, account.pk, agent_days)
 
 
@@ -761,6 +798,7 @@ def write_agents(spec, source, account, rows: list[dict], using: str) -> None:
         fields,
         values,
         "ON CONFLICT (account_id, external_id) DO UPDATE SET " + ", ".join(sets),
+        savepoint=False,
     )
     if follow:
         follow_agents(account.pk, follow, using=using)

@@ -231,8 +231,9 @@ def write_rows(
         connection.cursor() as cursor,
     ):
         if connection.vendor == "postgresql" and len(values) < COPY_MIN_ROWS:
+            # On the driver's cursor, as the COPY path below (which needs it).
             row = "(" + ", ".join(_pg_placeholder(f) for f in fields) + ")"
-            cursor.execute(
+            cursor.cursor.execute(
                 f"INSERT INTO {table} ({columns}) VALUES "
                 + ", ".join([row] * len(values))
                 + " "

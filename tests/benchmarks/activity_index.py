@@ -155,6 +155,7 @@ class _SqlTimes:
             words = sql.split()
             table = next((w for w in words if w.startswith('"')), "")
             key = f"{' '.join(words[:2])[:24]} {table}"[:60]
+            key += " (joined)" if " JOIN " in sql else ""
             entry = self.times.setdefault(key, [0, 0.0])
             entry[0] += 1
             entry[1] += time.perf_counter() - t

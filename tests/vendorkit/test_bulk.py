@@ -120,7 +120,7 @@ def test_typed_fields_round_trip(account):
 #: SurflyAgent feeds the control room's agent directory (declared in the registry):
 #: each batch also writes VendorAgent / AgentIdentity rows in the same transaction,
 #: a constant number of statements more (tests/core/test_activity_index.py).
-INDEX = 18
+INDEX = 12
 
 
 def _queries_for(n, account, django_assert_max_num_queries, limit):
