@@ -566,8 +566,12 @@ class Activity(models.Model):
                 name="core_act_ws_agent",
             ),
             # A vendor agent linked (or unlinked) later: its activities follow.
+            # Agent first: then the unique (account, kind, external_id) is the only
+            # index that starts with the account, so the write path's key lookups
+            # use it even before PostgreSQL has statistics on a fresh table (with
+            # (account, agent) it scanned the account's rows per lookup).
             models.Index(
-                fields=["account", "agent_external_id"], name="core_act_acc_agent"
+                fields=["agent_external_id", "account"], name="core_act_agent_acc"
             ),
             # The Live board: only open rows, a small index however big the table.
             models.Index(

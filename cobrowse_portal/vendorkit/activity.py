@@ -635,14 +635,30 @@ def _apply_rollups(account, spec, old: dict, new: dict, using: str, now) -> None
             )
         if not agents:
             return
-        cursor.executemany(
-            f"INSERT INTO {per_agent} (account_id, day, "
-            f"agent_key, activities) VALUES (%s, %s, %s, %s) "
+        add = (
             f"ON CONFLICT (account_id, day, agent_key) "
             f"DO UPDATE SET activities = {per_agent}.activities "
-            f"+ EXCLUDED.activities",
-            [(account.pk, adapt(d), key, n) for (d, key), n in agents.items()],
+            f"+ EXCLUDED.activities"
         )
+        if connection.vendor == "postgresql":
+            # One statement (an executemany is a round trip per row there).
+            cursor.execute(
+                f"INSERT INTO {per_agent} (account_id, day, agent_key, activities) "
+                f"SELECT %s, t.d, t.k, t.n FROM unnest(%s::date[], %s::text[], "
+                f"%s::int[]) AS t(d, k, n) " + add,
+                [
+                    account.pk,
+                    [d for d, _ in agents],
+                    [key for _, key in agents],
+                    list(agents.values()),
+                ],
+            )
+        else:
+            cursor.executemany(
+                f"INSERT INTO {per_agent} (account_id, day, "
+                f"agent_key, activities) VALUES (%s, %s, %s, %s) " + add,
+                [(account.pk, adapt(d), key, n) for (d, key), n in agents.items()],
+            )
         agent_days = sorted({adapt(d) for d, _ in agents})
         if any(n < 0 for n in agents.values()):  # only a decrease can empty a row
             cursor.execute(
@@ -871,7 +887,7 @@ def match_identities(
 
 def follow_agents(account_id: int, agent_external_ids: list[str], *, using: str):
     """The activities of these vendor agents take their directory entry's identity
-    (one UPDATE per batch, through the (account, agent_external_id) index)."""
+    (one UPDATE per batch, through the (agent_external_id, account) index)."""
     Activity, VendorAgent = _core("Activity"), _core("VendorAgent")
     connection = connections[using]
     qn = connection.ops.quote_name

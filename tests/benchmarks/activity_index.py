@@ -161,6 +161,37 @@ class _SqlTimes:
             entry[1] += time.perf_counter() - t
 
 
+class _timed_writes:
+    """bulk.write_rows per table (PostgreSQL's COPY runs on the driver's cursor,
+    which the execute wrapper does not see)."""
+
+    def __init__(self, sql_times):
+        self.sql_times = sql_times
+
+    def __enter__(self):
+        from cobrowse_portal.vendorkit import bulk
+
+        self.original = original = bulk.write_rows
+        times = self.sql_times.times
+
+        def write_rows(model, *args, **kwargs):
+            t = time.perf_counter()
+            try:
+                return original(model, *args, **kwargs)
+            finally:
+                entry = times.setdefault(f"write_rows {model._meta.db_table}", [0, 0.0])
+                entry[0] += 1
+                entry[1] += time.perf_counter() - t
+
+        bulk.write_rows = write_rows
+        return self
+
+    def __exit__(self, *exc):
+        from cobrowse_portal.vendorkit import bulk
+
+        bulk.write_rows = self.original
+
+
 def run(n: int, repeat: int, profile: str) -> None:
     from django.db import connection
 
@@ -171,7 +202,7 @@ def run(n: int, repeat: int, profile: str) -> None:
     for r in range(repeat):
         for mode in ("off", "on") if r % 2 == 0 else ("on", "off"):
             if mode == "on" and r == 0:
-                with connection.execute_wrapper(sql_times):
+                with connection.execute_wrapper(sql_times), _timed_writes(sql_times):
                     results[mode].append(_one_run(mode, n, r, None))
                 continue
             results[mode].append(
