@@ -6,10 +6,13 @@ matched to `core.AgentIdentity` by e-mail) and the daily usage rollups
 A vendor declares in the registry which of its models feed what
 (`ActivitySource`, `AgentSource`); vendorkit calls `index_rows()` for every batch it
 writes (bulk upsert, reconcile's removals, `SyncedModel.save()` for webhooks and
-edits), inside the transaction of the vendor write. Each batch costs a constant
-number of statements, whatever its size: one read of the stored vendor rows, one of
-the index rows they replace, one directory lookup, one INSERT ... ON CONFLICT for
-the index, one delete and one insert of changed tags, and a few for the rollups.
+edits), inside the transaction of the vendor write, without savepoints of its own.
+Each batch costs a constant number of statements, whatever its size. Bulk upsert
+hands over the dicts it just wrote, so the stored vendor rows are not read back:
+one read of their ids joined with the index rows they replace, one directory
+lookup, one INSERT ... ON CONFLICT for the index, one delete and one insert of
+changed tags, and a few for the rollups (skipped where nothing moved). Other
+callers (ids only: webhooks, removals, the rebuild) read the stored rows first.
 
 Rollups are incremental: each Activity keeps what it contributes (`counted_day`,
 `counted_seconds`, and its `agent_external_id`), so a write adds only the
