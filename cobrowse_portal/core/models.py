@@ -498,11 +498,17 @@ class Activity(models.Model):
     the row last contributed to the daily usage rollups, so a change adds only its
     difference (rollups are never rebuilt by rescanning the index)."""
 
+    # No single-column indexes of their own: every lookup by workspace or account
+    # (and the cascades) uses an index below that starts with it, and each index
+    # less is one less to maintain on every write of the index.
     workspace = models.ForeignKey(
-        Workspace, on_delete=models.CASCADE, related_name="activities"
+        Workspace, on_delete=models.CASCADE, related_name="activities", db_index=False
     )
     account = models.ForeignKey(
-        VendorAccount, on_delete=models.CASCADE, related_name="activities"
+        VendorAccount,
+        on_delete=models.CASCADE,
+        related_name="activities",
+        db_index=False,
     )
     vendor = models.CharField(max_length=32)
     kind = models.CharField(max_length=16, choices=ActivityKind.choices)
@@ -560,8 +566,12 @@ class Activity(models.Model):
                 name="core_act_ws_agent",
             ),
             # A vendor agent linked (or unlinked) later: its activities follow.
+            # Agent first: then the unique (account, kind, external_id) is the only
+            # index that starts with the account, so the write path's key lookups
+            # use it even before PostgreSQL has statistics on a fresh table (with
+            # (account, agent) it scanned the account's rows per lookup).
             models.Index(
-                fields=["account", "agent_external_id"], name="core_act_acc_agent"
+                fields=["agent_external_id", "account"], name="core_act_agent_acc"
             ),
             # The Live board: only open rows, a small index however big the table.
             models.Index(
@@ -578,9 +588,12 @@ class Activity(models.Model):
 class ActivityTag(models.Model):
     """One tag of one activity (lower-cased): the tag filter reads this index."""
 
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    # Covered by the unique (activity, tag) and the (workspace, tag, activity) index.
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     activity = models.ForeignKey(
-        Activity, on_delete=models.CASCADE, related_name="tag_rows"
+        Activity, on_delete=models.CASCADE, related_name="tag_rows", db_index=False
     )
     tag = models.CharField(max_length=100)
 

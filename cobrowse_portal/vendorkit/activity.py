@@ -6,10 +6,13 @@ matched to `core.AgentIdentity` by e-mail) and the daily usage rollups
 A vendor declares in the registry which of its models feed what
 (`ActivitySource`, `AgentSource`); vendorkit calls `index_rows()` for every batch it
 writes (bulk upsert, reconcile's removals, `SyncedModel.save()` for webhooks and
-edits), inside the transaction of the vendor write. Each batch costs a constant
-number of statements, whatever its size: one read of the stored vendor rows, one of
-the index rows they replace, one directory lookup, one INSERT ... ON CONFLICT for
-the index, one delete and one insert of changed tags, and a few for the rollups.
+edits), inside the transaction of the vendor write, without savepoints of its own.
+Each batch costs a constant number of statements, whatever its size. Bulk upsert
+hands over the dicts it just wrote, so the stored vendor rows are not read back:
+one read of their ids joined with the index rows they replace, one directory
+lookup, one INSERT ... ON CONFLICT for the index, one delete and one insert of
+changed tags, and a few for the rollups (skipped where nothing moved). Other
+callers (ids only: webhooks, removals, the rebuild) read the stored rows first.
 
 Rollups are incremental: each Activity keeps what it contributes (`counted_day`,
 `counted_seconds`, and its `agent_external_id`), so a write adds only the
@@ -51,11 +54,24 @@ def _vendor_fields(model) -> list[models.Field]:
 def _select(model, fields, where: str, params: list, *, using: str):
     """Rows of `model` as dicts of `fields` (attname keys, Python values), from one
     plain SQL query converted like the ORM would (cheaper than a 1,000-id ORM IN)."""
+    alias = model._meta.db_table
+    qn = connections[using].ops.quote_name
+    return _select_columns(
+        [(alias, f, f.attname) for f in fields],
+        f"{qn(alias)} WHERE {where}",
+        params,
+        using=using,
+    )
+
+
+def _select_columns(columns, from_where: str, params: list, *, using: str):
+    """`SELECT <columns> FROM <from_where>`: `columns` are (table alias, field,
+    key); rows come back as dicts of key -> Python value (converted as the ORM
+    would, NULL stays None)."""
     connection = connections[using]
     qn = connection.ops.quote_name
-    alias = model._meta.db_table
     convs = []
-    for f in fields:
+    for alias, f, _key in columns:
         col = f.get_col(alias)
         convs.append(
             [
@@ -64,20 +80,17 @@ def _select(model, fields, where: str, params: list, *, using: str):
                 + f.get_db_converters(connection)
             ]
         )
-    names = [f.attname for f in fields]
-    sql = (
-        f"SELECT {', '.join(qn(f.column) for f in fields)} FROM {qn(alias)} "
-        f"WHERE {where}"
-    )
+    keys = [key for _a, _f, key in columns]
+    select = ", ".join(f"{qn(a)}.{qn(f.column)}" for a, f, _k in columns)
     out = []
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(f"SELECT {select} FROM {from_where}", params)
         for values in cursor.fetchall():
             row = {}
-            for name, value, conv in zip(names, values, convs, strict=True):
+            for key, value, conv in zip(keys, values, convs, strict=True):
                 for c, col in conv:
                     value = c(value, col, connection)
-                row[name] = value
+                row[key] = value
             out.append(row)
     return out
 
@@ -97,18 +110,120 @@ def stored_rows(model, account, external_ids: list[str], *, using: str) -> list[
 
 
 # --- the entry points -----------------------------------------------------------------
+#: What write_activities needs of the index rows a batch replaces.
+_OLD_FIELDS = (
+    "id",
+    "external_id",
+    "counted_day",
+    "counted_seconds",
+    "agent_external_id",
+    "tags",
+)
+
+
+def written_rows(
+    model, account, written: list[dict], *, using: str, kind: str | None = None
+) -> tuple[list[dict], dict[str, dict] | None]:
+    """The rows bulk upsert just wrote, as `stored_rows` would read them back, from
+    the batch's own dicts: only their primary keys (and any column a dict did not
+    carry, which kept its stored value) are read, in one query, which also reads
+    (with `kind`: a LEFT JOIN) the activities of that kind they replace.
+
+    Returns (rows, old activities by external_id, or None without `kind`)."""
+    Activity = _core("Activity")
+    fields = _vendor_fields(model)
+    carried = set(written[0]).intersection(*written[1:]) if written else set()
+    fixed = {"id", "account", "account_id", "synced_at", "removed_at"}
+    missing = [
+        f for f in fields if f.name not in fixed and not {f.name, f.attname} & carried
+    ]
+    qn = connections[using].ops.quote_name
+    table = model._meta.db_table
+    columns = [
+        (table, f, f.attname)
+        for f in (model._meta.get_field("external_id"), model._meta.pk, *missing)
+    ]
+    act = Activity._meta.db_table
+    if kind is not None:
+        columns += [(act, Activity._meta.get_field(n), f"old_{n}") for n in _OLD_FIELDS]
+    postgres = connections[using].vendor == "postgresql"
+    ids = [r["external_id"] for r in written]
+    stored: dict[str, dict] = {}
+    for i in range(0, len(ids), bulk.BATCH):
+        part = ids[i : i + bulk.BATCH]
+        if postgres:
+            # One index probe per key, whatever the planner's statistics say (on
+            # fresh tables it otherwise picks a nested loop over the account's rows).
+            def probe(name, where):
+                cols = ", ".join(qn(f.column) for a, f, _ in columns if a == name)
+                return (
+                    f"(SELECT {cols} FROM {qn(name)} WHERE {where} "
+                    f"AND external_id = k.ext LIMIT 1) AS {qn(name)}"
+                )
+
+            from_where = "unnest(%s::text[]) AS k(ext) CROSS JOIN LATERAL " + probe(
+                table, "account_id = %s"
+            )
+            params = [part, account.pk]
+            if kind is not None:
+                from_where += (
+                    " LEFT JOIN LATERAL "
+                    + probe(act, "account_id = %s AND kind = %s")
+                    + " ON true"
+                )
+                params += [account.pk, kind]
+        else:
+            from_where = qn(table)
+            params = []
+            if kind is not None:
+                from_where += (
+                    f" LEFT JOIN {qn(act)} ON {qn(act)}.account_id = "
+                    f"{qn(table)}.account_id AND {qn(act)}.kind = %s AND "
+                    f"{qn(act)}.external_id = {qn(table)}.external_id"
+                )
+                params.append(kind)
+            from_where += (
+                f" WHERE {qn(table)}.account_id = %s AND "
+                f"{qn(table)}.external_id IN ({_in(len(part))})"
+            )
+            params += [account.pk, *part]
+        for r in _select_columns(columns, from_where, params, using=using):
+            stored[r["external_id"]] = r
+    old: dict[str, dict] | None = {} if kind is not None else None
+    # What the write stored for the bookkeeping columns (see bulk._write).
+    names = {f.name: f.attname for f in fields} | {f.attname: f.attname for f in fields}
+    out = []
+    for row in written:
+        extra = stored.get(row["external_id"])
+        if extra is None:
+            continue
+        record = {names[k]: v for k, v in row.items() if k in names and k not in fixed}
+        for key, value in extra.items():
+            if key.startswith("old_"):
+                continue
+            record[key] = value
+        record["account_id"] = account.pk
+        record["removed_at"] = None
+        out.append(record)
+        if old is not None and extra["old_id"] is not None:
+            old[str(row["external_id"])] = {n: extra[f"old_{n}"] for n in _OLD_FIELDS}
+    return out, old
+
+
 def index_rows(
     model,
     account,
     external_ids: Iterable[str] | None = None,
     *,
     rows: list[dict] | None = None,
+    written: list[dict] | None = None,
     rollups: bool = True,
     force: bool = False,
 ) -> None:
     """Bring the index in step with these rows of `model` as stored now (read from
     the database, so partial upserts and removals are seen as they are), or with
-    `rows` (dicts as `stored_rows` returns them) when the caller already read them.
+    `rows` (dicts as `stored_rows` returns them) when the caller already read them,
+    or with `written` (bulk upsert's batch: dicts of field values just written).
 
     `rollups=False` leaves UsageDay alone (the rebuild recounts it afterwards);
     `force` rewrites the tag rows even where the tags look unchanged."""
@@ -116,6 +231,16 @@ def index_rows(
     if not sources:
         return
     using = router.db_for_write(model)
+    old = None
+    if written is not None:
+        kinds = [s.kind for _, s in sources if isinstance(s, registry.ActivitySource)]
+        rows, old = written_rows(
+            model,
+            account,
+            written,
+            using=using,
+            kind=kinds[0] if len(kinds) == 1 else None,
+        )
     if rows is None:
         ids = list(dict.fromkeys(str(i) for i in external_ids or ()))
         if not ids:
@@ -125,11 +250,19 @@ def index_rows(
             rows += stored_rows(model, account, ids[i : i + bulk.BATCH], using=using)
     if not rows:
         return
-    with transaction.atomic(using=using):
+    # The caller's transaction (the vendor write's) holds it: no savepoint.
+    with transaction.atomic(using=using, savepoint=False):
         for spec, source in sources:
             if isinstance(source, registry.ActivitySource):
                 write_activities(
-                    spec, source, account, rows, using, rollups=rollups, force=force
+                    spec,
+                    source,
+                    account,
+                    rows,
+                    using,
+                    rollups=rollups,
+                    force=force,
+                    old=old,
                 )
             else:
                 write_agents(spec, source, account, rows, using)
@@ -245,7 +378,10 @@ def write_activities(
     rollups: bool = True,
     force: bool = False,
     gone: bool = False,
+    old: dict[str, dict] | None = None,
 ) -> None:
+    """Index `rows` as activities of `source`; `old`: the index rows they replace
+    (as `_OLD_FIELDS`, by external_id) when the caller already read them."""
     Activity = _core("Activity")
     ActivityTag = _core("ActivityTag")
     connection = connections[using]
@@ -256,20 +392,18 @@ def write_activities(
     mapper = source.map_func
 
     # What the index holds now for these rows: their share of the rollups.
-    ids = [str(r["external_id"]) for r in rows]
-    old = {}
-    afields = [
-        Activity._meta.get_field(n)
-        for n in ("id", "external_id", "counted_day", "counted_seconds")
-    ] + [Activity._meta.get_field(n) for n in ("agent_external_id", "tags")]
-    for r in _select(
-        Activity,
-        afields,
-        f"account_id = %s AND kind = %s AND external_id IN ({_in(len(ids))})",
-        [account.pk, source.kind, *ids],
-        using=using,
-    ):
-        old[r["external_id"]] = r
+    if old is None:
+        ids = [str(r["external_id"]) for r in rows]
+        old = {
+            r["external_id"]: r
+            for r in _select(
+                Activity,
+                [Activity._meta.get_field(n) for n in _OLD_FIELDS],
+                f"account_id = %s AND kind = %s AND external_id IN ({_in(len(ids))})",
+                [account.pk, source.kind, *ids],
+                using=using,
+            )
+        }
     if gone:  # the vendor rows were deleted: take back their share
         _apply_rollups(account, spec, old, {e: None for e in old}, using, now)
         return
@@ -362,7 +496,7 @@ def write_activities(
     conflict = "ON CONFLICT (account_id, kind, external_id) DO UPDATE SET " + ", ".join(
         f"{qn(f.column)} = EXCLUDED.{qn(f.column)}" for f in update
     )
-    bulk.write_rows(Activity, fields, values_out, conflict)
+    bulk.write_rows(Activity, fields, values_out, conflict, savepoint=False)
 
     # Tag rows: only where the tags changed (or the activity is new).
     changed = [
@@ -374,18 +508,7 @@ def write_activities(
         != [t.lower() for t in tags]
     ]
     if changed:
-        pks = {e: old[e]["id"] for e in changed if e in old}
-        fresh = [e for e in changed if e not in old]
-        if fresh:
-            for r in _select(
-                Activity,
-                [Activity._meta.get_field(n) for n in ("id", "external_id")],
-                f"account_id = %s AND kind = %s AND external_id IN ({_in(len(fresh))})",
-                [account.pk, source.kind, *fresh],
-                using=using,
-            ):
-                pks[r["external_id"]] = r["id"]
-        known = [pks[e] for e in changed if e in pks and e in old]
+        known = [old[e]["id"] for e in changed if e in old]
         if known:
             with connection.cursor() as cursor:
                 cursor.execute(
@@ -393,21 +516,73 @@ def write_activities(
                     f"activity_id IN ({_in(len(known))})",
                     known,
                 )
-        tag_fields = [
-            ActivityTag._meta.get_field(n) for n in ("workspace", "activity", "tag")
-        ]
-        tag_rows = list(
-            dict.fromkeys(
-                (account.workspace_id, pks[e], t.lower())
-                for e in changed
-                if e in pks
-                for t in new_tags[e]
-            )
+        limit = limits["external_id"]
+        insert_tags(
+            account,
+            source.kind,
+            list(
+                dict.fromkeys(
+                    (_text(e, limit), t.lower()) for e in changed for t in new_tags[e]
+                )
+            ),
+            using=using,
+            known={_text(e, limit): old[e]["id"] for e in changed if e in old},
         )
-        bulk.write_rows(ActivityTag, tag_fields, tag_rows)
 
     if rollups:
         _apply_rollups(account, spec, old, contributions, using, now)
+
+
+def insert_tags(
+    account,
+    kind: str,
+    tags: list[tuple[str, str]],
+    *,
+    using: str,
+    known: dict[str, int] | None = None,
+):
+    """ActivityTag rows for (activity external_id, tag) pairs of `kind`: one
+    statement that finds each activity by its key (PostgreSQL: INSERT ... SELECT
+    from two arrays, unnested); SQLite: one read of the ids not in `known`
+    (external_id -> activity id), one executemany."""
+    if not tags:
+        return
+    Activity, ActivityTag = _core("Activity"), _core("ActivityTag")
+    connection = connections[using]
+    qn = connection.ops.quote_name
+    act, tag = qn(Activity._meta.db_table), qn(ActivityTag._meta.db_table)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"INSERT INTO {tag} (workspace_id, activity_id, tag) "
+                f"SELECT %s, a.id, t.tag FROM unnest(%s::text[], %s::text[]) "
+                f"AS t(ext, tag) JOIN {act} a ON a.account_id = %s "
+                f"AND a.kind = %s AND a.external_id = t.ext",
+                [
+                    account.workspace_id,
+                    [e for e, _ in tags],
+                    [t for _, t in tags],
+                    account.pk,
+                    kind,
+                ],
+            )
+        else:
+            # SQLite: an executemany of INSERT ... SELECT costs more than reading
+            # the ids (one plain query, no conversions) and inserting values.
+            pks = dict(known or {})
+            exts = list(dict.fromkeys(e for e, _ in tags if e not in pks))
+            if exts:
+                cursor.execute(
+                    f"SELECT external_id, id FROM {act} WHERE account_id = %s "
+                    f"AND kind = %s AND external_id IN ({_in(len(exts))})",
+                    [account.pk, kind, *exts],
+                )
+                pks.update(cursor.fetchall())
+            cursor.executemany(
+                f"INSERT INTO {tag} (workspace_id, activity_id, tag) "
+                f"VALUES (%s, %s, %s)",
+                [(account.workspace_id, pks[e], t) for e, t in tags if e in pks],
+            )
 
 
 def _apply_rollups(account, spec, old: dict, new: dict, using: str, now) -> None:
@@ -463,20 +638,37 @@ def _apply_rollups(account, spec, old: dict, new: dict, using: str, now) -> None
             )
         if not agents:
             return
-        cursor.executemany(
-            f"INSERT INTO {per_agent} (account_id, day, "
-            f"agent_key, activities) VALUES (%s, %s, %s, %s) "
+        add = (
             f"ON CONFLICT (account_id, day, agent_key) "
             f"DO UPDATE SET activities = {per_agent}.activities "
-            f"+ EXCLUDED.activities",
-            [(account.pk, adapt(d), key, n) for (d, key), n in agents.items()],
+            f"+ EXCLUDED.activities"
         )
+        if connection.vendor == "postgresql":
+            # One statement (an executemany is a round trip per row there).
+            cursor.execute(
+                f"INSERT INTO {per_agent} (account_id, day, agent_key, activities) "
+                f"SELECT %s, t.d, t.k, t.n FROM unnest(%s::date[], %s::text[], "
+                f"%s::int[]) AS t(d, k, n) " + add,
+                [
+                    account.pk,
+                    [d for d, _ in agents],
+                    [key for _, key in agents],
+                    list(agents.values()),
+                ],
+            )
+        else:
+            cursor.executemany(
+                f"INSERT INTO {per_agent} (account_id, day, "
+                f"agent_key, activities) VALUES (%s, %s, %s, %s) " + add,
+                [(account.pk, adapt(d), key, n) for (d, key), n in agents.items()],
+            )
         agent_days = sorted({adapt(d) for d, _ in agents})
-        cursor.execute(
-            f"DELETE FROM {per_agent} WHERE account_id = %s AND "
-            f"activities <= 0 AND day IN ({_in(len(agent_days))})",
-            [account.pk, *agent_days],
-        )
+        if any(n < 0 for n in agents.values()):  # only a decrease can empty a row
+            cursor.execute(
+                f"DELETE FROM {per_agent} WHERE account_id = %s AND "
+                f"activities <= 0 AND day IN ({_in(len(agent_days))})",
+                [account.pk, *agent_days],
+            )
         _recount_agents(cursor, qn, account.pk, agent_days)
 
 
@@ -625,6 +817,7 @@ def write_agents(spec, source, account, rows: list[dict], using: str) -> None:
         fields,
         values,
         "ON CONFLICT (account_id, external_id) DO UPDATE SET " + ", ".join(sets),
+        savepoint=False,
     )
     if follow:
         follow_agents(account.pk, follow, using=using)
@@ -697,7 +890,7 @@ def match_identities(
 
 def follow_agents(account_id: int, agent_external_ids: list[str], *, using: str):
     """The activities of these vendor agents take their directory entry's identity
-    (one UPDATE per batch, through the (account, agent_external_id) index)."""
+    (one UPDATE per batch, through the (agent_external_id, account) index)."""
     Activity, VendorAgent = _core("Activity"), _core("VendorAgent")
     connection = connections[using]
     qn = connection.ops.quote_name

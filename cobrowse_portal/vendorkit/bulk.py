@@ -99,14 +99,15 @@ def _upsert_chunk(model, account, rows: list[dict]) -> Counts:
             # tags; the control room's activities and agent directory declared in
             # the registry) are written in the same transaction: a failure in any
             # of them stores none of the batch.
+            # One savepoint for the batch; the writes inside it take none.
             with transaction.atomic(using=router.db_for_write(model)):
-                _write(model, account, changed)
+                _write(model, account, changed, savepoint=False)
                 if hook is not None:
                     hook(account, changed)
                 if indexed:
-                    activity.index_rows(
-                        model, account, [r["external_id"] for r in changed]
-                    )
+                    # The index maps the batch's own dicts (what was just
+                    # written), instead of reading the rows back.
+                    activity.index_rows(model, account, written=changed)
     return counts
 
 
@@ -164,7 +165,7 @@ def _converter(field, connection):
     return None  # str, int, bool, foreign key ids: passed through
 
 
-def _write(model, account, rows: list[dict]) -> None:
+def _write(model, account, rows: list[dict], *, savepoint: bool = True) -> None:
     """One INSERT ... ON CONFLICT DO UPDATE per batch (SQLite: executemany;
     PostgreSQL: COPY into a temporary table first).
 
@@ -196,7 +197,7 @@ def _write(model, account, rows: list[dict]) -> None:
         f"ON CONFLICT ({qn('account_id')}, {qn('external_id')}) DO UPDATE SET "
         + ", ".join(f"{qn(f.column)} = EXCLUDED.{qn(f.column)}" for f in update)
     )
-    write_rows(model, fields, values, conflict)
+    write_rows(model, fields, values, conflict, savepoint=savepoint)
 
 
 def converters(fields, connection) -> list:
@@ -204,11 +205,20 @@ def converters(fields, connection) -> list:
     return [_converter(f, connection) for f in fields]
 
 
-def write_rows(model, fields, values: list[tuple], conflict: str = "") -> None:
+#: PostgreSQL: below this many rows one multi-row INSERT ... VALUES costs less than
+#: staging them with COPY (four statements: create, truncate, copy, insert).
+COPY_MIN_ROWS = 200
+
+
+def write_rows(
+    model, fields, values: list[tuple], conflict: str = "", *, savepoint: bool = True
+) -> None:
     """INSERT `values` (tuples of database values, one per field of `fields`) into
     `model`'s table as one statement, followed by `conflict` (an ON CONFLICT
     clause or ""): SQLite executemany; PostgreSQL COPY into a temporary table, then
-    one INSERT ... SELECT. Used for vendor rows and for the index derived from them.
+    one INSERT ... SELECT (small batches: one multi-row INSERT ... VALUES). Used for
+    vendor rows and for the index derived from them. `savepoint=False` inside a
+    caller's transaction: no savepoint of its own (the caller's rolls back all).
     """
     if not values:
         return
@@ -216,8 +226,21 @@ def write_rows(model, fields, values: list[tuple], conflict: str = "") -> None:
     qn = connection.ops.quote_name
     table = qn(model._meta.db_table)
     columns = ", ".join(qn(f.column) for f in fields)
-    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
+    with (
+        transaction.atomic(using=connection.alias, savepoint=savepoint),
+        connection.cursor() as cursor,
+    ):
+        if connection.vendor == "postgresql" and len(values) < COPY_MIN_ROWS:
+            # On the driver's cursor, as the COPY path below (which needs it).
+            row = "(" + ", ".join(_pg_placeholder(f) for f in fields) + ")"
+            cursor.cursor.execute(
+                f"INSERT INTO {table} ({columns}) VALUES "
+                + ", ".join([row] * len(values))
+                + " "
+                + conflict,
+                [v for r in values for v in r],
+            )
+        elif connection.vendor == "postgresql":
             # COPY into a temporary table, then one INSERT ... SELECT: far fewer
             # round trips and less per-row parsing than a batched INSERT.
             pg = cursor.cursor
@@ -241,6 +264,11 @@ def write_rows(model, fields, values: list[tuple], conflict: str = "") -> None:
                 f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) " + conflict,
                 values,
             )
+
+
+def _pg_placeholder(field) -> str:
+    # JSON arrives serialised (text): PostgreSQL casts it where COPY would parse it.
+    return "%s::jsonb" if isinstance(field, models.JSONField) else "%s"
 
 
 def mark_removed(model, account, seen_ids: set[str]) -> int:

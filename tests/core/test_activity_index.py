@@ -171,7 +171,46 @@ def test_index_write_costs_a_constant_number_of_statements_per_batch(reseller):
 
     small, large = statements(5, 0), statements(400, 1000)
     assert small == large
-    assert max(small) <= 12
+    assert max(small) <= 10
+
+
+def test_the_index_maps_the_batch_it_is_given_without_reading_it_back(account):
+    """Bulk upsert hands the index the dicts it just wrote: the vendor rows are not
+    read back (only their ids, and the columns the dicts did not carry)."""
+    upsert(SurflyAgent, account, [surfly_agent("7", "ann@x.test")])
+    rows = [session(i) for i in range(20)]
+    with CaptureQueriesContext(connection) as ctx:
+        upsert(CobrowseSession, account, rows)
+    reads = [  # the columns each read of the vendor table selects
+        q["sql"].split(" FROM ")[0]
+        for q in ctx.captured_queries
+        if q["sql"].startswith("SELECT") and '"surfly_cobrowsesession"' in q["sql"]
+    ]
+    assert reads
+    for column in ("start_url", "meta", "start_time", "formatted_id"):
+        assert not any(f'"{column}"' in sql for sql in reads), column
+    # …and what it indexed is what was written.
+    act = Activity.objects.get(external_id="s3")
+    assert (act.url, act.visitor, act.agent_name) == (
+        "https://shop.example/p/3",
+        "Visitor 3",
+        "Ann",
+    )
+    assert act.link.endswith(
+        f"/sessions/{CobrowseSession.objects.get(external_id='s3').pk}/"
+    )
+
+
+def test_the_index_write_takes_no_savepoint_of_its_own(account):
+    """One savepoint per batch (the upsert's), none for each table inside it."""
+    from django.db import transaction
+
+    rows = [surfly_agent(str(i), f"a{i}@x.test") for i in range(10)]
+    with transaction.atomic(), CaptureQueriesContext(connection) as ctx:
+        upsert(SurflyAgent, account, rows)
+    savepoints = [q for q in ctx.captured_queries if q["sql"].startswith("SAVEPOINT")]
+    assert len(savepoints) == 1
+    assert VendorAgent.objects.filter(account=account).count() == 10
 
 
 # --- removal --------------------------------------------------------------------------

@@ -120,7 +120,7 @@ def test_typed_fields_round_trip(account):
 #: SurflyAgent feeds the control room's agent directory (declared in the registry):
 #: each batch also writes VendorAgent / AgentIdentity rows in the same transaction,
 #: a constant number of statements more (tests/core/test_activity_index.py).
-INDEX = 18
+INDEX = 12
 
 
 def _queries_for(n, account, django_assert_max_num_queries, limit):
@@ -162,7 +162,7 @@ def test_the_query_check_catches_a_row_by_row_write(
 
     from cobrowse_portal.vendorkit import bulk
 
-    def row_by_row(model, acc, rows):
+    def row_by_row(model, acc, rows, **kwargs):
         for row in rows:
             model.objects.update_or_create(
                 account=acc,
