@@ -85,7 +85,7 @@ format: install
 ## the sync one, WEBHOOK_BENCH_ARGS and PAGES_ARGS to theirs (webhooks: PostgreSQL +
 ## Redis, from DATABASE_URL and CELERY_BROKER_URL).
 BENCH ?= sync,webhooks,pages,admin,load,control
-bench: install
+bench: install assets
 	@if [[ ",$(BENCH)," == *,sync,* ]]; then $(PY) -m tests.benchmarks.surfly_sync $(BENCH_ARGS); fi
 	@if [[ ",$(BENCH)," == *,webhooks,* ]]; then $(PY) -m tests.benchmarks.webhook_intake $(WEBHOOK_BENCH_ARGS); fi
 	@if [[ ",$(BENCH)," == *,control,* ]]; then $(PY) -m tests.benchmarks.control_pages $(CONTROL_ARGS); fi
