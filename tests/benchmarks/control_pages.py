@@ -31,7 +31,13 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
 from tests.benchmarks.databases import derived_url
-from tests.benchmarks.harness import WORK, bench_env, manage, run_child
+from tests.benchmarks.harness import (
+    WORK,
+    bench_env,
+    insert_in_batches,
+    manage,
+    run_child,
+)
 from tests.benchmarks.surfly_pages import pct
 
 VENDORS = ["surfly", "samesurf", "upscope", "serviceform", "smartsupp"]
@@ -206,18 +212,7 @@ def child_seed(n: int) -> dict:
                 f"INSERT INTO {tag_table} (workspace_id, activity_id, tag) "
                 "VALUES (%s, %s, %s)"
             )
-            batch, tag_batch = [], []
-            for row, tags in rows():
-                batch.append(row)
-                tag_batch.extend(tags)
-                if len(batch) >= 50_000:
-                    with transaction.atomic():
-                        cursor.executemany(sql, batch)
-                        cursor.executemany(tag_sql, tag_batch)
-                    batch, tag_batch = [], []
-            with transaction.atomic():
-                cursor.executemany(sql, batch)
-                cursor.executemany(tag_sql, tag_batch)
+            insert_in_batches(cursor, sql, tag_sql, rows())
     ws_pk = {w: accounts[w][0].workspace_id for w in range(WORKSPACES)}
     UsageDay.objects.bulk_create(
         (

@@ -76,3 +76,22 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def insert_in_batches(cursor, sql: str, tag_sql: str, rows, *, every: int = 50_000):
+    """SQLite seeding: `rows` yields (row, [tag rows]); both are inserted with
+    executemany, one transaction per `every` rows."""
+    from django.db import transaction
+
+    batch, tag_batch = [], []
+    for row, tags in rows:
+        batch.append(row)
+        tag_batch.extend(tags)
+        if len(batch) >= every:
+            with transaction.atomic():
+                cursor.executemany(sql, batch)
+                cursor.executemany(tag_sql, tag_batch)
+            batch, tag_batch = [], []
+    with transaction.atomic():
+        cursor.executemany(sql, batch)
+        cursor.executemany(tag_sql, tag_batch)

@@ -39,6 +39,7 @@ from tests.benchmarks.harness import (
     WORK,
     bench_env,
     free_port,
+    insert_in_batches,
     manage,
     run_child,
 )
@@ -181,7 +182,6 @@ def child_seed(n: int) -> dict:
     tag_sql = (
         f"INSERT INTO {tag_table} (account_id, session_id, tag) VALUES (%s, %s, %s)"
     )
-    batch, tag_batch = [], []
     with connection.cursor() as cursor:
         if pg:
             raw_cursor = cursor.cursor
@@ -204,17 +204,7 @@ def child_seed(n: int) -> dict:
             cursor.execute(f"ANALYZE {table}")
             cursor.execute(f"ANALYZE {tag_table}")
         else:
-            for row, tags in rows():
-                batch.append(row)
-                tag_batch.extend(tags)
-                if len(batch) >= 50_000:
-                    with transaction.atomic():
-                        cursor.executemany(sql, batch)
-                        cursor.executemany(tag_sql, tag_batch)
-                    batch, tag_batch = [], []
-            with transaction.atomic():
-                cursor.executemany(sql, batch)
-                cursor.executemany(tag_sql, tag_batch)
+            insert_in_batches(cursor, sql, tag_sql, rows())
             cursor.execute("ANALYZE")
     return {
         "seeded": True,

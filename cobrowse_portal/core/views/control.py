@@ -137,24 +137,27 @@ _KINDS = dict(ActivityKind.choices)
 _STATUSES = dict(ActivityStatus.choices)
 
 
+def _started(a) -> str:
+    """When an activity started, in the workspace's time (the active zone)."""
+    if not a.started_at:
+        return "—"
+    return timezone.localtime(a.started_at).strftime("%Y-%m-%d %H:%M")
+
+
+def _tag_badges(a) -> str:
+    if not a.tag_list:
+        return "—"
+    return format_html_join(
+        " ", '<span class="badge text-bg-light">{}</span>', ((t,) for t in a.tag_list)
+    )
+
+
 def row_html(a) -> str:
     """One Activity table row, formatted in Python: a page of 50 rows through the
     template engine's per-cell nodes costs more than every query of the page."""
-    started = (
-        timezone.localtime(a.started_at).strftime("%Y-%m-%d %H:%M")
-        if a.started_at
-        else "—"
-    )
+    started = _started(a)
     when = format_html('<a href="{}">{}</a>', a.link, started) if a.link else started
-    tags = (
-        format_html_join(
-            " ",
-            '<span class="badge text-bg-light">{}</span>',
-            ((t,) for t in a.tag_list),
-        )
-        if a.tag_list
-        else "—"
-    )
+    tags = _tag_badges(a)
     return format_html(
         '<tr data-activity="{}"><td class="text-nowrap">{}</td>'
         '<td class="text-nowrap">{}</td><td>{}</td><td>{}</td>'
@@ -182,20 +185,8 @@ def live_row_html(a, *, csrf_input: str, live_url: str) -> str:
     shows up to LIVE_LIMIT rows every 5 s, and the template engine's per-cell
     nodes cost ten times the board's query."""
     kind = _KINDS.get(a.kind, a.kind)
-    started = (
-        timezone.localtime(a.started_at).strftime("%Y-%m-%d %H:%M")
-        if a.started_at
-        else "—"
-    )
-    tags = (
-        format_html_join(
-            "",
-            '<span class="badge text-bg-light">{}</span> ',
-            ((t,) for t in a.tag_list),
-        )
-        if a.tag_list
-        else "—"
-    )
+    started = _started(a)
+    tags = _tag_badges(a)
     actions = []
     if a.link:
         actions.append(
