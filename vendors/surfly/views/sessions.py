@@ -36,7 +36,7 @@ from ..forms import HistoryFilterForm, ScreenshotForm, SessionStartForm, split_l
 from ..models import CobrowseSession, SessionTag, SurflyCompanyOptions
 from .common import agent_names, local_agents, page_context, surfly_account
 
-LIVE_PAGE = 100
+LIVE_PAGE = 50
 
 
 def _sessions(account):
