@@ -6,6 +6,8 @@ POST: everything is replaced, after a confirm step), and the history page's
 
 from __future__ import annotations
 
+import re
+
 from tests.conftest import sandbox_account
 from vendors.surfly import services
 from vendors.surfly.models import (
@@ -149,8 +151,13 @@ def test_check_sessions_against_surfly(reseller, live_server, seeded, personas, 
 
     # The whole history, paged (its records are shorter than the list's, so
     # the first pass rewrites them); then there is nothing left to store.
+    # Only a live session can still differ: Surfly reports its running duration,
+    # which moves on between two checks a second apart (a loaded CI machine).
     client.post(url, {"how": "history"})
     response = client.post(url, {"how": "history"}, follow=True)
-    assert f"Surfly has {at_surfly.count()} sessions and every one is stored" in (
-        _messages(response)
-    )
+    last = _messages(response).split(f"Surfly has {at_surfly.count()} sessions")[-1]
+    live = at_surfly.filter(end_time__isnull=True).count()
+    changed = re.match(r": 0 were not stored here yet and (\d+) had changed", last)
+    assert last.startswith(" and every one is stored") or (
+        changed and int(changed.group(1)) <= live
+    ), last
