@@ -8,6 +8,7 @@ from cobrowse_portal.vendorkit import outbound, registry
 from cobrowse_portal.vendorkit.errors import OutboundBlocked
 
 from .models import VendorAccount
+from .widgets import FastWidgetsMixin
 
 MASK = "••••••••"
 
@@ -117,7 +118,7 @@ class ScheduleForm(forms.Form):
     enabled = forms.BooleanField(required=False)
 
 
-class RunFilterForm(forms.Form):
+class RunFilterForm(FastWidgetsMixin, forms.Form):
     account = forms.ModelChoiceField(
         queryset=VendorAccount.objects.none(), required=False
     )

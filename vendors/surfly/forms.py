@@ -9,6 +9,7 @@ from django import forms
 
 from cobrowse_portal.core.formfields import BoundedJSONField, parse_json_text
 from cobrowse_portal.core.vendorforms import VendorFormMixin
+from cobrowse_portal.core.widgets import FastWidgetsMixin
 
 from .schemas import WEBHOOK_CATEGORIES
 
@@ -38,7 +39,7 @@ def split_list(value: str) -> list[str]:
 
 
 # --- filters ----------------------------------------------------------------------
-class AgentFilterForm(forms.Form):
+class AgentFilterForm(FastWidgetsMixin, forms.Form):
     q = forms.CharField(
         required=False,
         max_length=100,
@@ -59,7 +60,7 @@ def _sane_date(value):
     return value
 
 
-class HistoryFilterForm(forms.Form):
+class HistoryFilterForm(FastWidgetsMixin, forms.Form):
     active_session = forms.ChoiceField(required=False, choices=YES_NO, label="Active")
     agent = forms.ChoiceField(required=False)
     pin = forms.CharField(

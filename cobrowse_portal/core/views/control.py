@@ -33,7 +33,7 @@ from ..htmx import render_page
 from ..models import Activity, ActivityTag, AgentIdentity
 from ..pagination import keyset_page
 from ..permissions import role_required, workspace_accounts
-from ..widgets import FastSelect
+from ..widgets import FastWidgetsMixin
 
 PAGE_SIZE = 50
 LIVE_LIMIT = 500
@@ -307,7 +307,7 @@ def live(request):
 
 
 # --- Activity ----------------------------------------------------------------------
-class ActivityFilterForm(forms.Form):
+class ActivityFilterForm(FastWidgetsMixin, forms.Form):
     #: Set by `filter_activities` when a SQLite text search read only the newest rows.
     search_bounded = ""
 
@@ -319,18 +319,16 @@ class ActivityFilterForm(forms.Form):
             attrs={"placeholder": "agent, visitor, URL, title, tag", "type": "search"}
         ),
     )
-    vendor = forms.ChoiceField(required=False, widget=FastSelect)
-    account = forms.ChoiceField(required=False, widget=FastSelect)
-    agent = forms.ChoiceField(required=False, widget=FastSelect)
+    vendor = forms.ChoiceField(required=False)
+    account = forms.ChoiceField(required=False)
+    agent = forms.ChoiceField(required=False)
     status = forms.ChoiceField(
         required=False,
         choices=[("", "Any status"), *ActivityStatus.choices],
-        widget=FastSelect,
     )
     kind = forms.ChoiceField(
         required=False,
         choices=[("", "Any kind"), *ActivityKind.choices],
-        widget=FastSelect,
     )
     tag = forms.CharField(
         required=False,

@@ -17,6 +17,7 @@ from ..choices import Role
 from ..htmx import render_page
 from ..models import UsageDay, UsageDayAgent
 from ..permissions import role_required, workspace_accounts
+from ..widgets import FastWidgetsMixin
 from .control import _sane_date, local_today, vendor_label
 
 DEFAULT_DAYS = 30
@@ -24,7 +25,7 @@ MAX_DAYS = 3 * 366
 METRICS = [("activities", "Activities"), ("minutes", "Minutes"), ("agents", "Agents")]
 
 
-class UsageFilterForm(forms.Form):
+class UsageFilterForm(FastWidgetsMixin, forms.Form):
     since = forms.DateField(
         required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
     )
