@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 
 from django.conf import settings
-from django.db import models
+from django.db import connections, models, router
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.functional import cached_property
@@ -131,20 +131,51 @@ def archive_workspace(workspace: Workspace) -> None:
         account.save()  # the post_save signal removes its beat schedules
 
 
+#: Stands for the user's pk while the ORM writes `open_workspaces`' SQL once per
+#: database; never a real pk (they are positive).
+_USER_PLACEHOLDER = -918273645
+_open_sql: dict[tuple[str, str], tuple[str, tuple]] = {}
+
+
+def _open_workspaces_query(user_pk: int):
+    mine = Membership.objects.filter(user=user_pk)
+    return (
+        workspaces_for(user_pk)
+        .annotate(
+            own_role=models.Subquery(
+                mine.filter(workspace=models.OuterRef("pk")).values("role")[:1]
+            ),
+            parent_role=models.Subquery(
+                mine.filter(workspace=models.OuterRef("parent_id")).values("role")[:1]
+            ),
+        )
+        .order_by("name", "pk")
+    )
+
+
 def open_workspaces(user) -> list[tuple[Workspace, str | None]]:
     """`workspaces_for(user)` by name, each with `effective_role(user, it)`, in one
-    query (the per-request lookup of WorkspaceMiddleware)."""
-    mine = Membership.objects.filter(user=user)
-    rows = workspaces_for(user).annotate(
-        own_role=models.Subquery(
-            mine.filter(workspace=models.OuterRef("pk")).values("role")[:1]
-        ),
-        parent_role=models.Subquery(
-            mine.filter(workspace=models.OuterRef("parent_id")).values("role")[:1]
-        ),
+    query (the per-request lookup of WorkspaceMiddleware).
+
+    Compiling this query (two subqueries, an OR of two more) cost more CPU than
+    the rest of the request's bookkeeping, so the ORM writes its SQL once per
+    database with a placeholder for the user's pk, and every request runs that
+    SQL with the pk in the placeholder's place."""
+    using = router.db_for_read(Workspace)
+    key = (using, connections[using].vendor)
+    plan = _open_sql.get(key)
+    if plan is None:
+        query = _open_workspaces_query(_USER_PLACEHOLDER).query
+        sql, params = query.get_compiler(using=using).as_sql()
+        assert _USER_PLACEHOLDER in params
+        plan = _open_sql[key] = (sql, tuple(params))
+    sql, params = plan
+    pk = user.pk
+    rows = Workspace.objects.db_manager(using).raw(
+        sql, [pk if p == _USER_PLACEHOLDER else p for p in params]
     )
     out = []
-    for ws in rows.order_by("name", "pk"):
+    for ws in rows:
         best = ws.own_role
         # As effective_role: a reseller's agents do not act inside client workspaces.
         parent = ws.parent_role

@@ -9,7 +9,12 @@ from django.contrib.auth.models import AnonymousUser
 from django.urls import reverse
 
 from cobrowse_portal.core.choices import Role
-from cobrowse_portal.core.models import Membership, effective_role, workspaces_for
+from cobrowse_portal.core.models import (
+    Membership,
+    effective_role,
+    open_workspaces,
+    workspaces_for,
+)
 from tests.conftest import PASSWORD, make_user
 
 from .conftest import make_account
@@ -128,6 +133,41 @@ def test_effective_role_rules(reseller, client_workspace, other_workspace):
     assert set(workspaces_for(agent)) == {reseller}
     assert set(workspaces_for(client_agent)) == {client_workspace}
     assert set(workspaces_for(nobody)) == {other_workspace}
+
+
+def test_open_workspaces_matches_effective_role_for_every_user(
+    reseller, client_workspace, other_workspace, django_assert_num_queries
+):
+    """The middleware's one query (SQL written once, the user's pk bound per call)
+    answers what workspaces_for and effective_role answer, for each user in turn."""
+    make_user("r-admin", reseller, Role.ADMIN)
+    make_user("r-manager", reseller, Role.MANAGER)
+    make_user("r-agent", reseller, Role.AGENT)
+    make_user("c-agent", client_workspace, Role.AGENT)
+    both = make_user("both", client_workspace, Role.AGENT)
+    Membership.objects.create(user=both, workspace=reseller, role=Role.MANAGER)
+    make_user("nobody", other_workspace, Role.ADMIN)
+    make_user("none-at-all")
+    archived = make_user("archived", other_workspace, Role.MANAGER)
+    users = list(get_user_model().objects.order_by("pk"))
+    assert len(users) >= 8
+    for user in users:
+        expected = [
+            (ws, effective_role(user, ws))
+            for ws in workspaces_for(user).order_by("name", "pk")
+        ]
+        with django_assert_num_queries(1):
+            got = open_workspaces(user)
+        assert [(ws.pk, ws.name, ws.parent_id, role) for ws, role in got] == [
+            (ws.pk, ws.name, ws.parent_id, role) for ws, role in expected
+        ], user.username
+        for ws, _ in got:  # full rows, with the database's types
+            fresh = type(ws).objects.get(pk=ws.pk)
+            assert ws.created_at == fresh.created_at and ws.archived_at is None
+    # An archived workspace is not offered.
+    other_workspace.archived_at = other_workspace.created_at
+    other_workspace.save()
+    assert open_workspaces(archived) == []
 
 
 # --- login, logout, password ----------------------------------------------------------
