@@ -22,13 +22,12 @@ from django.http import StreamingHttpResponse
 from django.middleware.csrf import get_token
 from django.urls import NoReverseMatch, Resolver404, resolve, reverse
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
-from django.utils.text import Truncator
 
 from cobrowse_portal.vendorkit import registry
 
 from ..choices import BADGES, OPEN_STATUSES, ActivityKind, ActivityStatus, Role
+from ..fasthtml import clip, format_html, format_html_join
 from ..htmx import render_page
 from ..models import Activity, ActivityTag, AgentIdentity
 from ..pagination import keyset_page
@@ -174,8 +173,8 @@ def row_html(a) -> str:
         a.duration_text,
         a.agent_name or "—",
         a.visitor or "—",
-        Truncator(a.url).chars(60) or "—",
-        Truncator(a.title).chars(60) or "—",
+        clip(a.url, 60) or "—",
+        clip(a.title, 60) or "—",
         tags,
     )
 
@@ -221,8 +220,8 @@ def live_row_html(a, *, csrf_input: str, live_url: str) -> str:
         started,
         a.agent_name or "—",
         a.visitor or "—",
-        Truncator(a.url).chars(60) or "—",
-        Truncator(a.title).chars(60) or "—",
+        clip(a.url, 60) or "—",
+        clip(a.title, 60) or "—",
         tags,
         mark_safe(" ".join(actions)),  # noqa: S308  (each part built by format_html)
     )

@@ -11,9 +11,9 @@ from django import forms
 from django.db import NotSupportedError
 from django.db.models import Count, DateField, Func
 from django.http import HttpResponse
-from django.utils.html import format_html_join
 
 from ..choices import Role
+from ..fasthtml import format_html_join
 from ..htmx import render_page
 from ..models import UsageDay, UsageDayAgent
 from ..permissions import role_required, workspace_accounts
