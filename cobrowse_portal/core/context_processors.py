@@ -14,6 +14,7 @@ from cobrowse_portal.vendorkit import registry
 from .choices import ROLE_RANK, Role
 from .models import workspaces_for
 from .permissions import workspace_accounts
+from .shell import Shell
 from .urlcache import url_for, url_pattern
 
 #: The control room, first in the sidebar. A name whose view does not exist yet is
@@ -119,8 +120,10 @@ def _vendor_group(request, spec, accounts, rank: int) -> dict:
 def portal(request) -> dict:
     user = getattr(request, "user", None)
     workspace = getattr(request, "workspace", None)
-    if not user or not user.is_authenticated or workspace is None:
+    if not user or not user.is_authenticated:
         return {}
+    if workspace is None:
+        return {"shell": Shell(request, {})}
     rank = ROLE_RANK.get(request.role, 0)
     # No query of its own on account pages: the view already read the accounts.
     accounts = [a for a in workspace_accounts(request) if a.enabled]
@@ -129,7 +132,7 @@ def portal(request) -> dict:
         mine = [a for a in accounts if a.vendor == spec.slug]
         if mine:
             vendor_nav.append(_vendor_group(request, spec, mine, rank))
-    return {
+    nav = {
         "nav_control": _section(request, CONTROL_ROOM, rank),
         "nav_vendors": vendor_nav,
         "nav_operations": _section(request, OPERATIONS, rank),
@@ -137,3 +140,4 @@ def portal(request) -> dict:
         or workspaces_for(user).order_by("name"),
         "role_rank": rank,
     }
+    return {**nav, "shell": Shell(request, nav)}
