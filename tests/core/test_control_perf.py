@@ -12,8 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from cobrowse_portal.core.choices import ActivityStatus
-from cobrowse_portal.core.models import Activity, UsageDayAgent
-from cobrowse_portal.core.views import control
+from cobrowse_portal.core.models import UsageDayAgent
 
 from .test_control_pages import (
     ACTIVITY,
@@ -166,31 +165,6 @@ def test_usage_weeks_start_on_monday_in_sql(portal, client):
     assert agents == {"2026-02-23": "1", "2026-03-02": "2"}
     _, sqls = _captured(client, USAGE, **params)
     assert not any("django_date_trunc" in s for s in sqls)
-
-
-# --- SQLite search: bounded to the newest rows ---------------------------------------
-@sqlite_only
-def test_sqlite_search_reads_only_the_newest_rows_without_a_from_date(
-    portal, client, monkeypatch
-):
-    monkeypatch.setattr(control, "SQLITE_SEARCH_ROWS", 3)
-    now = timezone.now()
-    old = act(portal.account, visitor="needle old", started_at=now - timedelta(days=9))
-    for i in range(3):
-        act(portal.account, visitor=f"hay {i}", started_at=now - timedelta(hours=i))
-    newest = act(portal.account, visitor="needle new", started_at=now)
-    client.force_login(portal.personas["manager"])
-    html = client.get(ACTIVITY, {"q": "needle"}).content.decode()
-    assert f'data-activity="{newest.pk}"' in html
-    assert f'data-activity="{old.pk}"' not in html
-    assert 'id="search-bounded"' in html and "Searched the newest 3 " in html
-    since = (now - timedelta(days=30)).date().isoformat()
-    html = client.get(ACTIVITY, {"q": "needle", "since": since}).content.decode()
-    assert f'data-activity="{old.pk}"' in html and 'id="search-bounded"' not in html
-    # Nothing in the newest rows: the message says where to look.
-    html = client.get(ACTIVITY, {"q": "needle old"}).content.decode()
-    assert 'id="search-bounded"' in html and "Nothing matches" in html
-    assert Activity.objects.count() == 5
 
 
 # --- keyset pages seek to the cursor ---------------------------------------------
