@@ -38,7 +38,7 @@ COMMON_SHARE = 0.02
 RARE_TRIGRAMS = 3
 #: Rows sampled for trigram frequencies, how long they are kept, and the table
 #: size below which the whole term is asked of the index (it is cheap there).
-SAMPLE_ROWS = 5000
+SAMPLE_ROWS = 2000
 SAMPLE_SECONDS = 3600
 SAMPLE_MIN_TABLE = 50_000
 

@@ -195,3 +195,45 @@ def test_keyset_page_seeks_the_index_to_its_cursor(portal, client):
             plan = " ".join(r[0] for r in cursor.fetchall())
             cursor.execute("RESET enable_seqscan")
         assert "Index Cond" in plan and "started_at <=" in plan, plan
+
+
+def test_usage_weekly_totals_are_grouped_in_sql(portal, client):
+    """A year per week reads one row per (account, week) from the rollups, summed
+    by the database, not 365 rows per account summed in Python; the sums are the
+    same (Sunday in the week before, Monday starting one)."""
+    from cobrowse_portal.core.models import UsageDay
+
+    monday = date(2026, 3, 2)
+    for day, n, seconds in [
+        (monday - timedelta(days=1), 1, 60),
+        (monday, 2, 120),
+        (monday + timedelta(days=6), 3, 180),
+        (monday + timedelta(days=7), 4, 240),
+    ]:
+        UsageDay.objects.create(
+            workspace=portal.reseller,
+            account=portal.account,
+            vendor=portal.account.vendor,
+            day=day,
+            activities=n,
+            seconds=seconds,
+        )
+    client.force_login(portal.personas["manager"])
+    params = {
+        "period": "week",
+        "since": (monday - timedelta(days=7)).isoformat(),
+        "until": (monday + timedelta(days=13)).isoformat(),
+    }
+    text = body(client.get(USAGE_CSV, params))
+    rows = {
+        line.split(",")[0]: line.strip().split(",")[2:4]
+        for line in text.splitlines()[1:]
+    }
+    assert rows == {
+        "2026-02-23": ["1", "1"],
+        "2026-03-02": ["5", "5"],
+        "2026-03-09": ["4", "4"],
+    }
+    _, sqls = _captured(client, USAGE, **params)
+    (rollups,) = [s for s in sqls if 'FROM "core_usageday" ' in s]
+    assert "GROUP BY" in rollups and "SUM(" in rollups.upper(), rollups
