@@ -2,23 +2,28 @@
 term (a plain substring test, the same on both databases), found through an index
 wherever the term allows it.
 
+Both databases index trigrams (three characters in a row). A trigram that is in
+most rows (`vis` of `visitor-`, `htt` of `https://`) costs the index a posting
+list as long as the table and selects nothing, so the index is asked only for the
+term's rarest trigrams, known from a small random sample of the table (refreshed
+hourly per process); the substring test then decides.
+
 - SQLite: an FTS5 trigram table over every row (migration 0011, kept by triggers)
-  gives the candidate ids of a term of 3+ characters; a term matched by at most
-  `RARE_SEARCH` rows is read as those ids and checked with the substring test. A
-  commoner (or shorter) term is checked row by row while walking the page's index
-  order, which stops at one page of matches.
-- PostgreSQL: the trigram GIN index (migration 0009). A term's trigrams that are
-  in most rows (`visitor-`, `https://`) cost the index a long posting list each
-  and select nothing, so the index is asked only for the term's rarest trigrams
-  (known from a small sample of the table, refreshed hourly); the whole term is
-  then checked with `strpos`, which the index does not serve. A term without a
-  rare trigram asks the index for the whole term, as before.
+  gives candidate ids (those holding the rare trigrams, else the whole term as a
+  phrase; none for a term under 3 characters). A term with at most `RARE_SEARCH`
+  candidates is read as those ids; a commoner (or shorter) one is checked row by
+  row while walking the page's index order, which stops at one page of matches.
+- PostgreSQL: the trigram GIN index (migration 0009) is asked `LIKE '%abc%'` for
+  each rare trigram and `strpos` (which the index does not serve) checks the
+  term; a term without a rare trigram asks the index for the whole term.
 
 Either way the index only narrows the candidates: the substring test decides."""
 
 from __future__ import annotations
 
+import random
 import time
+from collections import Counter
 
 from django.db import connection
 from django.db.models import Value
@@ -32,28 +37,28 @@ from .models import Activity
 RARE_SEARCH = 2000
 FTS_TABLE = "core_activity_fts"
 
-#: PostgreSQL: a trigram in more than this share of the sampled rows is not asked
-#: of the index; at most `RARE_TRIGRAMS` of the rarest others are.
+#: A trigram in more than this share of the sampled rows is not asked of the
+#: index; at most `RARE_TRIGRAMS` of the rarest others are.
 COMMON_SHARE = 0.02
 RARE_TRIGRAMS = 3
 #: Rows sampled for trigram frequencies, how long they are kept, and the table
-#: size below which the whole term is asked of the index (it is cheap there).
+#: size (id span) below which the whole term is asked (cheap there).
 SAMPLE_ROWS = 2000
 SAMPLE_SECONDS = 3600
 SAMPLE_MIN_TABLE = 50_000
 
-_sample: dict = {"until": 0.0, "counts": {}, "rows": 0}
+_sample: dict = {"until": 0.0, "counts": Counter(), "rows": 0}
 
 
 def text_filter(qs, text: str):
     """`qs` narrowed to rows whose `search` contains `text` (lower-cased,
     whitespace-collapsed by the caller)."""
+    grams = rare_trigrams(text)
     if connection.vendor == "sqlite":
-        ids = _fts_ids(text)
+        ids = _fts_ids(text, grams)
         if ids is not None and len(ids) <= RARE_SEARCH:
             return qs.filter(pk__in=ids, search__contains=text)
         return qs.filter(search__contains=text)
-    grams = rare_trigrams(text)
     if not grams:
         return qs.filter(search__contains=text)
     # LIKE '%abc%' per rare trigram: the GIN index reads only their short lists.
@@ -62,25 +67,28 @@ def text_filter(qs, text: str):
     return qs.filter(GreaterThan(StrIndex("search", Value(text)), 0))
 
 
-def _fts_ids(text: str) -> list[int] | None:
-    """Up to RARE_SEARCH + 1 ids of rows whose text holds `text` (FTS5 trigram
-    phrase: the term's trigrams in a row); None for a term under 3 characters,
-    which the trigram index cannot answer."""
+def _fts_ids(text: str, grams: list[str]) -> list[int] | None:
+    """Up to RARE_SEARCH + 1 ids of rows holding every rare trigram of `text`
+    (else the whole term, an FTS5 trigram phrase); None for a term under 3
+    characters, which the trigram index cannot answer."""
     if len(text) < 3:
         return None
-    phrase = '"' + text.replace('"', '""') + '"'
+    if grams:
+        query = " AND ".join(f'"{g}"' for g in grams)  # letters and digits only
+    else:
+        query = '"' + text.replace('"', '""') + '"'
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s LIMIT %s",
-            [phrase, RARE_SEARCH + 1],
+            [query, RARE_SEARCH + 1],
         )
         return [row[0] for row in cursor.fetchall()]
 
 
 def rare_trigrams(text: str) -> list[str]:
-    """PostgreSQL: up to RARE_TRIGRAMS trigrams of `text` (three letters or digits
-    in a row, as pg_trgm makes them inside a word), rarest first, each in at
-    most COMMON_SHARE of the sampled rows; [] when there is no such trigram or the
+    """Up to RARE_TRIGRAMS trigrams of `text` made of letters and digits (as
+    pg_trgm makes them inside a word; FTS5 indexes every trigram), rarest first,
+    each in at most COMMON_SHARE of the sampled rows; [] when there is none or the
     table is too small to need it."""
     counts, rows = _trigram_sample()
     if not rows:
@@ -96,37 +104,29 @@ def rare_trigrams(text: str) -> list[str]:
     return [g for _, g in rare[:RARE_TRIGRAMS]]
 
 
-def _trigram_sample() -> tuple[dict[str, int], int]:
-    """(trigram -> sampled rows holding it, sampled rows), from about SAMPLE_ROWS
-    random rows of the whole table, kept SAMPLE_SECONDS per process."""
+def _trigram_sample() -> tuple[Counter, int]:
+    """(trigram -> sampled rows holding it, sampled rows), from up to SAMPLE_ROWS
+    rows picked at random by id, kept SAMPLE_SECONDS per process."""
     now = time.monotonic()
     if now < _sample["until"]:
         return _sample["counts"], _sample["rows"]
-    table = Activity._meta.db_table
-    counts, rows = {}, 0
+    table = connection.ops.quote_name(Activity._meta.db_table)
+    counts, rows = Counter(), 0
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [table]
-        )
-        (size,) = cursor.fetchone() or (0,)
-        if size >= SAMPLE_MIN_TABLE:
-            # A table never analysed has reltuples -1: sample all of it.
-            share = min(100.0, 100.0 * 2 * SAMPLE_ROWS / max(size, 1))
-            cursor.execute(
-                f'WITH s AS (SELECT "search" FROM "{table}" TABLESAMPLE SYSTEM (%s) '
-                "LIMIT %s) SELECT t, count(*) FROM s, unnest(show_trgm(s.search)) t "
-                "GROUP BY t UNION ALL SELECT NULL, count(*) FROM s",
-                [share, SAMPLE_ROWS],
-            )
-            for gram, n in cursor.fetchall():
-                if gram is None:
-                    rows = n
-                else:
-                    counts[gram] = n
+        cursor.execute(f"SELECT MIN(id), MAX(id) FROM {table}")
+        low, high = cursor.fetchone()
+        if low is not None and high - low + 1 >= SAMPLE_MIN_TABLE:
+            span = range(low, high + 1)
+            ids = random.sample(span, min(SAMPLE_ROWS, len(span)))
+            marks = ", ".join(["%s"] * len(ids))
+            cursor.execute(f"SELECT search FROM {table} WHERE id IN ({marks})", ids)
+            for (text,) in cursor.fetchall():
+                rows += 1
+                counts.update({text[i : i + 3] for i in range(len(text) - 2)})
     _sample.update(until=now + SAMPLE_SECONDS, counts=counts, rows=rows)
     return counts, rows
 
 
 def reset_sample() -> None:
-    """Forget the PostgreSQL trigram sample (tests; a table just filled)."""
-    _sample.update(until=0.0, counts={}, rows=0)
+    """Forget the trigram sample (tests; a table just filled)."""
+    _sample.update(until=0.0, counts=Counter(), rows=0)
