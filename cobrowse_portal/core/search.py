@@ -25,7 +25,7 @@ import random
 import time
 from collections import Counter
 
-from django.db import connection
+from django.db import connection, connections
 from django.db.models import Value
 from django.db.models.functions import StrIndex
 from django.db.models.lookups import GreaterThan
@@ -46,6 +46,54 @@ RARE_TRIGRAMS = 3
 SAMPLE_ROWS = 2000
 SAMPLE_SECONDS = 3600
 SAMPLE_MIN_TABLE = 50_000
+
+#: SQLite's text index and the triggers that keep it (migration 0011 creates
+#: them; `ensure_sqlite_index` re-creates them after any migration, since SQLite
+#: drops a table's triggers when Django remakes the table to alter it).
+SQLITE_INDEX_SQL = [
+    f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5(search, "
+    "content='core_activity', content_rowid='id', tokenize='trigram')",
+    # External content: the index must be told the old text to forget it.
+    f"CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_insert AFTER INSERT ON core_activity "
+    f"BEGIN INSERT INTO {FTS_TABLE}(rowid, search) VALUES (new.id, new.search); END",
+    f"CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_delete AFTER DELETE ON core_activity "
+    f"BEGIN INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, search) "
+    "VALUES ('delete', old.id, old.search); END",
+    # The bulk write's upsert sets `search` on every row it touches; only a
+    # changed text costs an index update.
+    f"CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_update AFTER UPDATE OF search "
+    "ON core_activity WHEN old.search IS NOT new.search "
+    f"BEGIN INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, search) "
+    "VALUES ('delete', old.id, old.search); "
+    f"INSERT INTO {FTS_TABLE}(rowid, search) VALUES (new.id, new.search); END",
+    # Whatever was written while the index or a trigger was missing.
+    f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('rebuild')",
+]
+SQLITE_INDEX_NAMES = {
+    FTS_TABLE,
+    f"{FTS_TABLE}_insert",
+    f"{FTS_TABLE}_delete",
+    f"{FTS_TABLE}_update",
+}
+
+
+def ensure_sqlite_index(using: str = "default", **kwargs) -> bool:
+    """post_migrate: (re)create SQLite's text index and its triggers where any is
+    missing, and rebuild it from `core_activity`; True if it did."""
+    conn = connections[using]
+    if conn.vendor != "sqlite":
+        return False
+    with conn.cursor() as cursor:
+        cursor.execute(
+            "SELECT name FROM sqlite_master WHERE type IN ('table', 'trigger')"
+        )
+        names = {row[0] for row in cursor.fetchall()}
+        if "core_activity" not in names or names >= SQLITE_INDEX_NAMES:
+            return False
+        for sql in SQLITE_INDEX_SQL:
+            cursor.execute(sql)
+    return True
+
 
 _sample: dict = {"until": 0.0, "counts": Counter(), "rows": 0}
 

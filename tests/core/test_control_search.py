@@ -241,3 +241,21 @@ def test_the_index_is_asked_for_the_rarest_trigrams_only(portal, client, monkeyp
         assert "STRPOS" in sql.upper() and "%042%" in sql, sql
         assert "visitor-00042%" not in sql, sql
     search.reset_sample()
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's FTS5 table")
+def test_sqlite_index_is_restored_after_a_migration_drops_its_triggers(portal, client):
+    """A migration that remakes `core_activity` on SQLite drops its triggers:
+    post_migrate re-creates them and rebuilds the index from the table."""
+    from django.core.management import call_command
+
+    client.force_login(portal.personas["manager"])
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TRIGGER core_activity_fts_insert")
+    unseen = act(portal.account, visitor="written-while-missing")
+    assert search._fts_ids("written-while-missing", []) == []
+    call_command("migrate", verbosity=0)
+    assert search._fts_ids("written-while-missing", []) == [unseen.pk]
+    later = act(portal.account, visitor="written-after")
+    assert search._fts_ids("written-after", []) == [later.pk]
+    assert not search.ensure_sqlite_index()  # nothing missing now
