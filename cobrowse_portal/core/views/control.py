@@ -15,7 +15,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.db import connection
 from django.db.models import BooleanField, Exists, F, OuterRef, Q
 from django.db.models.expressions import RawSQL
 from django.http import StreamingHttpResponse
@@ -26,6 +25,7 @@ from django.utils.safestring import mark_safe
 
 from cobrowse_portal.vendorkit import registry
 
+from .. import search
 from ..choices import BADGES, OPEN_STATUSES, ActivityKind, ActivityStatus, Role
 from ..fasthtml import clip, format_html, format_html_join
 from ..htmx import render_page
@@ -36,9 +36,6 @@ from ..widgets import FastWidgetsMixin
 
 PAGE_SIZE = 50
 LIVE_LIMIT = 500
-#: SQLite has no index for a substring search: without a "From" date, a text
-#: search there reads only the workspace's newest this many activities (README).
-SQLITE_SEARCH_ROWS = 50_000
 MAX_MINUTES = 10**6
 #: A tag on at most this many activities is read from the tag index as ids; a
 #: commoner one is checked row by row while walking the page order.
@@ -307,9 +304,6 @@ def live(request):
 
 # --- Activity ----------------------------------------------------------------------
 class ActivityFilterForm(FastWidgetsMixin, forms.Form):
-    #: Set by `filter_activities` when a SQLite text search read only the newest rows.
-    search_bounded = ""
-
     q = forms.CharField(
         required=False,
         max_length=200,
@@ -419,28 +413,10 @@ def filter_activities(qs, form: ActivityFilterForm, workspace):
         qs = qs.filter(started_at__lt=end)
     text = " ".join((data.get("q") or "").split()).lower()
     if text:
-        # PostgreSQL: ILIKE '%x%' over the trigram GIN index (migration 0009).
-        # SQLite: a LIKE checked row by row while walking the page's index order,
-        # stopping at one page of matches; a rare term would walk the whole
-        # workspace, so without a "From" date only its newest rows are searched.
-        qs = qs.filter(search__contains=text)
-        if connection.vendor == "sqlite" and not data.get("since"):
-            qs = qs.filter(started_at__gte=_newest_rows_start(workspace))
-            form.search_bounded = f"{SQLITE_SEARCH_ROWS:,}"
+        # Every row of the workspace, through the database's text index where the
+        # term allows it (core.search; README "The control room").
+        qs = search.text_filter(qs, text)
     return qs
-
-
-def _newest_rows_start(workspace) -> RawSQL:
-    """The start of the workspace's SQLITE_SEARCH_ROWS-th newest activity, as a
-    scalar subquery read from `core_act_ws_start` alone (no OFFSET: a LIMIT in a
-    subquery, then its minimum)."""
-    table = Activity._meta.db_table
-    return RawSQL(
-        f'SELECT MIN(s) FROM (SELECT "started_at" AS s FROM "{table}" '
-        'WHERE "workspace_id" = %s AND "started_at" IS NOT NULL '
-        'ORDER BY "started_at" DESC LIMIT %s)',
-        [workspace.pk, SQLITE_SEARCH_ROWS],
-    )
 
 
 def _activity_form(request):
