@@ -47,9 +47,8 @@ def upsert(
 
     Each dict holds `external_id`, `raw` and the mapped fields. Rows whose payload
     fingerprint is unchanged are not written; a row that was marked removed and
-    comes back is restored. A model may define `after_upsert(account, rows)`: it is
-    called with each batch of written rows, in the write's transaction, to keep
-    side tables (such as an index of tags) in step.
+    comes back is restored. For a model the registry names as an activity or
+    agent source, the control room's index follows each batch in its transaction.
     """
     counts = Counts()
     chunk: list[dict] = []
@@ -89,25 +88,17 @@ def _upsert_chunk(model, account, rows: list[dict]) -> Counts:
         changed.append(
             {**row, "external_id": ext_id, "raw": _Serialised(blob), "fingerprint": fp}
         )
-    if changed:
-        hook = getattr(model, "after_upsert", None)
-        indexed = activity.has_sources(model)
-        if hook is None and not indexed:
-            _write(model, account, changed)
-        else:
-            # Side tables derived from the rows (the model's own, e.g. an index of
-            # tags; the control room's activities and agent directory declared in
-            # the registry) are written in the same transaction: a failure in any
-            # of them stores none of the batch.
-            # One savepoint for the batch; the writes inside it take none.
-            with transaction.atomic(using=router.db_for_write(model)):
-                _write(model, account, changed, savepoint=False)
-                if hook is not None:
-                    hook(account, changed)
-                if indexed:
-                    # The index maps the batch's own dicts (what was just
-                    # written), instead of reading the rows back.
-                    activity.index_rows(model, account, written=changed)
+    if changed and not activity.has_sources(model):
+        _write(model, account, changed)
+    elif changed:
+        # The control room's index (activities, their tags, the agent directory,
+        # rollups) is written in the same transaction: a failure in it stores none
+        # of the batch. One savepoint for the batch; the writes inside take none.
+        with transaction.atomic(using=router.db_for_write(model)):
+            _write(model, account, changed, savepoint=False)
+            # The index maps the batch's own dicts (what was just written),
+            # instead of reading the rows back.
+            activity.index_rows(model, account, written=changed)
     return counts
 
 

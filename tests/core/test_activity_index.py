@@ -145,8 +145,7 @@ def test_a_failing_directory_write_stores_no_agents_either(account, monkeypatch)
 
 
 def index_statements(ctx) -> int:
-    """Statements on the control room's tables (the vendor's own side tables, such
-    as Surfly's SessionTag, are not this layer's)."""
+    """Statements on the control room's tables (not the vendor's own)."""
     return sum('"core_' in q["sql"] for q in ctx.captured_queries)
 
 
