@@ -137,9 +137,12 @@ def _sqlite_datetime(value):
     # What Django's SQLite backend stores (naive UTC text), minus its overhead.
     if value is None:
         return None
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC).replace(tzinfo=None)
-    return value.isoformat(" ")
+    tz = value.tzinfo
+    if tz is None:
+        return value.isoformat(" ")
+    if tz is not UTC:
+        value = value.astimezone(UTC)
+    return value.isoformat(" ")[:-6]  # without its "+00:00"
 
 
 def _converter(field, connection):
@@ -175,15 +178,27 @@ def _write(model, account, rows: list[dict], *, savepoint: bool = True) -> None:
         if f.name not in ("account", "external_id")
         and (f.name in mapped or f.name in ("synced_at", "removed_at"))
     ]
-    defaults = [f.get_default() for f in fields]
     convert = converters(fields, connection)
-    spec = list(zip([f.name for f in fields], defaults, convert, strict=True))
+    names = [f.name for f in fields]
+    # The bookkeeping columns are the same for every row: converted once.
+    same = {"account": account.pk, "synced_at": now, "removed_at": None}
+    fixed = [
+        (i, convert[i](same[n]) if convert[i] else same[n])
+        for i, n in enumerate(names)
+        if n in same
+    ]
+    pinned = {i for i, _ in fixed}
+    convert = [(i, c) for i, c in enumerate(convert) if c and i not in pinned]
+    spec = [(f.name, f.get_default()) for f in fields]
     values = []
     for row in rows:
-        row = {**row, "account": account.pk, "synced_at": now, "removed_at": None}
-        values.append(
-            tuple(c(row.get(n, d)) if c else row.get(n, d) for n, d, c in spec)
-        )
+        get = row.get
+        value = [get(n, d) for n, d in spec]
+        for i, v in fixed:
+            value[i] = v
+        for i, c in convert:
+            value[i] = c(value[i])
+        values.append(value)
     conflict = (
         f"ON CONFLICT ({qn('account_id')}, {qn('external_id')}) DO UPDATE SET "
         + ", ".join(f"{qn(f.column)} = EXCLUDED.{qn(f.column)}" for f in update)
