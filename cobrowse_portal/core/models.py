@@ -554,6 +554,7 @@ class Activity(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="activities",
+        db_index=False,  # core_act_agent_start starts with it
     )
     #: The vendor's agent id and name as the vendor gave them.
     agent_external_id = models.CharField(max_length=128, blank=True)
@@ -592,9 +593,11 @@ class Activity(models.Model):
                 fields=["workspace", "account", "-started_at", "-id"],
                 name="core_act_ws_account",
             ),
+            # The agent filter (an agent is in one workspace) and, led by the
+            # agent, the foreign key's own lookups (SET_NULL): one index for both.
             models.Index(
-                fields=["workspace", "agent", "-started_at", "-id"],
-                name="core_act_ws_agent",
+                fields=["agent", "workspace", "-started_at", "-id"],
+                name="core_act_agent_start",
             ),
             # A vendor agent linked (or unlinked) later: its activities follow.
             # Agent first: then the unique (account, kind, external_id) is the only

@@ -32,6 +32,8 @@ from django.apps import apps
 from django.db import connections, models, router, transaction
 from django.utils import timezone
 
+from cobrowse_portal.core import urlcache
+
 from . import bulk, registry
 
 #: Vendor columns the index never reads (payload, change detection).
@@ -64,34 +66,36 @@ def _select(model, fields, where: str, params: list, *, using: str):
     )
 
 
-def _select_columns(columns, from_where: str, params: list, *, using: str):
+def _select_columns(
+    columns, from_where: str, params: list, *, using: str, unconverted=()
+):
     """`SELECT <columns> FROM <from_where>`: `columns` are (table alias, field,
     key); rows come back as dicts of key -> Python value (converted as the ORM
-    would, NULL stays None)."""
+    would, NULL stays None; keys in `unconverted` as the driver returns them)."""
     connection = connections[using]
     qn = connection.ops.quote_name
     convs = []
-    for alias, f, _key in columns:
+    for i, (alias, f, key) in enumerate(columns):
+        if key in unconverted:
+            continue
         col = f.get_col(alias)
-        convs.append(
-            [
-                (c, col)
-                for c in connection.ops.get_db_converters(col)
-                + f.get_db_converters(connection)
-            ]
-        )
+        found = connection.ops.get_db_converters(col) + f.get_db_converters(connection)
+        if found:
+            convs.append((i, col, found))
     keys = [key for _a, _f, key in columns]
     select = ", ".join(f"{qn(a)}.{qn(f.column)}" for a, f, _k in columns)
     out = []
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {select} FROM {from_where}", params)
         for values in cursor.fetchall():
-            row = {}
-            for key, value, conv in zip(keys, values, convs, strict=True):
-                for c, col in conv:
-                    value = c(value, col, connection)
-                row[key] = value
-            out.append(row)
+            if convs:
+                values = list(values)
+                for i, col, found in convs:
+                    value = values[i]
+                    for c in found:
+                        value = c(value, col, connection)
+                    values[i] = value
+            out.append(dict(zip(keys, values, strict=True)))
     return out
 
 
@@ -187,21 +191,29 @@ def written_rows(
                 f"{qn(table)}.external_id IN ({_in(len(part))})"
             )
             params += [account.pk, *part]
-        for r in _select_columns(columns, from_where, params, using=using):
+        for r in _select_columns(
+            columns, from_where, params, using=using, unconverted=("old_tags",)
+        ):
             stored[r["external_id"]] = r
     old: dict[str, dict] | None = {} if kind is not None else None
     # What the write stored for the bookkeeping columns (see bulk._write).
     names = {f.name: f.attname for f in fields} | {f.attname: f.attname for f in fields}
+    stored_keys = [c[2] for c in columns if not c[2].startswith("old_")]
+    plans: dict[tuple, list[tuple[str, str]]] = {}  # a batch's rows share keys
     out = []
     for row in written:
         extra = stored.get(row["external_id"])
         if extra is None:
             continue
-        record = {names[k]: v for k, v in row.items() if k in names and k not in fixed}
-        for key, value in extra.items():
-            if key.startswith("old_"):
-                continue
-            record[key] = value
+        shape = tuple(row)
+        plan = plans.get(shape)
+        if plan is None:
+            plan = plans[shape] = [
+                (k, names[k]) for k in shape if k in names and k not in fixed
+            ]
+        record = {a: row[k] for k, a in plan}
+        for key in stored_keys:
+            record[key] = extra[key]
         record["account_id"] = account.pk
         record["removed_at"] = None
         out.append(record)
@@ -367,6 +379,41 @@ def _json(value):
 
 _ACTIVITY_KEYS = ("account", "kind", "external_id")
 
+#: The index row's columns, in the order `write_activities` builds them.
+_ROW = (
+    "workspace_id",
+    "account_id",
+    "vendor",
+    "kind",
+    "external_id",
+    "status",
+    "started_at",
+    "ended_at",
+    "duration",
+    "agent_id",
+    "agent_external_id",
+    "agent_name",
+    "visitor",
+    "url",
+    "title",
+    "tags",
+    "link",
+    "search",
+    "counted_day",
+    "counted_seconds",
+    "updated_at",
+    "removed_at",
+)
+
+
+def _row_fields(Activity) -> list[models.Field]:
+    fields = [Activity._meta.get_field(n) for n in _ROW]
+    # Every column but the key is written: a new one must be added above.
+    assert {f.attname for f in fields} == {
+        f.attname for f in Activity._meta.concrete_fields if not f.primary_key
+    }
+    return fields
+
 
 def write_activities(
     spec,
@@ -408,12 +455,12 @@ def write_activities(
         _apply_rollups(account, spec, old, {e: None for e in old}, using, now)
         return
 
-    mapped: list[tuple[str, dict, datetime | None]] = []
-    for row in rows:
-        ext = str(row["external_id"])
-        removed_at = row.get("removed_at")
-        values = mapper(account, row) or {}
-        mapped.append((ext, values, removed_at))
+    # Links are formatted per row: the URLconf is read once for the batch.
+    with urlcache.held():
+        mapped = [
+            (str(row["external_id"]), mapper(account, row) or {}, row.get("removed_at"))
+            for row in rows
+        ]
 
     # The directory entry of each agent the batch names: one lookup.
     agent_ids = {
@@ -435,63 +482,72 @@ def write_activities(
         ):
             directory[r["external_id"]] = (r["identity_id"], r["name"])
 
-    fields = [f for f in Activity._meta.concrete_fields if not f.primary_key]
-    convert = bulk.converters(fields, connection)
-    names = [f.attname for f in fields]
+    # Rows are built as tuples in `_ROW` order, converted only where a column
+    # needs it (times, JSON, the day): no dict or model instance per row.
+    fields = _row_fields(Activity)
+    converters = bulk.converters(fields, connection)
+    at = _ROW.index("updated_at")
+    stamp = converters[at](now) if converters[at] else now  # the same for all
+    convert = [(i, c) for i, c in enumerate(converters) if c and i != at]
+    workspace_id, account_id, slug, kind = (
+        account.workspace_id,
+        account.pk,
+        spec.slug,
+        source.kind,
+    )
+    l_agent_ext, l_agent_name = limits["agent_external_id"], limits["agent_name"]
+    l_visitor, l_url, l_title = limits["visitor"], limits["url"], limits["title"]
+    l_link, l_ext = limits["link"], limits["external_id"]
+    no_agent = (None, "")
     values_out = []
     contributions: dict[str, tuple[date, int, str] | None] = {}
     new_tags: dict[str, list[str]] = {}
     for ext, v, removed_at in mapped:
-        agent_ext = _text(v.get("agent_external_id"), limits["agent_external_id"])
-        identity, dir_name = directory.get(agent_ext, (None, ""))
-        agent_name = _text(v.get("agent_name") or dir_name, limits["agent_name"])
-        tags = _tags(v.get("tags"))
-        started_at = v.get("started_at")
-        duration = v.get("duration")
+        get = v.get
+        agent_ext = _text(get("agent_external_id"), l_agent_ext)
+        identity, dir_name = directory.get(agent_ext, no_agent)
+        agent_name = _text(get("agent_name") or dir_name, l_agent_name)
+        tags = _tags(get("tags"))
+        started_at = get("started_at")
+        duration = get("duration")
         if duration is not None:
             duration = max(0, int(duration))
-        visitor = _text(v.get("visitor"), limits["visitor"])
-        url = _text(v.get("url"), limits["url"])
-        title = _text(v.get("title"), limits["title"])
+        visitor = _text(get("visitor"), l_visitor)
+        url = _text(get("url"), l_url)
+        title = _text(get("title"), l_title)
         if removed_at is None and started_at is not None:
-            day = usage_day(started_at, zone)
-            contributions[ext] = (day, duration or 0, agent_ext)
+            share = (usage_day(started_at, zone), duration or 0, agent_ext)
         else:
-            contributions[ext] = None
-        share = contributions[ext]
+            share = None
+        contributions[ext] = share
         new_tags[ext] = tags
-        record = {
-            "workspace_id": account.workspace_id,
-            "account_id": account.pk,
-            "vendor": spec.slug,
-            "kind": source.kind,
-            "external_id": _text(ext, limits["external_id"]),
-            "status": v.get("status") or "ended",
-            "started_at": started_at,
-            "ended_at": v.get("ended_at"),
-            "duration": duration,
-            "agent_id": identity,
-            "agent_external_id": agent_ext,
-            "agent_name": agent_name,
-            "visitor": visitor,
-            "url": url,
-            "title": title,
-            "tags": tags,
-            "link": _text(v.get("link"), limits["link"]),
-            "search": " ".join(
-                filter(None, [agent_name, visitor, url, title, *tags])
-            ).lower(),
-            "counted_day": share[0] if share else None,
-            "counted_seconds": share[1] if share else 0,
-            "updated_at": now,
-            "removed_at": removed_at,
-        }
-        values_out.append(
-            tuple(
-                c(record[n]) if c else record[n]
-                for n, c in zip(names, convert, strict=True)
-            )
-        )
+        row = [
+            workspace_id,
+            account_id,
+            slug,
+            kind,
+            _text(ext, l_ext),
+            get("status") or "ended",
+            started_at,
+            get("ended_at"),
+            duration,
+            identity,
+            agent_ext,
+            agent_name,
+            visitor,
+            url,
+            title,
+            tags,
+            _text(get("link"), l_link),
+            " ".join(filter(None, [agent_name, visitor, url, title, *tags])).lower(),
+            share[0] if share else None,
+            share[1] if share else 0,
+            stamp,
+            removed_at,
+        ]
+        for i, c in convert:
+            row[i] = c(row[i])
+        values_out.append(tuple(row))
     update = [f for f in fields if f.name not in _ACTIVITY_KEYS]
     conflict = "ON CONFLICT (account_id, kind, external_id) DO UPDATE SET " + ", ".join(
         f"{qn(f.column)} = EXCLUDED.{qn(f.column)}" for f in update

@@ -47,9 +47,8 @@ def upsert(
 
     Each dict holds `external_id`, `raw` and the mapped fields. Rows whose payload
     fingerprint is unchanged are not written; a row that was marked removed and
-    comes back is restored. A model may define `after_upsert(account, rows)`: it is
-    called with each batch of written rows, in the write's transaction, to keep
-    side tables (such as an index of tags) in step.
+    comes back is restored. For a model the registry names as an activity or
+    agent source, the control room's index follows each batch in its transaction.
     """
     counts = Counts()
     chunk: list[dict] = []
@@ -89,25 +88,17 @@ def _upsert_chunk(model, account, rows: list[dict]) -> Counts:
         changed.append(
             {**row, "external_id": ext_id, "raw": _Serialised(blob), "fingerprint": fp}
         )
-    if changed:
-        hook = getattr(model, "after_upsert", None)
-        indexed = activity.has_sources(model)
-        if hook is None and not indexed:
-            _write(model, account, changed)
-        else:
-            # Side tables derived from the rows (the model's own, e.g. an index of
-            # tags; the control room's activities and agent directory declared in
-            # the registry) are written in the same transaction: a failure in any
-            # of them stores none of the batch.
-            # One savepoint for the batch; the writes inside it take none.
-            with transaction.atomic(using=router.db_for_write(model)):
-                _write(model, account, changed, savepoint=False)
-                if hook is not None:
-                    hook(account, changed)
-                if indexed:
-                    # The index maps the batch's own dicts (what was just
-                    # written), instead of reading the rows back.
-                    activity.index_rows(model, account, written=changed)
+    if changed and not activity.has_sources(model):
+        _write(model, account, changed)
+    elif changed:
+        # The control room's index (activities, their tags, the agent directory,
+        # rollups) is written in the same transaction: a failure in it stores none
+        # of the batch. One savepoint for the batch; the writes inside take none.
+        with transaction.atomic(using=router.db_for_write(model)):
+            _write(model, account, changed, savepoint=False)
+            # The index maps the batch's own dicts (what was just written),
+            # instead of reading the rows back.
+            activity.index_rows(model, account, written=changed)
     return counts
 
 
@@ -146,9 +137,12 @@ def _sqlite_datetime(value):
     # What Django's SQLite backend stores (naive UTC text), minus its overhead.
     if value is None:
         return None
-    if value.tzinfo is not None:
-        value = value.astimezone(UTC).replace(tzinfo=None)
-    return value.isoformat(" ")
+    tz = value.tzinfo
+    if tz is None:
+        return value.isoformat(" ")
+    if tz is not UTC:
+        value = value.astimezone(UTC)
+    return value.isoformat(" ")[:-6]  # without its "+00:00"
 
 
 def _converter(field, connection):
@@ -184,15 +178,27 @@ def _write(model, account, rows: list[dict], *, savepoint: bool = True) -> None:
         if f.name not in ("account", "external_id")
         and (f.name in mapped or f.name in ("synced_at", "removed_at"))
     ]
-    defaults = [f.get_default() for f in fields]
     convert = converters(fields, connection)
-    spec = list(zip([f.name for f in fields], defaults, convert, strict=True))
+    names = [f.name for f in fields]
+    # The bookkeeping columns are the same for every row: converted once.
+    same = {"account": account.pk, "synced_at": now, "removed_at": None}
+    fixed = [
+        (i, convert[i](same[n]) if convert[i] else same[n])
+        for i, n in enumerate(names)
+        if n in same
+    ]
+    pinned = {i for i, _ in fixed}
+    convert = [(i, c) for i, c in enumerate(convert) if c and i not in pinned]
+    spec = [(f.name, f.get_default()) for f in fields]
     values = []
     for row in rows:
-        row = {**row, "account": account.pk, "synced_at": now, "removed_at": None}
-        values.append(
-            tuple(c(row.get(n, d)) if c else row.get(n, d) for n, d, c in spec)
-        )
+        get = row.get
+        value = [get(n, d) for n, d in spec]
+        for i, v in fixed:
+            value[i] = v
+        for i, c in convert:
+            value[i] = c(value[i])
+        values.append(value)
     conflict = (
         f"ON CONFLICT ({qn('account_id')}, {qn('external_id')}) DO UPDATE SET "
         + ", ".join(f"{qn(f.column)} = EXCLUDED.{qn(f.column)}" for f in update)

@@ -81,17 +81,29 @@ def free_port() -> int:
 def insert_in_batches(cursor, sql: str, tag_sql: str, rows, *, every: int = 50_000):
     """SQLite seeding: `rows` yields (row, [tag rows]); both are inserted with
     executemany, one transaction per `every` rows."""
+    insert_tables_in_batches(
+        cursor, [sql, tag_sql], ((row, [row], tags) for row, tags in rows), every=every
+    )
+
+
+def insert_tables_in_batches(cursor, sqls: list[str], rows, *, every: int = 50_000):
+    """SQLite seeding into several tables: `rows` yields (anything, then one list
+    of rows per statement of `sqls`); executemany per statement, one transaction
+    per `every` items."""
     from django.db import transaction
 
-    batch, tag_batch = [], []
-    for row, tags in rows:
-        batch.append(row)
-        tag_batch.extend(tags)
-        if len(batch) >= every:
-            with transaction.atomic():
-                cursor.executemany(sql, batch)
-                cursor.executemany(tag_sql, tag_batch)
-            batch, tag_batch = [], []
-    with transaction.atomic():
-        cursor.executemany(sql, batch)
-        cursor.executemany(tag_sql, tag_batch)
+    batches: list[list] = [[] for _ in sqls]
+
+    def flush():
+        with transaction.atomic():
+            for sql, batch in zip(sqls, batches, strict=True):
+                if batch:
+                    cursor.executemany(sql, batch)
+                batch.clear()
+
+    for count, (_item, *groups) in enumerate(rows, 1):
+        for batch, group in zip(batches, groups, strict=True):
+            batch.extend(group)
+        if count % every == 0:
+            flush()
+    flush()

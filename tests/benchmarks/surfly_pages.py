@@ -39,7 +39,7 @@ from tests.benchmarks.harness import (
     WORK,
     bench_env,
     free_port,
-    insert_in_batches,
+    insert_tables_in_batches,
     manage,
     run_child,
 )
@@ -102,18 +102,24 @@ def _workspace():
 
 
 def child_seed(n: int) -> dict:
-    """Seed `n` sessions (skipped when already there), agents and the tag table."""
+    """Seed `n` sessions (skipped when already there), agents, and the control
+    room's index of the sessions with its tag table (the history tag filter's)."""
     _django()
     from django.db import connection, transaction
 
-    from vendors.surfly.models import CobrowseSession, SessionTag, SurflyAgent
+    from cobrowse_portal.core.models import Activity, ActivityTag
+    from vendors.surfly.models import CobrowseSession, SurflyAgent
 
     ws, account = _workspace()
     have = CobrowseSession.objects.filter(account=account).count()
-    if have == n and SessionTag.objects.filter(tag__startswith="rare-").exists():
+    if (
+        have == n
+        and Activity.objects.filter(account=account).count() == n
+        and ActivityTag.objects.filter(tag__startswith="rare-").exists()
+    ):
         return {"seeded": False, "sessions": have}
     t0 = time.perf_counter()
-    SessionTag.objects.all().delete()
+    Activity.objects.filter(account=account).delete()
     CobrowseSession.objects.all().delete()
     SurflyAgent.objects.filter(account=account).delete()
     SurflyAgent.objects.bulk_create(
@@ -135,6 +141,12 @@ def child_seed(n: int) -> dict:
         "leader_link", "server", "start_time", "end_time", "duration",
         "participant_num", "successful_start", "queued", "waiting_time", "pin",
         "start_url", "meta", "tags", "options", "is_active", "last_event_sequence",
+    ]  # fmt: skip
+    act_cols = [
+        "id", "workspace_id", "account_id", "vendor", "kind", "external_id",
+        "status", "started_at", "ended_at", "duration", "agent_external_id",
+        "agent_name", "visitor", "url", "title", "tags", "link", "search",
+        "counted_day", "counted_seconds", "updated_at", "removed_at",
     ]  # fmt: skip
 
     def ts(value):
@@ -164,47 +176,67 @@ def child_seed(n: int) -> dict:
                 "meta": {"customer": f"c{i}", "plan": "pro", "notes": "x" * 200},
                 "participants": [{"name": "Visitor", "role": "follower"}],
             }
-            yield (
+            end = None if active else start + timedelta(seconds=duration)
+            session = (
                 i, account.pk, ext, json.dumps(raw), "", ts(now), None, f"a{i}",
                 f"{i // 1000000:03d}-{i // 1000 % 1000:03d}-{i % 1000:03d}",
                 str(1000 + i % AGENTS), f"https://surfly.test/{ext}/follow", "",
-                "eu-1", ts(start), ts(None if active else start + timedelta(
-                    seconds=duration)), duration, 2, True, False, 3,
+                "eu-1", ts(start), ts(end), duration, 2, True, False, 3,
                 f"{rng.randint(0, 999999):06d}", f"https://shop.example.com/p/{i}",
                 json.dumps(raw["meta"]), json.dumps(tags), json.dumps(
                     raw["options"]), active, None,
-            ), [(account.pk, i, t.lower()) for t in tags]  # fmt: skip
+            )  # fmt: skip
+            url = f"https://shop.example.com/p/{i}"
+            act = (
+                i, ws.pk, account.pk, "surfly", "cobrowse", ext,
+                "live" if active else "ended", ts(start), ts(end), duration,
+                str(1000 + i % AGENTS), "", "", url, session[8], json.dumps(tags),
+                f"/surfly/{account.pk}/sessions/{i}/",
+                " ".join([url, session[8], *tags]).lower(),
+                start.date() if pg else start.date().isoformat(), duration or 0,
+                ts(now), None,
+            )  # fmt: skip
+            yield session, [session], [act], [(ws.pk, i, t.lower()) for t in tags]
 
     table = CobrowseSession._meta.db_table
-    tag_table = SessionTag._meta.db_table
-    marks = ", ".join(["%s"] * len(cols))
-    sql = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({marks})"
-    tag_sql = (
-        f"INSERT INTO {tag_table} (account_id, session_id, tag) VALUES (%s, %s, %s)"
-    )
+    act_table = Activity._meta.db_table
+    tag_table = ActivityTag._meta.db_table
+
+    def insert(name, columns):
+        marks = ", ".join(["%s"] * len(columns))
+        return f"INSERT INTO {name} ({', '.join(columns)}) VALUES ({marks})"
+
+    tag_cols = ["workspace_id", "activity_id", "tag"]
+    tables = [(table, cols), (act_table, act_cols), (tag_table, tag_cols)]
     with connection.cursor() as cursor:
         if pg:
             raw_cursor = cursor.cursor
             with transaction.atomic():
+                later: list[list] = [[], []]
                 with raw_cursor.copy(
                     f"COPY {table} ({', '.join(cols)}) FROM STDIN"
                 ) as copy:
-                    tag_rows = []
-                    for row, tags in rows():
-                        copy.write_row(row)
-                        tag_rows.extend(tags)
-                with raw_cursor.copy(
-                    f"COPY {tag_table} (account_id, session_id, tag) FROM STDIN"
-                ) as copy:
-                    for row in tag_rows:
-                        copy.write_row(row)
-                cursor.execute(
-                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), %s)", [n]
-                )
-            cursor.execute(f"ANALYZE {table}")
-            cursor.execute(f"ANALYZE {tag_table}")
+                    for _session, _rows, acts, tags in rows():
+                        copy.write_row(_rows[0])
+                        later[0].extend(acts)
+                        later[1].extend(tags)
+                for (name, columns), group in zip(tables[1:], later, strict=True):
+                    with raw_cursor.copy(
+                        f"COPY {name} ({', '.join(columns)}) FROM STDIN"
+                    ) as copy:
+                        for row in group:
+                            copy.write_row(row)
+                for name in (table, act_table):
+                    cursor.execute(
+                        f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), %s)",
+                        [n],
+                    )
+            for name, _columns in tables:
+                cursor.execute(f"ANALYZE {name}")
         else:
-            insert_in_batches(cursor, sql, tag_sql, rows())
+            insert_tables_in_batches(
+                cursor, [insert(name, columns) for name, columns in tables], rows()
+            )
             cursor.execute("ANALYZE")
     return {
         "seeded": True,
@@ -244,7 +276,8 @@ def child_pages(repeat: int) -> dict:
     from django.test import Client
     from django.urls import reverse
 
-    from vendors.surfly.models import CobrowseSession, SessionTag
+    from cobrowse_portal.core.models import ActivityTag
+    from vendors.surfly.models import CobrowseSession
 
     user, account = _manager()
     client = Client()
@@ -255,7 +288,7 @@ def child_pages(repeat: int) -> dict:
         .order_by("pk")
         .values_list("pin", flat=True)[12345]
     )
-    rare_tag = SessionTag.objects.filter(tag__startswith="rare-").first().tag
+    rare_tag = ActivityTag.objects.filter(tag__startswith="rare-").first().tag
     import html
     import re
 

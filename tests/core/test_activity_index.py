@@ -145,8 +145,7 @@ def test_a_failing_directory_write_stores_no_agents_either(account, monkeypatch)
 
 
 def index_statements(ctx) -> int:
-    """Statements on the control room's tables (the vendor's own side tables, such
-    as Surfly's SessionTag, are not this layer's)."""
+    """Statements on the control room's tables (not the vendor's own)."""
     return sum('"core_' in q["sql"] for q in ctx.captured_queries)
 
 
@@ -198,6 +197,30 @@ def test_the_index_maps_the_batch_it_is_given_without_reading_it_back(account):
     )
     assert act.link.endswith(
         f"/sessions/{CobrowseSession.objects.get(external_id='s3').pk}/"
+    )
+
+
+def test_a_batchs_links_read_the_urlconf_once_not_per_row(account, monkeypatch):
+    """Row links are formatted from patterns; the URLconf and script prefix (each
+    a context-local read) are read once per batch, not once per row."""
+    from cobrowse_portal.core import urlcache
+
+    reads = Counter()
+    for name in ("get_urlconf", "get_script_prefix"):
+        original = getattr(urlcache, name)
+
+        def counted(*args, _name=name, _original=original):
+            reads[_name] += 1
+            return _original(*args)
+
+        monkeypatch.setattr(urlcache, name, counted)
+    upsert(CobrowseSession, account, [session(i) for i in range(50)])
+    assert Activity.objects.filter(account=account).count() == 50
+    assert 1 <= reads["get_urlconf"] <= 2 and reads["get_script_prefix"] <= 2, reads
+    # …and the links are still right.
+    pk = CobrowseSession.objects.get(external_id="s7").pk
+    assert Activity.objects.get(external_id="s7").link == url_for(
+        "surfly:session_detail", account_id=account.pk, pk=pk
     )
 
 

@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from cobrowse_portal.core.choices import ActivityStatus
-from cobrowse_portal.core.models import UsageDayAgent
+from cobrowse_portal.core.models import Activity, UsageDayAgent
 
 from .test_control_pages import (
     ACTIVITY,
@@ -239,3 +239,57 @@ def test_usage_weekly_totals_are_grouped_in_sql(portal, client):
     _, sqls = _captured(client, USAGE, **params)
     (rollups,) = [s for s in sqls if 'FROM "core_usageday" ' in s]
     assert "GROUP BY" in rollups and "SUM(" in rollups.upper(), rollups
+
+
+# --- the index keeps only indexes a page or the write path reads --------------------
+def _index_columns() -> list[tuple[str, ...]]:
+    with connection.cursor() as cursor:
+        table = Activity._meta.db_table
+        found = connection.introspection.get_constraints(cursor, table)
+    return sorted(
+        tuple(c["columns"])
+        for c in found.values()
+        if (c["index"] or c["unique"]) and not c["primary_key"]
+    )
+
+
+@pytest.mark.django_db
+def test_activity_keeps_only_the_indexes_pages_and_the_write_path_read():
+    """Every index on the activity table costs each write of the index (a sync
+    writes one row per session): these and no more. The agent filter's index
+    starts with the agent, so it is also the agent foreign key's."""
+    expected = [
+        ("account_id", "kind", "external_id"),  # the write path's key
+        ("agent_external_id", "account_id"),  # an agent linked later
+        ("agent_id", "workspace_id", "started_at", "id"),  # agent filter, FK
+        ("workspace_id", "account_id", "started_at", "id"),  # account filter
+        ("workspace_id", "started_at", "id"),  # keyset pages
+        ("workspace_id", "started_at", "id"),  # Live: open rows only
+        ("workspace_id", "vendor", "started_at", "id"),  # vendor filter
+    ]
+    if connection.vendor == "postgresql":
+        expected.append(("search",))  # the trigram index (search)
+    assert _index_columns() == sorted(expected)
+
+
+def test_agent_filter_reads_the_agent_index_in_page_order(portal, client):
+    from cobrowse_portal.core.models import AgentIdentity
+
+    ann = AgentIdentity.objects.create(
+        workspace=portal.account.workspace, email="ann@x.test", name="Ann"
+    )
+    now = timezone.now()
+    for i in range(30):
+        act(portal.account, agent=ann if i % 3 else None, started_at=now - timedelta(i))
+    client.force_login(portal.personas["manager"])
+    sent = _Sent()
+    with connection.execute_wrapper(sent):
+        html = client.get(ACTIVITY, {"agent": str(ann.pk)}).content.decode()
+    assert html.count("data-activity=") == 20
+    (sql, params), *_ = [
+        (q, p) for q, p in sent.calls if 'FROM "core_activity"' in q and "LIMIT 51" in q
+    ]
+    if connection.vendor == "sqlite":
+        plan = _plan(sql, params)
+        assert "core_act_agent_start (agent_id=? AND workspace_id=?)" in plan, plan
+        assert "TEMP B-TREE" not in plan, plan

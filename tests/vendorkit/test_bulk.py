@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from cobrowse_portal.vendorkit.bulk import fingerprint, mark_removed, reconcile, upsert
 from vendors.surfly.models import CobrowseSession, SurflyAgent, SurflyWebhook
 
@@ -201,3 +203,26 @@ def test_delete_remote_marks_removed_and_treats_404_as_gone(account):
         )
     )
     assert removed["1"] and removed["2"] and removed["3"] is None
+
+
+def test_sqlite_datetimes_are_stored_as_django_stores_them():
+    """The bulk path's own datetime adapter (SQLite) writes Django's text."""
+    import zoneinfo
+    from datetime import timedelta, timezone
+
+    from django.db import connection
+
+    from cobrowse_portal.vendorkit.bulk import _sqlite_datetime
+
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's text datetimes")
+    base = datetime(2026, 3, 29, 1, 30, 5, 123456)
+    for value in (
+        base.replace(tzinfo=UTC),
+        base.replace(tzinfo=zoneinfo.ZoneInfo("UTC")),
+        base.replace(tzinfo=zoneinfo.ZoneInfo("Europe/Amsterdam")),
+        base.replace(microsecond=0, tzinfo=timezone(timedelta(hours=-5))),
+    ):
+        assert _sqlite_datetime(value) == connection.ops.adapt_datetimefield_value(
+            value
+        ), value

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db import models, transaction
+from django.db import models
 
 from cobrowse_portal.vendorkit.models import SyncedModel
 
@@ -84,106 +84,11 @@ class CobrowseSession(SyncedModel):
     # Fields the list pages never show: left unread there (`.defer(*LIST_DEFER)`).
     LIST_DEFER = ("raw", "meta", "options", "fingerprint", "leader_link")
 
-    @classmethod
-    def from_db(cls, db, field_names, values):
-        row = super().from_db(db, field_names, values)
-        # What the tag table holds for this row, so save() rewrites it only on change.
-        if "tags" in row.__dict__:
-            row._stored_tags = tag_keys(row.tags)
-        return row
-
-    def save(self, *args, **kwargs):
-        super().save(*args, **kwargs)
-        fields = kwargs.get("update_fields")
-        if fields is not None and "tags" not in fields:
-            return
-        keys = tag_keys(self.tags)
-        if getattr(self, "_stored_tags", None) != keys:
-            SessionTag.replace(self.account_id, {self.pk: keys}, using=self._state.db)
-            self._stored_tags = keys
-
-    @classmethod
-    def after_upsert(cls, account, rows: list[dict]) -> None:
-        """vendorkit.bulk.upsert's hook: keep the tag table in step with the rows
-        just written (one id lookup, one delete, one insert per batch)."""
-        tagged = {r["external_id"]: tag_keys(r["tags"]) for r in rows if "tags" in r}
-        if not tagged:
-            return
-        ids = dict(
-            cls.objects.filter(
-                account=account, external_id__in=list(tagged)
-            ).values_list("external_id", "pk")
-        )
-        SessionTag.replace(
-            account.pk, {ids[e]: keys for e, keys in tagged.items() if e in ids}
-        )
+    # The tag filter reads the control room's tag table (core.ActivityTag), which
+    # vendorkit keeps in step on every write path: sessions are activities.
 
     def __str__(self) -> str:
         return self.formatted_id or self.external_id
-
-
-def tag_keys(tags) -> list[str]:
-    """The tag table's keys for a session's `tags`: lower-cased, each once, in order.
-
-    The history filter matches a whole tag regardless of case, as it always has."""
-    if not isinstance(tags, list):
-        return []
-    seen: dict[str, None] = {}
-    for tag in tags:
-        if isinstance(tag, str) and tag:
-            seen.setdefault(tag.lower(), None)
-    return list(seen)
-
-
-class SessionTag(models.Model):
-    """One tag of one session: the history tag filter reads this index, not JSON.
-
-    Derived from `CobrowseSession.tags` and kept in step by every write path
-    (bulk upsert through `after_upsert`, `save()` for webhooks and edits); a
-    deleted session takes its rows with it.
-    """
-
-    account = models.ForeignKey(
-        "core.VendorAccount", on_delete=models.CASCADE, related_name="+"
-    )
-    session = models.ForeignKey(
-        CobrowseSession, on_delete=models.CASCADE, related_name="tag_rows"
-    )
-    tag = models.TextField()
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["session", "tag"], name="surfly_sesstag_session_tag"
-            )
-        ]
-        indexes = [
-            models.Index(
-                fields=["account", "tag", "session"], name="surfly_sesstag_lookup_idx"
-            )
-        ]
-
-    def __str__(self) -> str:
-        return self.tag
-
-    @classmethod
-    def replace(cls, account_id: int, keys_by_session: dict, *, using=None) -> None:
-        """Make the rows of these sessions exactly `keys_by_session[session_id]`."""
-        if not keys_by_session:
-            return
-        manager = cls.objects.db_manager(using) if using else cls.objects
-        ids = list(keys_by_session)
-        with transaction.atomic(using=manager.db):
-            for i in range(0, len(ids), 1000):
-                manager.filter(session_id__in=ids[i : i + 1000]).delete()
-            manager.bulk_create(
-                [
-                    cls(account_id=account_id, session_id=pk, tag=key)
-                    for pk, keys in keys_by_session.items()
-                    for key in keys
-                ],
-                batch_size=1000,
-            )
 
 
 class SurflyClient(SyncedModel):

@@ -154,7 +154,7 @@ def _page_sql(client, account, query):
     path = reverse("surfly:history", args=[account.pk]) + query
     sql = _queries(client, path)
     rows = [q for q in sql if 'FROM "surfly_cobrowsesession"' in q and "ORDER BY" in q]
-    tags = [q for q in sql if 'FROM "surfly_sessiontag"' in q and "ORDER BY" not in q]
+    tags = [q for q in sql if 'FROM "core_activitytag"' in q and "ORDER BY" not in q]
     return rows, tags
 
 
@@ -166,8 +166,9 @@ def test_rare_tag_is_read_from_the_tag_index(personas, login, account):
     assert len(tags) == 1 and '"tag" = ' in tags[0] and "LIKE" not in tags[0].upper()
     assert len(rows) == 1 and "LIKE" not in rows[0].upper()
     if connection.vendor == "sqlite":
-        assert "surfly_sesstag_lookup_idx" in _plan(tags[0])
-        assert "PRIMARY KEY" in _plan(rows[0])  # the few ids, looked up directly
+        assert "core_acttag_lookup" in _plan(tags[0])
+        # The few sessions, looked up directly by their key.
+        assert "(account_id=? AND external_id=?)" in _plan(rows[0])
 
 
 def test_tag_that_matches_nothing_reads_no_session_row(personas, login, account):
@@ -177,7 +178,7 @@ def test_tag_that_matches_nothing_reads_no_session_row(personas, login, account)
     rows, tags = _page_sql(client, account, "?tags=nothing-has-this")
     assert len(tags) == 1 and rows == []
     if connection.vendor == "sqlite":
-        assert "surfly_sesstag_lookup_idx" in _plan(tags[0])
+        assert "core_acttag_lookup" in _plan(tags[0])
 
 
 def test_common_tag_is_probed_per_row_through_an_index(
@@ -202,9 +203,9 @@ def test_common_tag_is_probed_per_row_through_an_index(
     )
     if connection.vendor == "sqlite":
         plan = _plan(rows[0])
-        assert "surfly_sess_start_idx" in plan and "surfly_sessiontag" in plan, plan
+        assert "surfly_sess_start_idx" in plan and "core_acttag_lookup" in plan, plan
         assert "TEMP B-TREE" not in plan, plan
-        assert "SCAN U0" not in plan, plan
+        assert "SCAN U" not in plan, plan  # each probe an index lookup
 
 
 @pytest.mark.parametrize(
@@ -253,12 +254,29 @@ def test_list_pages_leave_json_columns_unread(personas, login, account):
 
 # --- the tag table follows every write path -------------------------------------------
 def _tags(account):
-    from vendors.surfly.models import SessionTag  # the tag table
+    from cobrowse_portal.core.models import ActivityTag  # the one tag table
 
     return {
-        (t.session.external_id, t.tag)
-        for t in SessionTag.objects.filter(account=account).select_related("session")
+        (t.activity.external_id, t.tag)
+        for t in ActivityTag.objects.filter(activity__account=account).select_related(
+            "activity"
+        )
     }
+
+
+def test_one_tag_table_the_control_rooms(account):
+    """Surfly's sessions keep no tag table of their own: the history filter reads
+    the control room's (core.ActivityTag), which every write path keeps."""
+    from django.apps import apps
+
+    assert not any(
+        m._meta.app_label == "surfly" and "tag" in m._meta.model_name
+        for m in apps.get_models()
+    )
+    with CaptureQueriesContext(connection) as ctx:
+        upsert(CobrowseSession, account, [_row("a", ["VIP"])])
+        _session(account, 1, tags=["one"])
+    assert not any("surfly_sessiontag" in q["sql"] for q in ctx.captured_queries)
 
 
 def _row(ext, tags, **kw):

@@ -17,9 +17,10 @@ from django.utils import timezone
 from django.utils.safestring import SafeString
 from django.views.decorators.http import require_POST
 
-from cobrowse_portal.core.choices import Role
+from cobrowse_portal.core.choices import ActivityKind, Role
 from cobrowse_portal.core.fasthtml import clip, esc
 from cobrowse_portal.core.htmx import render_page
+from cobrowse_portal.core.models import ActivityTag
 from cobrowse_portal.core.pagination import keyset_page
 from cobrowse_portal.core.permissions import role_required
 from cobrowse_portal.core.templatetags.portal import badge, duration
@@ -36,7 +37,7 @@ from cobrowse_portal.vendorkit.errors import VendorError
 
 from .. import services
 from ..forms import HistoryFilterForm, ScreenshotForm, SessionStartForm, split_list
-from ..models import CobrowseSession, SessionTag, SurflyCompanyOptions
+from ..models import CobrowseSession, SurflyCompanyOptions
 from .common import agent_names, local_agents, page_context, surfly_account
 
 LIVE_PAGE = 50
@@ -239,16 +240,24 @@ def session_screenshot(request, account_id: int, pk: int):
 # a commoner one is checked row by row while walking the page order (a page of 50
 # is found within a few thousand rows).
 RARE_TAG = 2000
+#: The index keeps tags at most this long (core.ActivityTag.tag).
+TAG_WIDTH = ActivityTag._meta.get_field("tag").max_length
 
 
 def _tag_filter(account, tag: str) -> Q:
-    """Sessions with this whole tag, in any case, through the tag table's index
-    (never by scanning the JSON text of every session)."""
-    tagged = SessionTag.objects.filter(account=account, tag=tag.lower())
-    ids = list(tagged.values_list("session_id", flat=True)[: RARE_TAG + 1])
+    """Sessions with this whole tag, in any case, through the control room's tag
+    index (`core.ActivityTag`, kept by every write path; never by scanning the
+    JSON text of every session). A session is the activity of the same key."""
+    tagged = ActivityTag.objects.filter(
+        workspace_id=account.workspace_id,
+        tag=tag.lower()[:TAG_WIDTH],
+        activity__account_id=account.pk,
+        activity__kind=ActivityKind.COBROWSE,
+    )
+    ids = list(tagged.values_list("activity__external_id", flat=True)[: RARE_TAG + 1])
     if len(ids) <= RARE_TAG:
-        return Q(pk__in=ids)  # none at all: no query for the rows
-    return Q(Exists(tagged.filter(session_id=OuterRef("pk"))))
+        return Q(external_id__in=ids)  # none at all: no query for the rows
+    return Q(Exists(tagged.filter(activity__external_id=OuterRef("external_id"))))
 
 
 def filter_history(qs, form: HistoryFilterForm, account):

@@ -31,6 +31,6 @@ def _run(statements):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("core", "0010_activity_write_indexes")]
+    dependencies = [("core", "0011_activity_agent_index")]
 
     operations = [migrations.RunPython(_run(SQLITE_INDEX_SQL), _run(DROP))]
