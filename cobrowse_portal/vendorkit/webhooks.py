@@ -16,17 +16,21 @@ from __future__ import annotations
 import functools
 import hmac
 import json
+import math
 import re
 from collections.abc import Mapping
-from contextlib import nullcontext as _nothing
 from typing import Any
 
+import orjson
 from django.apps import apps
 from django.conf import settings
-from django.db import IntegrityError, router, transaction
+from django.db import connections, router, transaction
+from django.utils import timezone
 
 from cobrowse_portal.core.choices import EventStatus
 from cobrowse_portal.core.models import VendorAccount, WebhookEvent
+
+from . import registry
 
 #: Where vendors post an account's events; the token segment is a secret, masked in
 #: every log line of every process (registered when the vendorkit app is ready, so
@@ -62,26 +66,114 @@ class WebhookHandler:
 
 
 def token_matches(account: VendorAccount | None, token: str) -> bool:
-    expected = account.webhook_token if account else "x" * 43
-    ok = hmac.compare_digest(expected.encode(), token.encode())
-    return ok and account is not None
+    return _token_ok(account.webhook_token if account else None, token)
 
 
-def receive(
-    account: VendorAccount, body: bytes
-) -> tuple[int, str, WebhookEvent | None]:
-    """Validate and store one delivery. Returns (HTTP status, message, event)."""
-    handler = account.spec.webhooks
-    # PostgreSQL text and jsonb cannot hold NUL characters.
-    excerpt = body[:500].decode("utf-8", "replace").replace("\x00", "\ufffd")
-    if len(body) > settings.WEBHOOK_MAX_BODY_BYTES:
-        return 400, "body too large", _invalid(account, "body too large", excerpt)
+def _token_ok(expected: str | None, token: str) -> bool:
+    """Compared whole and in constant time, whether or not the account exists."""
+    ok = hmac.compare_digest((expected or "x" * 43).encode(), token.encode())
+    return ok and expected is not None
+
+
+UNKNOWN = "unknown webhook"
+
+#: (vendor, webhook token) of each account as last read from the database: only a
+#: hint. A delivery it admits is stored by an INSERT that checks both again in
+#: the database, so a changed token or a deleted account counts at once.
+_accounts: dict[int, tuple[str, str]] = {}
+_ACCOUNTS_MAX = 10_000
+
+
+def intake(account_id: int, token: str, read_body) -> tuple[int, str]:
+    """One delivery to /hooks/<account_id>/<token>/. Returns (HTTP status,
+    message); `read_body()` is called only once the token matched.
+
+    The hot path of every vendor's events, answered before the page middleware
+    (`core.hooks_middleware`): for an account seen before, two statements on
+    plain cursors (no model instance, no query compilation): the INSERT, which
+    checks the account and its token itself, and the read of the account's
+    "drain queued" flag. The first delivery for an account in a process, or a
+    token that does not match the one seen, reads the account first (one
+    primary-key read, as for a wrong token).
+    """
+    seen = _accounts.get(account_id)
+    checked = False
+    if seen is None or not _token_ok(seen[1], token):
+        seen = _read_account(account_id)
+        if not _token_ok(seen[1] if seen else None, token):
+            return 404, UNKNOWN
+        checked = True
+    vendor = seen[0]
     try:
+        handler = registry.get(vendor).webhooks
+    except KeyError:  # the vendor's app is gone
+        handler = None
+    if handler is None:
+        return 404, UNKNOWN
+    status, message, _ = _store(
+        account_id, vendor, token, handler, read_body(), checked
+    )
+    return status, message
+
+
+def receive(account: VendorAccount, body: bytes) -> tuple[int, str, int | None]:
+    """Validate and store one delivery for `account`, whose token was checked.
+    Returns (HTTP status, message, the stored event's id or None)."""
+    handler = account.spec.webhooks
+    return _store(
+        account.pk, account.vendor, account.webhook_token, handler, body, True
+    )
+
+
+def _store(
+    account_id: int,
+    vendor: str,
+    token: str,
+    handler: WebhookHandler,
+    body: bytes,
+    checked: bool,
+) -> tuple[int, str, int | None]:
+    """Validate and store one delivery (`checked`: the account and token were
+    just read from the database, not taken from `_accounts`)."""
+    refused = _refusal(handler, body)
+    if isinstance(refused, str):
+        if not checked and not _still(account_id, vendor, token):
+            return 404, UNKNOWN, None
+        return 400, refused, _invalid(account_id, refused, body)
+    payload, ext_id, sequence, event_type = refused
+    known = event_type in handler.known_types
+    event_id = _insert(
+        (account_id, vendor, token),
+        str(ext_id),
+        sequence,
+        event_type[:80],
+        payload,
+        EventStatus.RECEIVED if known else EventStatus.IGNORED,
+        "" if known else "unknown event type",
+    )
+    if event_id is None:
+        # Nothing stored: a duplicate (the unique constraint), or the account
+        # or its token changed since it was read.
+        if not _still(account_id, vendor, token):
+            return 404, UNKNOWN, None
+        return 200, "duplicate ignored", None
+    if known:
+        # One queued drain per account, however many deliveries (coalesced).
+        transaction.on_commit(lambda: _request_processing(account_id))
+        return 202, "accepted", event_id
+    return 200, "unknown event type recorded", event_id
+
+
+def _refusal(handler: WebhookHandler, body: bytes):
+    """Why the body cannot be stored (a message), or what it holds:
+    (payload, event id, sequence, event type)."""
+    if len(body) > settings.WEBHOOK_MAX_BODY_BYTES:
+        return "body too large"
+    try:
+        # PostgreSQL text and jsonb cannot hold NUL characters.
         if b"\\u0000" in body or b"\x00" in body:
             raise InvalidEvent("NUL characters are not accepted")
-        payload = json.loads(body)
-        if _MAYBE_SURROGATE.search(body):
-            payload = normalise_text(payload)
+        payload = parse_json(body)
         ext_id, sequence, event_type = handler.identify(payload)
         _check_columns(ext_id, sequence)
         handler.validate(payload)
@@ -95,35 +187,166 @@ def receive(
         OverflowError,
     ) as exc:
         detail = str(exc) if isinstance(exc, InvalidEvent) else type(exc).__name__
-        reason = f"malformed event: {detail}"[:500]
-        return 400, reason, _invalid(account, reason, excerpt)
-    known = event_type in handler.known_types
-    # One autocommit INSERT (no BEGIN/COMMIT round trips); a duplicate is refused
-    # by the unique constraint, in its own savepoint if a transaction is open.
+        return f"malformed event: {detail}"[:500]
+    return payload, ext_id, sequence, event_type
+
+
+def _request_processing(account_id: int) -> None:
+    from cobrowse_portal.core.tasks import request_webhook_processing
+
+    request_webhook_processing(account_id)
+
+
+def _read_account(account_id: int) -> tuple[str, str] | None:
+    """(vendor, webhook token) of the account, or None: one primary-key read,
+    remembered in `_accounts`."""
+    if not 0 < account_id < 2**63:  # no such row (and SQLite could not bind it)
+        return None
+    connection = connections[router.db_for_read(VendorAccount)]
+    with connection.cursor() as cursor:
+        cursor.execute(_statements(connection).account, [account_id])
+        row = cursor.fetchone()
+    if row is None:
+        _accounts.pop(account_id, None)
+        return None
+    if len(_accounts) >= _ACCOUNTS_MAX:
+        _accounts.clear()
+    _accounts[account_id] = found = (row[0], row[1])
+    return found
+
+
+def _still(account_id: int, vendor: str, token: str) -> bool:
+    """Whether the account still exists with this vendor and token (read again)."""
+    found = _read_account(account_id)
+    return found is not None and found[0] == vendor and _token_ok(found[1], token)
+
+
+def _insert(
+    account: tuple[int, str, str],
+    external_id: str,
+    sequence: int | None,
+    event_type: str,
+    payload: Any,
+    status: str,
+    error: str,
+) -> int | None:
+    """Store one event with one autocommit INSERT, if the account (id, vendor,
+    token) is as given. No BEGIN/COMMIT round trips, and no savepoint inside a
+    transaction: ON CONFLICT skips a duplicate instead of raising. Returns the
+    new row's id, or None if nothing was stored."""
+    connection = connections[router.db_for_write(WebhookEvent)]
+    params = [
+        external_id,
+        sequence,
+        event_type,
+        _json_param(connection, payload),
+        status,
+        error,
+        connection.ops.adapt_datetimefield_value(timezone.now()),
+        *account,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_statements(connection).insert, params)
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+class _Statements:
+    """The intake's SQL for one database vendor, written once from the models."""
+
+    def __init__(self, connection) -> None:
+        qn = connection.ops.quote_name
+        account = VendorAccount._meta
+        acc_id, acc_vendor, acc_token = (
+            qn(account.get_field(name).column)
+            for name in ("id", "vendor", "webhook_token")
+        )
+        acc_table = qn(account.db_table)
+        self.account = (
+            f"SELECT {acc_vendor}, {acc_token} FROM {acc_table} WHERE {acc_id} = %s"
+        )
+        event = WebhookEvent._meta
+
+        def col(name: str) -> str:
+            return qn(event.get_field(name).column)
+
+        # Every column but the id; the account's comes from the checked row.
+        values = {
+            "account": f"{acc_table}.{acc_id}",
+            "external_id": "%s",
+            "sequence": "%s",
+            "event_type": "%s",
+            "payload": "%s",
+            "body_excerpt": "''",
+            "status": "%s",
+            "error": "%s",
+            "received_at": "%s",
+            "processed_at": "NULL",
+        }
+        self.insert = (
+            f"INSERT INTO {qn(event.db_table)} ({', '.join(map(col, values))}) "
+            f"SELECT {', '.join(values.values())} FROM {acc_table} "
+            f"WHERE {acc_id} = %s AND {acc_vendor} = %s AND {acc_token} = %s "
+            f"ON CONFLICT ({col('account')}, {col('external_id')}) DO NOTHING "
+            f"RETURNING {col('id')}"
+        )
+
+
+_by_vendor: dict[str, _Statements] = {}
+
+
+def _statements(connection) -> _Statements:
+    found = _by_vendor.get(connection.vendor)
+    if found is None:
+        found = _by_vendor[connection.vendor] = _Statements(connection)
+    return found
+
+
+def _json_param(connection, payload: Any):
+    """The payload as the JSON column's parameter, serialised by orjson."""
     try:
-        with transaction.atomic() if _in_transaction() else _nothing():
-            event = WebhookEvent.objects.create(
-                account=account,
-                external_id=str(ext_id),
-                sequence=sequence,
-                event_type=event_type[:80],
-                payload=payload,
-                status=EventStatus.RECEIVED if known else EventStatus.IGNORED,
-                error="" if known else "unknown event type",
-            )
-    except IntegrityError:
-        return 200, "duplicate ignored", None
-    if known:
-        from cobrowse_portal.core.tasks import request_webhook_processing
+        data = orjson.dumps(payload)
+    except TypeError:  # an integer beyond 64 bits (kept exact by `parse_json`)
+        data = json.dumps(payload, ensure_ascii=False).encode()
+    if connection.vendor == "postgresql":
+        from psycopg.types.json import Jsonb
 
-        # One queued drain per account, however many deliveries (coalesced).
-        transaction.on_commit(lambda: request_webhook_processing(account.pk))
-        return 202, "accepted", event
-    return 200, "unknown event type recorded", event
+        return Jsonb(data, dumps=bytes)  # already serialised
+    return data.decode()
 
 
-def _in_transaction() -> bool:
-    return transaction.get_connection(router.db_for_write(WebhookEvent)).in_atomic_block
+def parse_json(body: bytes) -> Any:
+    """Decode a JSON body: with orjson where it reads the body faithfully, else
+    with the standard parser (UTF-16/32 and byte order marks, lone surrogates,
+    which are then replaced, integers beyond 64 bits, which orjson would turn
+    into floats). NaN and infinite numbers are refused (ValueError): JSON has
+    none, and PostgreSQL's jsonb cannot store them."""
+    if _LONG_INTEGER.search(body) is None:
+        try:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError:
+            pass  # maybe one of the cases above: the standard parser decides
+    payload = json.loads(body, parse_constant=_refuse_constant, parse_float=_finite)
+    if _MAYBE_SURROGATE.search(body):
+        payload = normalise_text(payload)
+    return payload
+
+
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError("number out of range")
+    return value
+
+
+#: Enough digits to leave the range orjson reads as integers (below -2**63 or
+#: above 2**64 - 1 it returns a float). Digit runs inside strings match too; the
+#: standard parser reads those bodies just as well, only slower.
+_LONG_INTEGER = re.compile(rb"[0-9]{19}")
 
 
 def _check_columns(ext_id, sequence) -> None:
@@ -200,7 +423,13 @@ def check_sizes(payload: Any, limits: Mapping[str, int]) -> None:
             raise InvalidEvent(f"{where} longer than {limit} characters")
 
 
-def _invalid(account: VendorAccount, reason: str, excerpt: str) -> WebhookEvent:
+def _invalid(account_id: int, reason: str, body: bytes) -> int:
+    """Record a refused delivery (status INVALID) with the start of its body."""
+    # PostgreSQL text cannot hold NUL characters.
+    excerpt = body[:500].decode("utf-8", "replace").replace("\x00", "\ufffd")
     return WebhookEvent.objects.create(
-        account=account, status=EventStatus.INVALID, error=reason, body_excerpt=excerpt
-    )
+        account_id=account_id,
+        status=EventStatus.INVALID,
+        error=reason,
+        body_excerpt=excerpt,
+    ).pk

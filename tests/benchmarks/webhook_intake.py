@@ -30,6 +30,7 @@ import threading
 import time
 from pathlib import Path
 
+from cobrowse_portal import gunicorn_conf
 from tests.benchmarks.databases import derived_url, recreate
 from tests.benchmarks.harness import PY, ROOT, bench_env, free_port
 
@@ -231,8 +232,9 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=5000)
     parser.add_argument("--accounts", type=int, default=10)
     parser.add_argument("--senders", type=int, default=16)
-    parser.add_argument("--web-workers", type=int, default=2)
-    parser.add_argument("--web-threads", type=int, default=4)
+    # Default: production's (cobrowse_portal/gunicorn_conf.py).
+    parser.add_argument("--web-workers", type=int, default=gunicorn_conf.workers)
+    parser.add_argument("--web-threads", type=int, default=gunicorn_conf.threads)
     parser.add_argument("--celery-concurrency", type=int, default=2)
     parser.add_argument("--child", nargs="+")
     args = parser.parse_args()
@@ -253,7 +255,8 @@ def main() -> None:
     out(
         f"Webhook intake benchmark: {args.events:,} Surfly events over "
         f"{args.accounts} accounts, {args.senders} concurrent senders; gunicorn "
-        f"({args.web_workers} workers x {args.web_threads} threads) + PostgreSQL + "
+        f"({args.web_workers} workers x {args.web_threads} threads, "
+        f"{gunicorn_conf.worker_class}) + PostgreSQL + "
         f"Celery worker (concurrency {args.celery_concurrency}) on Redis"
     )
     out(
@@ -288,17 +291,14 @@ def main() -> None:
             env,
             [
                 str(bin_dir / "gunicorn"),
-                "cobrowse_portal.wsgi",
+                "-c",
+                "python:cobrowse_portal.gunicorn_conf",  # production's settings
                 "--bind",
                 f"127.0.0.1:{port}",
                 "--workers",
                 str(args.web_workers),
-                "--worker-class",
-                "gthread",
                 "--threads",
                 str(args.web_threads),
-                "--keep-alive",
-                "30",
                 "--log-level",
                 "warning",
             ],
