@@ -40,5 +40,17 @@ class SameSurfConfig(VendorAppConfig):
         capabilities=frozenset(
             {"rooms", "scheduled_rooms", "recordings", "history", "reseller_clients"}
         ),
+        sandbox_path="/sandbox/samesurf/api/v3",
+        sandbox_seed=f"{P}.sandbox.seed.seed",
+        sandbox_demo_credentials={
+            "reseller": {
+                "api_key": "sandbox-samesurf-reseller-key-0001",
+                "api_secret": "sandbox-samesurf-reseller-secret-0001-0123456789",
+            },
+            "client": {
+                "api_key": "sandbox-samesurf-client-key-0001",
+                "api_secret": "sandbox-samesurf-client-secret-0001-0123456789",
+            },
+        },
         docs_url="https://dashboard.samesurf.com/api",
     )
