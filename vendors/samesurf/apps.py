@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from cobrowse_portal.core.choices import ActivityKind
 from cobrowse_portal.vendorkit.registry import (
+    ActivitySource,
     CredentialField,
+    Stream,
     VendorAppConfig,
     VendorSpec,
 )
@@ -36,7 +39,37 @@ class SameSurfConfig(VendorAppConfig):
                 "never reaches a browser.",
             ),
         ),
-        # Streams, pages and the control-room sources come with the models.
+        streams=(
+            Stream(
+                "running",
+                "Running rooms",
+                f"{P}.sync.pull_running_rooms",
+                every=2 * 60,
+                kind="live",
+            ),
+            Stream(
+                "analytics",
+                "Room history (analytics)",
+                f"{P}.sync.pull_analytics_rooms",
+                every=5 * 60,
+                kind="history",
+            ),
+            Stream(
+                "overview",
+                "Analytics overview",
+                f"{P}.sync.pull_overview",
+                every=60 * 60,
+                kind="usage",
+            ),
+            # No listing call exists: checks the subscriptions the portal made.
+            Stream(
+                "subscriptions",
+                "Reseller subscriptions",
+                f"{P}.sync.pull_subscriptions",
+                every=24 * 3600,
+            ),
+        ),
+        # Pages (nav) come with the views.
         capabilities=frozenset(
             {"rooms", "scheduled_rooms", "recordings", "history", "reseller_clients"}
         ),
@@ -53,4 +86,13 @@ class SameSurfConfig(VendorAppConfig):
             },
         },
         docs_url="https://dashboard.samesurf.com/api",
+        # The control room: rooms are activities. SameSurf has no agent API, so
+        # no AgentSource (activity.py says why).
+        activities=(
+            ActivitySource(
+                model="samesurf.SameSurfRoom",
+                kind=ActivityKind.ROOM,
+                map=f"{P}.activity.room_activity",
+            ),
+        ),
     )

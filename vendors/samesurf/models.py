@@ -162,7 +162,7 @@ class SameSurfRecording(SyncedModel):
         rows = [
             {
                 "external_id": cls.key(ext, i),
-                "room_id": ids[ext],
+                "room": ids[ext],
                 "index": i,
                 "raw": {"room": ext, "recording": i},
             }
