@@ -56,11 +56,6 @@ def _client_classes() -> list[tuple[str, ast.ClassDef]]:
 
 CLIENTS = _client_classes()
 
-# PENDING (issue 9): SameSurf's client lands before the sync, services and pages
-# that call it (a second helper builds those from this client). Remove this
-# entry, and the skip below, when they do.
-PENDING = {"vendors/samesurf/client.py"}
-
 
 def public_methods(cls: ast.ClassDef) -> list[ast.FunctionDef]:
     return [
@@ -110,8 +105,6 @@ def test_every_vendor_has_a_client_to_check():
     ("module", "cls"), CLIENTS, ids=[f"{m}:{c.name}" for m, c in CLIENTS]
 )
 def test_every_public_client_method_is_called_by_the_product(module, cls):
-    if module in PENDING:
-        pytest.skip(f"{cls.name}: its sync, services and pages are pending (issue 9)")
     unused = [m.name for m in public_methods(cls) if not calls_of(m.name, skip=m)]
     assert not unused, (
         f"{cls.name} ({module}): nothing in the product calls {', '.join(unused)}. "

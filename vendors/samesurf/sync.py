@@ -268,6 +268,10 @@ def pull_overview(ctx: RunContext) -> None:
         record_vendor_usage(
             ctx.account, now.astimezone(_zone(ctx.account)).date(), figures
         )
+    # Recording links are short-lived: none is kept past its expiry.
+    from .services import forget_expired_links
+
+    forget_expired_links(ctx.account)
     ctx.page_done()
 
 
