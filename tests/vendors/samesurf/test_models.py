@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 
 import pytest
@@ -60,3 +61,23 @@ def test_recording_link_is_not_shown_after_it_expires(account):
     assert rec.link("thumbnail") == "https://x.test/t.png"
     assert rec.link("public_link") == ""
     assert rec.link("image") == ""
+
+
+def test_key_rotation_re_encrypts_subscription_keys(account):
+    from cryptography.fernet import Fernet
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.test import override_settings
+
+    sub = SameSurfSubscription.objects.create(
+        account=account, external_id="Globex", name="Globex", license_count=3
+    )
+    SameSurfApiKey.build(sub, KEY, SECRET).save()
+    before = SameSurfApiKey.objects.get().secret_encrypted
+    new = Fernet.generate_key().decode()
+    with override_settings(ENCRYPTION_KEYS=[new, *settings.ENCRYPTION_KEYS]):
+        call_command("rotate_encryption_keys", stdout=io.StringIO())
+    row = SameSurfApiKey.objects.get()
+    assert row.secret_encrypted != before
+    with override_settings(ENCRYPTION_KEYS=[new]):
+        assert row.credentials() == {"api_key": KEY, "api_secret": SECRET}
