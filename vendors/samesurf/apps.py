@@ -6,6 +6,7 @@ from cobrowse_portal.core.choices import ActivityKind
 from cobrowse_portal.vendorkit.registry import (
     ActivitySource,
     CredentialField,
+    NavItem,
     Stream,
     VendorAppConfig,
     VendorSpec,
@@ -69,7 +70,19 @@ class SameSurfConfig(VendorAppConfig):
                 every=24 * 3600,
             ),
         ),
-        # Pages (nav) come with the views.
+        nav=(
+            NavItem("Running rooms", "samesurf:running"),
+            NavItem("Start room", "samesurf:room_start"),
+            NavItem("Scheduled rooms", "samesurf:scheduled"),
+            NavItem("Room history", "samesurf:history", min_role="manager"),
+            NavItem("Analytics", "samesurf:analytics", min_role="manager"),
+            NavItem(
+                "Subscriptions",
+                "samesurf:subscriptions",
+                min_role="manager",
+                reseller_only=True,
+            ),
+        ),
         capabilities=frozenset(
             {"rooms", "scheduled_rooms", "recordings", "history", "reseller_clients"}
         ),
@@ -85,6 +98,7 @@ class SameSurfConfig(VendorAppConfig):
                 "api_secret": "sandbox-samesurf-client-secret-0001-0123456789",
             },
         },
+        dashboard_figures=f"{P}.views.dashboard_figures",
         docs_url="https://dashboard.samesurf.com/api",
         # The control room: rooms are activities. SameSurf has no agent API, so
         # no AgentSource (activity.py says why).
