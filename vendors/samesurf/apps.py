@@ -88,6 +88,7 @@ class SameSurfConfig(VendorAppConfig):
         ),
         sandbox_path="/sandbox/samesurf/api/v3",
         sandbox_seed=f"{P}.sandbox.seed.seed",
+        sandbox_demo_rows=f"{P}.demo.demo_rows",
         sandbox_demo_credentials={
             "reseller": {
                 "api_key": "sandbox-samesurf-reseller-key-0001",

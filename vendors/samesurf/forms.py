@@ -199,7 +199,11 @@ class RoomOptionsForm(RowsMixin, VendorFormMixin, forms.Form):
 
 
 class RoomStartForm(RoomOptionsForm):
-    pass
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # SameSurf would open a room on its own default page without one; asked
+        # here so a stray POST (no field of this form) starts no room.
+        self.fields["start_url"].required = True
 
 
 class ScheduleForm(RoomOptionsForm):

@@ -271,6 +271,15 @@ def test_a_refused_schedule_shows_the_errors_next_to_the_fields_and_keeps_input(
     )
     assert response.status_code == 422
     assert response.context["form"]["invitees"].errors
+    # No start URL for a scheduled room: errorcode 105 next to the start URL.
+    response = c.post(
+        url("scheduled", live_desk),
+        {**form, "event_time": future, "start_url": ""},
+    )
+    assert response.status_code == 422
+    assert "start URL is required" in " ".join(
+        response.context["form"]["start_url"].errors
+    )
     assert not SameSurfScheduledRoom.objects.filter(account=live_desk).exists()
 
 
