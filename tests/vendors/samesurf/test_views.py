@@ -157,6 +157,12 @@ def test_analytics_overview_shows_the_latest_snapshot(desk, login, personas):
     html = login(personas["manager"]).get(url("analytics", desk)).content.decode()
     for figure in ("20", "43", "102", "131", "28 min", "34 min", "google.com"):
         assert figure in html
+    # No rooms today: the average is unknown, not "0 s".
+    SameSurfUsage.objects.filter(external_id="new").update(
+        rooms_today=0, average_minutes_today=0
+    )
+    html = login(personas["manager"]).get(url("analytics", desk)).content.decode()
+    assert "0 s" not in html
 
 
 def test_pages_are_scoped_to_the_workspace(desk, other_workspace, login, personas):

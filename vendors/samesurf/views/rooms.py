@@ -321,14 +321,16 @@ def analytics(request, account_id: int):
     )
     if latest is not None:
         # SameSurf reports minutes; durations are written from seconds.
-        for name, field in (
-            ("avg_today", "average_minutes_today"),
-            ("avg_week", "average_minutes_this_week"),
-            ("avg_month", "average_minutes_this_month"),
-            ("avg_all", "average_minutes_all_time"),
+        # An average over no rooms is unknown, not "0 s".
+        for name, field, rooms in (
+            ("avg_today", "average_minutes_today", "rooms_today"),
+            ("avg_week", "average_minutes_this_week", "rooms_this_week"),
+            ("avg_month", "average_minutes_this_month", "rooms_this_month"),
+            ("avg_all", "average_minutes_all_time", "rooms_total"),
         ):
             minutes = getattr(latest, field)
-            setattr(latest, name, None if minutes is None else minutes * 60)
+            none = minutes is None or getattr(latest, rooms) == 0
+            setattr(latest, name, None if none else minutes * 60)
     return render_page(
         request,
         "samesurf/analytics.html",
