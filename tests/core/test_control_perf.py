@@ -103,7 +103,9 @@ def test_live_rows_keep_their_cells_and_escape_them(portal, client):
 #: Per page: the 3 of every request (session, user, workspaces with the role),
 #: then Live: the open rows, the accounts (labels); Activity: the accounts, the
 #: agents (filter choices), the page (+ a rare tag's ids from the tag index);
-#: Dashboard: 13, as tests/vendors/surfly/test_list_queries.py pins; Usage: the
+#: Dashboard: 13 with the Surfly account, as tests/vendors/surfly/test_list_queries.py
+#: pins, + 3 for the portal's SameSurf account (its schedules, its two figures: per
+#: account, never per row); Usage: the
 #: accounts, the rollups (+ the weekly distinct agents).
 @pytest.mark.parametrize(
     "path, params, expected",
@@ -112,7 +114,7 @@ def test_live_rows_keep_their_cells_and_escape_them(portal, client):
         (ACTIVITY, {}, 6),
         (ACTIVITY, {"q": "visitor"}, 6),
         (ACTIVITY, {"tag": "vip"}, 7),
-        (DASHBOARD, {}, 13),
+        (DASHBOARD, {}, 16),
         (USAGE, {}, 5),
         (USAGE, {"period": "week"}, 6),
     ],
