@@ -249,7 +249,12 @@ def fresh_key(reseller_api, sandbox):
 def test_reads_get_through_platform_faults(fresh_key):
     key = fresh_key.credentials["api_key"]
     set_faults(
-        "samesurf", key, rate_500=0.15, rate_malformed=0.15, retry_after_seconds=0, seed=7
+        "samesurf",
+        key,
+        rate_500=0.15,
+        rate_malformed=0.15,
+        retry_after_seconds=0,
+        seed=7,
     )
     for _ in range(5):
         assert fresh_key.analytics_overview().rooms_total == 0
