@@ -208,7 +208,11 @@ def pull_analytics_rooms(ctx: RunContext) -> None:
         start, end = as_dt(cursor.get("start")), as_dt(cursor.get("end"))
         resume = {"skip": cursor["skip"]}
     else:
-        start, end = _window_start(ctx, committed), timezone.now()
+        # SameSurf takes whole seconds and `end_date` is exclusive: the next
+        # whole second, so a room started in this one is in the window.
+        now = timezone.now()
+        end = now.replace(microsecond=0) + timedelta(seconds=1)
+        start = _window_start(ctx, committed)
         resume = None
     seen_max = as_dt(cursor.get("seen_max"))
 

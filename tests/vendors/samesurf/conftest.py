@@ -37,7 +37,10 @@ TABLES = (Subscription, ApiKey, Room, LimitedUseToken)  # in foreign-key order
 def _seed_snapshot(django_db_setup, django_db_blocker) -> dict:
     with django_db_blocker.unblock():
         seed(size=SEED_SIZE, seed=1, reset=True)
-        return {model: list(model.objects.order_by("pk")) for model in TABLES}
+        return {
+            model: list(model.objects.select_related().order_by("pk"))
+            for model in TABLES
+        }
 
 
 @pytest.fixture

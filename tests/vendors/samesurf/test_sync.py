@@ -202,3 +202,24 @@ def test_subscriptions_are_checked_with_their_own_keys(reseller, sandbox, live_s
     assert sub.check_status == "rejected" and sub.removed_at is None
     assert SameSurfApiKey.objects.get().check_status == "rejected"
     assert Subscription.objects.filter(name="Checked Co").exists()
+
+
+def test_a_room_started_this_second_is_inside_the_window(
+    reseller, sandbox, live_server, monkeypatch
+):
+    """`end_date` goes out in whole seconds and is exclusive."""
+    account = sandbox_account(reseller, live_server.url, vendor="samesurf")
+    now = timezone.now().replace(microsecond=900_000)
+    monkeypatch.setattr("vendors.samesurf.sync.timezone.now", lambda: now)
+    template = vendor_rooms(ended_at__isnull=False).first()
+    Room.objects.create(
+        subscription=template.subscription,
+        number="555000222",
+        token="t" * 12,
+        leader_token="l" * 12,
+        started_at=now - timedelta(microseconds=100_000),
+        ended_at=now,
+        duration=0,
+    )
+    run(account, "analytics")
+    assert SameSurfRoom.objects.filter(account=account, number="555000222").exists()
