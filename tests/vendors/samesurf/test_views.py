@@ -11,7 +11,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from cobrowse_portal.core.models import VendorAccount, Workspace
+from cobrowse_portal.core.models import Activity, VendorAccount, Workspace
 from tests.conftest import sandbox_account
 from vendors.samesurf.models import (
     SameSurfApiKey,
@@ -234,8 +234,10 @@ def test_start_a_room_with_every_option_shows_both_links(live_desk, login, perso
     assert room.leader_link and room.invitee_link
     assert f'data-copy="{room.leader_link}"' in html
     assert f'data-copy="{room.invitee_link}"' in html
-    # It is on the running rooms page at once.
+    # It is on the running rooms page at once, and its activity links to its page.
     assert "Portal demo" in c.get(url("running", live_desk)).content.decode()
+    activity = Activity.objects.get(account=live_desk, title="Portal demo")
+    assert activity.link == url("room_detail", live_desk, room.pk)
 
 
 @SANDBOX
