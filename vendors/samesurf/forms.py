@@ -17,6 +17,7 @@ from django import forms
 from django.utils import timezone
 
 from cobrowse_portal.core.vendorforms import VendorFormMixin
+from cobrowse_portal.core.widgets import FastSelect
 
 from .schemas import FEATURES, OVERRIDE_KEYS
 
@@ -214,7 +215,8 @@ class ScheduleForm(RoomOptionsForm):
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
         help_text="Wall time in the time zone below.",
     )
-    timezone = forms.ChoiceField(required=False, label="Time zone")
+    # ~600 IANA zones: rendered without a template per option (core.widgets).
+    timezone = forms.ChoiceField(required=False, label="Time zone", widget=FastSelect)
     length_minutes = forms.IntegerField(
         required=False,
         label="Length (minutes)",
