@@ -100,6 +100,8 @@ INSTALLED_APPS = [
     "cobrowse_portal.vendorkit.sandbox",
     "vendors.surfly",
     "vendors.surfly.sandbox",
+    "vendors.samesurf",
+    "vendors.samesurf.sandbox",
 ]
 
 MIDDLEWARE = [

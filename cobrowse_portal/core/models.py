@@ -153,6 +153,47 @@ def _open_workspaces_query(user_pk: int):
     )
 
 
+def unique_workspace_slug(name: str) -> str:
+    """A free workspace slug made from `name` ("acme", "acme-2", …)."""
+    from django.utils.text import slugify
+
+    base = (slugify(name) or "client")[:70]
+    slug, n = base, 2
+    while Workspace.objects.filter(slug=slug).exists():
+        slug, n = f"{base}-{n}", n + 1
+    return slug
+
+
+def create_client_workspace(
+    parent: Workspace,
+    name: str,
+    *,
+    vendor: str,
+    base_url: str,
+    credentials: dict[str, str],
+    account_name: str,
+) -> tuple[Workspace, VendorAccount]:
+    """A client workspace owned by the reseller workspace `parent`, with one
+    vendor account holding `credentials` (encrypted, as every account's): what
+    provisioning a client at a vendor creates (Surfly clients, SameSurf
+    subscriptions). Call it inside the transaction that stores the vendor row."""
+    workspace = Workspace.objects.create(
+        name=name[:120],
+        slug=unique_workspace_slug(name),
+        kind=WorkspaceKind.CLIENT,
+        parent=parent,
+    )
+    account = VendorAccount(
+        workspace=workspace,
+        vendor=vendor,
+        name=account_name[:120],
+        base_url=base_url,
+    )
+    account.set_credentials(credentials)
+    account.save()
+    return workspace, account
+
+
 def open_workspaces(user) -> list[tuple[Workspace, str | None]]:
     """`workspaces_for(user)` by name, each with `effective_role(user, it)`, in one
     query (the per-request lookup of WorkspaceMiddleware).

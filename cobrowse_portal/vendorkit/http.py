@@ -53,6 +53,12 @@ def one_quick_try() -> Iterator[None]:
         _quick.reset(token)
 
 
+def quick_try_active() -> bool:
+    """Whether the caller is inside `one_quick_try()` (for clients that retry
+    themselves, e.g. read operations sent as POST)."""
+    return _quick.get()
+
+
 class CappedRetry(Retry):
     """A Retry that never sleeps longer than `backoff_max`, even on `Retry-After`."""
 

@@ -36,6 +36,18 @@ def _items(body: Any, key: str) -> list[Any]:
     raise MalformedResponse(f"expected a list under {key!r}")
 
 
+def _total(value: Any) -> int | None:
+    """A total count, also when sent as text ("123"); None when it is no number
+    (paging then stops on an empty page)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
+
 class NextUrlPagination:
     """`{next, previous, results}` bodies: follow `next` until it is null."""
 
@@ -92,9 +104,9 @@ class SkipLimitPagination:
             else:
                 body = client.request_json(method, path, params=query)
             items = _items(body, self.items_key)
-            total = body.get(self.total_key) if isinstance(body, dict) else None
+            total = _total(body.get(self.total_key) if isinstance(body, dict) else None)
             skip += len(items)
-            done = not items or (total is not None and skip >= int(total))
+            done = not items or (total is not None and skip >= total)
             yield Page(items, {"skip": skip}, total)
             if done:
                 return

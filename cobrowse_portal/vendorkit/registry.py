@@ -100,6 +100,9 @@ class VendorSpec:
     #: `f(credentials, receiver_url)`: make the sandbox send this account's
     #: webhooks to the portal (the demo's live events).
     sandbox_connect_webhooks: str = ""
+    #: `f({"reseller": account, "client": account}) -> str`: portal rows the demo
+    #: needs that no stream fills (what the portal itself made at the vendor).
+    sandbox_demo_rows: str = ""
     webhook_handler: str = ""
     #: Dotted path of `f(account) -> [{"label", "value", "url"}]` read from the
     #: local database for the dashboard card (never a vendor call).

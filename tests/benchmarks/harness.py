@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import json
 import os
+import resource
+import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -107,3 +110,182 @@ def insert_tables_in_batches(cursor, sqls: list[str], rows, *, every: int = 50_0
         if count % every == 0:
             flush()
     flush()
+
+
+# --- what the sync benchmarks share (Surfly's history, SameSurf's analytics) -----
+class Server:
+    """gunicorn serving the portal (and so the sandboxes) on loopback."""
+
+    def __init__(self, env: dict) -> None:
+        self.port = free_port()
+        gunicorn = str(Path(PY).with_name("gunicorn"))
+        self.proc = subprocess.Popen(
+            [
+                gunicorn,
+                "cobrowse_portal.wsgi",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--workers",
+                "1",
+                "--threads",
+                "2",
+                "--timeout",
+                "300",
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=env,
+        )
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                return
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError("gunicorn did not start")
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU used so far by the server: gunicorn's master and its
+        workers (Linux /proc; 0 elsewhere)."""
+        total = 0.0
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                pid, rest = stat.read_text().split(" ", 1)
+            except OSError:
+                continue
+            fields = rest.rsplit(")", 1)[1].split()
+            if int(pid) == self.proc.pid or int(fields[1]) == self.proc.pid:
+                total += int(fields[11]) + int(fields[12])
+        return total / os.sysconf("SC_CLK_TCK")
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(timeout=30)
+
+
+def fresh_databases(tag: str, portal_url: str | None) -> tuple[str, str]:
+    """SQLite files under WORK for the sandbox (and the portal, unless a
+    PostgreSQL URL is given), emptied first."""
+    WORK.mkdir(parents=True, exist_ok=True)
+    for p in WORK.glob(f"{tag}-*.sqlite3*"):
+        p.unlink()
+    sandbox = f"sqlite:///{WORK / f'{tag}-sandbox.sqlite3'}"
+    portal = portal_url or f"sqlite:///{WORK / f'{tag}-portal.sqlite3'}"
+    return portal, sandbox
+
+
+def run_stream(account, stream: str) -> dict:
+    """Run one stream of `account` now (inside Django) and report its figures:
+    wall and CPU seconds, counts, requests, pages, records per second."""
+    from cobrowse_portal.vendorkit.runs import execute_stream
+
+    t, cpu = time.perf_counter(), time.process_time()
+    run = execute_stream(account.pk, stream)
+    seconds, cpu = time.perf_counter() - t, time.process_time() - cpu
+    if run.status != "succeeded":
+        raise SystemExit(f"{stream} run failed: {run.error}")
+    touched = run.created + run.updated + run.unchanged
+    return {
+        "seconds": seconds,
+        "cpu_seconds": cpu,
+        "created": run.created,
+        "updated": run.updated,
+        "unchanged": run.unchanged,
+        "requests": run.requests,
+        "pages": run.pages,
+        "records_per_second": touched / seconds if seconds else 0.0,
+    }
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _rows(model, account) -> tuple[list, list[str]]:
+    from django.db import connection
+
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    rows = []
+    for obj in model.objects.filter(account=account).iterator(chunk_size=2000):
+        values = []
+        for f in fields:
+            v = f.get_db_prep_save(getattr(obj, f.attname), connection)
+            if isinstance(v, dict | list) or type(v).__name__ == "Jsonb":
+                v = json.dumps(getattr(obj, f.attname))
+            values.append(v)
+        rows.append(tuple(values))
+    return rows, [f.column for f in fields]
+
+
+def raw_upsert(model, account) -> dict:
+    """The database's own upsert rate on the rows `account` has of `model`, into
+    a scratch copy of its table (SQLite `executemany ... ON CONFLICT`;
+    PostgreSQL `COPY` into a temporary table then `INSERT ... ON CONFLICT`)."""
+    from django.db import connection, transaction
+
+    rows, cols = _rows(model, account)
+    table = model._meta.db_table
+    quoted = ", ".join(f'"{c}"' for c in cols)
+    updates = ", ".join(
+        f'"{c}" = EXCLUDED."{c}"'
+        for c in cols
+        if c not in ("account_id", "external_id")
+    )
+    with connection.cursor() as cur:
+        cur.execute('DROP TABLE IF EXISTS "bench_raw"')
+        if connection.vendor == "postgresql":
+            cur.execute(f'CREATE TABLE "bench_raw" (LIKE "{table}" INCLUDING ALL)')
+        else:
+            cur.execute("SELECT sql FROM sqlite_master WHERE name = %s", [table])
+            ddl = cur.fetchone()[0]
+            cur.execute(ddl.replace(f'"{table}"', '"bench_raw"', 1))
+            cur.execute(
+                'CREATE UNIQUE INDEX "bench_raw_u" ON "bench_raw" '
+                '("account_id", "external_id")'
+            )
+    # Timed: every row in one transaction, commit included (the database's best
+    # case; the sync itself commits after every page so a failed run resumes).
+    t = time.perf_counter()
+    with transaction.atomic(), connection.cursor() as cur:
+        if connection.vendor == "postgresql":
+            raw = cur.cursor  # the psycopg cursor, for COPY
+            raw.execute(
+                f'CREATE TEMP TABLE "bench_stage" ON COMMIT DROP AS '
+                f'SELECT {quoted} FROM "{table}" WITH NO DATA'
+            )
+            with raw.copy(f'COPY "bench_stage" ({quoted}) FROM STDIN') as copy:
+                for row in rows:
+                    copy.write_row(row)
+            raw.execute(
+                f'INSERT INTO "bench_raw" ({quoted}) SELECT {quoted} '
+                f'FROM "bench_stage" ON CONFLICT ("account_id", "external_id") '
+                f"DO UPDATE SET {updates}"
+            )
+            method = "COPY into a temp table + INSERT ... ON CONFLICT"
+        else:
+            cur.executemany(
+                f'INSERT INTO "bench_raw" ({quoted}) VALUES '
+                f"({', '.join(['%s'] * len(cols))}) "
+                f'ON CONFLICT ("account_id", "external_id") DO UPDATE SET {updates}',
+                rows,
+            )
+            method = "executemany INSERT ... ON CONFLICT"
+    seconds = time.perf_counter() - t
+    with connection.cursor() as cur:
+        cur.execute('DROP TABLE "bench_raw"')
+    return {
+        "rows": len(rows),
+        "seconds": seconds,
+        "records_per_second": len(rows) / seconds,
+        "method": method,
+    }
+
+
+def fmt(n: float) -> str:
+    return f"{n:,.0f}"

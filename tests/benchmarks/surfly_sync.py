@@ -21,77 +21,27 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
-import signal
-import socket
-import subprocess
 import time
-from pathlib import Path
 
 from tests.benchmarks.databases import derived_url, recreate
 from tests.benchmarks.harness import (  # noqa: F401 (re-exported to the others)
     PY,
     ROOT,
     WORK,
+    Server,
     bench_env,
+    fmt,
     free_port,
+    fresh_databases,
     manage,
+    peak_rss_mb,
+    raw_upsert,
     run_child,
+    run_stream,
 )
 
 KEY = "sandbox-surfly-reseller-key-0001"
-
-
-class Server:
-    """gunicorn serving the portal (and so the sandbox) on loopback."""
-
-    def __init__(self, env: dict) -> None:
-        self.port = free_port()
-        gunicorn = str(Path(PY).with_name("gunicorn"))
-        self.proc = subprocess.Popen(
-            [
-                gunicorn,
-                "cobrowse_portal.wsgi",
-                "--bind",
-                f"127.0.0.1:{self.port}",
-                "--workers",
-                "1",
-                "--threads",
-                "2",
-                "--timeout",
-                "300",
-                "--log-level",
-                "warning",
-            ],
-            cwd=ROOT,
-            env=env,
-        )
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
-                return
-            except OSError:
-                time.sleep(0.2)
-        raise RuntimeError("gunicorn did not start")
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def stop(self) -> None:
-        self.proc.send_signal(signal.SIGTERM)
-        self.proc.wait(timeout=30)
-
-
-def fresh_databases(tag: str, portal_url: str | None) -> tuple[str, str]:
-    WORK.mkdir(parents=True, exist_ok=True)
-    for p in WORK.glob(f"{tag}-*.sqlite3*"):
-        p.unlink()
-    sandbox = f"sqlite:///{WORK / f'{tag}-sandbox.sqlite3'}"
-    portal = portal_url or f"sqlite:///{WORK / f'{tag}-portal.sqlite3'}"
-    return portal, sandbox
 
 
 def prepare(tag: str, records: int, page_size: int, portal_url: str | None) -> dict:
@@ -134,30 +84,6 @@ def _account(base_url: str):
     return account
 
 
-def _run(account, stream: str) -> dict:
-    from cobrowse_portal.vendorkit.runs import execute_stream
-
-    t = time.perf_counter()
-    run = execute_stream(account.pk, stream)
-    seconds = time.perf_counter() - t
-    if run.status != "succeeded":
-        raise SystemExit(f"{stream} run failed: {run.error}")
-    touched = run.created + run.updated + run.unchanged
-    return {
-        "seconds": seconds,
-        "created": run.created,
-        "updated": run.updated,
-        "unchanged": run.unchanged,
-        "requests": run.requests,
-        "pages": run.pages,
-        "records_per_second": touched / seconds if seconds else 0.0,
-    }
-
-
-def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def child_set_page_size(size: str) -> dict:
     from vendors.surfly.sandbox.models import Company
 
@@ -167,25 +93,27 @@ def child_set_page_size(size: str) -> dict:
 
 def child_backfill(base_url: str) -> dict:
     account = _account(base_url)
-    rss_before = _peak_rss_mb()
-    result = _run(account, "history")
-    result["peak_rss_mb"] = _peak_rss_mb()
+    rss_before = peak_rss_mb()
+    result = run_stream(account, "history")
+    result["peak_rss_mb"] = peak_rss_mb()
     result["rss_before_mb"] = rss_before
     return result
 
 
 def child_full(base_url: str) -> dict:
     account = _account(base_url)
-    out = {"backfill": _run(account, "history")}
-    out["backfill"]["peak_rss_mb"] = _peak_rss_mb()
-    out["nochange"] = _run(account, "history")
+    out = {"backfill": run_stream(account, "history")}
+    out["backfill"]["peak_rss_mb"] = peak_rss_mb()
+    out["nochange"] = run_stream(account, "history")
     changed = _mutate_sandbox(fraction=0.01)
     out["changed_records"] = changed
-    out["rescan_after_change"] = _run(account, "history_full")
+    out["rescan_after_change"] = run_stream(account, "history_full")
     appended = _append_sandbox(fraction=0.01)
     out["appended_records"] = appended
-    out["incremental_after_new"] = _run(account, "history")
-    out["raw"] = _raw_upsert(account)
+    out["incremental_after_new"] = run_stream(account, "history")
+    from vendors.surfly.models import CobrowseSession
+
+    out["raw"] = raw_upsert(CobrowseSession, account)
     out["naive"] = _naive_loop(account)
     from django.db import connection
 
@@ -229,88 +157,6 @@ def _append_sandbox(fraction: float) -> int:
     return count
 
 
-def _rows(account) -> tuple[list, list[str]]:
-    from django.db import connection
-
-    from vendors.surfly.models import CobrowseSession
-
-    fields = [f for f in CobrowseSession._meta.concrete_fields if not f.primary_key]
-    rows = []
-    for obj in CobrowseSession.objects.filter(account=account).iterator(
-        chunk_size=2000
-    ):
-        values = []
-        for f in fields:
-            v = f.get_db_prep_save(getattr(obj, f.attname), connection)
-            if isinstance(v, dict | list) or type(v).__name__ == "Jsonb":
-                v = json.dumps(getattr(obj, f.attname))
-            values.append(v)
-        rows.append(tuple(values))
-    return rows, [f.column for f in fields]
-
-
-def _raw_upsert(account) -> dict:
-    """The database's own upsert rate on the same rows, into a scratch copy."""
-    from django.db import connection, transaction
-
-    rows, cols = _rows(account)
-    table = "surfly_cobrowsesession"
-    quoted = ", ".join(f'"{c}"' for c in cols)
-    updates = ", ".join(
-        f'"{c}" = EXCLUDED."{c}"'
-        for c in cols
-        if c not in ("account_id", "external_id")
-    )
-    with connection.cursor() as cur:
-        cur.execute('DROP TABLE IF EXISTS "bench_raw"')
-        if connection.vendor == "postgresql":
-            cur.execute(f'CREATE TABLE "bench_raw" (LIKE "{table}" INCLUDING ALL)')
-        else:
-            cur.execute("SELECT sql FROM sqlite_master WHERE name = %s", [table])
-            ddl = cur.fetchone()[0]
-            cur.execute(ddl.replace(f'"{table}"', '"bench_raw"', 1))
-            cur.execute(
-                'CREATE UNIQUE INDEX "bench_raw_u" ON "bench_raw" '
-                '("account_id", "external_id")'
-            )
-    # Timed: every row in one transaction, commit included (the database's best
-    # case; the sync itself commits after every page so a failed run resumes).
-    t = time.perf_counter()
-    with transaction.atomic(), connection.cursor() as cur:
-        if connection.vendor == "postgresql":
-            raw = cur.cursor  # the psycopg cursor, for COPY
-            raw.execute(
-                f'CREATE TEMP TABLE "bench_stage" ON COMMIT DROP AS '
-                f'SELECT {quoted} FROM "{table}" WITH NO DATA'
-            )
-            with raw.copy(f'COPY "bench_stage" ({quoted}) FROM STDIN') as copy:
-                for row in rows:
-                    copy.write_row(row)
-            raw.execute(
-                f'INSERT INTO "bench_raw" ({quoted}) SELECT {quoted} '
-                f'FROM "bench_stage" ON CONFLICT ("account_id", "external_id") '
-                f"DO UPDATE SET {updates}"
-            )
-            method = "COPY into a temp table + INSERT ... ON CONFLICT"
-        else:
-            cur.executemany(
-                f'INSERT INTO "bench_raw" ({quoted}) VALUES '
-                f"({', '.join(['%s'] * len(cols))}) "
-                f'ON CONFLICT ("account_id", "external_id") DO UPDATE SET {updates}',
-                rows,
-            )
-            method = "executemany INSERT ... ON CONFLICT"
-    seconds = time.perf_counter() - t
-    with connection.cursor() as cur:
-        cur.execute('DROP TABLE "bench_raw"')
-    return {
-        "rows": len(rows),
-        "seconds": seconds,
-        "records_per_second": len(rows) / seconds,
-        "method": method,
-    }
-
-
 def _naive_loop(account, limit: int = 3000) -> dict:
     """`update_or_create` one row at a time (what a first draft would do)."""
     from vendors.surfly.models import CobrowseSession
@@ -340,10 +186,6 @@ def _naive_loop(account, limit: int = 3000) -> dict:
 
 
 # --- orchestration -----------------------------------------
-def fmt(n: float) -> str:
-    return f"{n:,.0f}"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--records", type=int, default=100_000)

@@ -4,6 +4,7 @@ must never leak, a run, a few synced vendor rows, and a superuser."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -86,6 +87,62 @@ def seed_surfly_rows(account, tag: str) -> dict:
     }
 
 
+SAMESURF_URL = "https://samesurf.test/api/v3"
+
+
+def make_samesurf_account(workspace: Workspace, name: str, key: str) -> VendorAccount:
+    account = VendorAccount(
+        workspace=workspace, vendor="samesurf", name=name, base_url=SAMESURF_URL
+    )
+    account.set_credentials({"api_key": key, "api_secret": f"{key}-secret"})
+    account.save()
+    return account
+
+
+def seed_samesurf_rows(account, tag: str) -> dict:
+    """One row of each SameSurf model a page opens, named after `tag`."""
+    from vendors.samesurf import models as m
+
+    now = timezone.now()
+    common = {"account": account, "synced_at": now}
+    room = m.SameSurfRoom.objects.create(
+        external_id=f"{tag}-room",
+        number="123456789",
+        version=0,
+        title=f"{tag} Room",
+        started_at=now,
+        is_running=True,
+        recordings=1,
+        **common,
+    )
+    sub = m.SameSurfSubscription.objects.create(
+        external_id=f"{tag} Subscription",
+        name=f"{tag} Subscription",
+        license_count=3,
+        **common,
+    )
+    return {
+        "room": room,
+        "recording": m.SameSurfRecording.objects.create(
+            external_id=f"{tag}-room#0", room=room, index=0, **common
+        ),
+        "scheduled": m.SameSurfScheduledRoom.objects.create(
+            external_id="987654321",
+            title=f"{tag} Scheduled",
+            event_at=now + timedelta(days=1),
+            **common,
+        ),
+        "token": m.SameSurfToken.objects.create(
+            external_id=f"{tag}-token",
+            room=room,
+            room_number=room.number,
+            usage_limit=1,
+            **common,
+        ),
+        "subscription": sub,
+    }
+
+
 @dataclass
 class Portal:
     """Everything the page walkers need, for one test."""
@@ -101,6 +158,17 @@ class Portal:
     rows: dict = field(default_factory=dict)
     other_rows: dict = field(default_factory=dict)
     superuser: object = None
+    samesurf: VendorAccount | None = None  # reseller's SameSurf account
+    other_samesurf: VendorAccount | None = None
+
+    @property
+    def accounts(self) -> dict:
+        """The reseller's account per vendor (the page walkers' `accounts`)."""
+        return {"surfly": self.account, "samesurf": self.samesurf}
+
+    @property
+    def other_accounts(self) -> dict:
+        return {"surfly": self.other_account, "samesurf": self.other_samesurf}
 
     @property
     def reseller_names(self) -> list[str]:
@@ -119,6 +187,12 @@ def superuser(db):
 def portal(personas, reseller, client_workspace, other_workspace, superuser) -> Portal:
     account = make_account(reseller, "Zebracorn Reseller Desk")
     other = make_account(other_workspace, "Initech Helpdesk", key=OTHER_SECRET)
+    samesurf = make_samesurf_account(reseller, "Zebracorn Rooms", SECRET + "-ss")
+    other_samesurf = make_samesurf_account(
+        other_workspace, "Initech Rooms", OTHER_SECRET + "-ss"
+    )
+    seed_samesurf_rows(samesurf, "Zebracorn")
+    seed_samesurf_rows(other_samesurf, "Initech")
     return Portal(
         personas=personas,
         reseller=reseller,
@@ -131,6 +205,8 @@ def portal(personas, reseller, client_workspace, other_workspace, superuser) -> 
         rows=seed_surfly_rows(account, "Zebracorn"),
         other_rows=seed_surfly_rows(other, "Initech"),
         superuser=superuser,
+        samesurf=samesurf,
+        other_samesurf=other_samesurf,
     )
 
 

@@ -186,7 +186,7 @@ def test_no_portal_page_shows_a_secret(portal, client, no_network):
         for page in all_pages():
             if not get_allowed(page) or page.name.startswith("admin:"):
                 continue
-            url, _ = url_for(page, {"surfly": portal.account}, portal.run)
+            url, _ = url_for(page, portal.accounts, portal.run)
             text = body(client.get(url)).decode(errors="replace")
             assert SECRET not in text, f"{who} sees the key on {url}"
             assert token not in text, f"{who} sees the encrypted key on {url}"

@@ -42,7 +42,12 @@ def test_cards_show_health_last_and_next_sync(portal, client):
     ).update(last_run_at=now - timedelta(seconds=30))
     client.force_login(portal.personas["admin"])
     found = cards(client.get(DASHBOARD).content.decode())
-    assert set(found) == {"Zebracorn Reseller Desk", "Broken desk", "Paused desk"}
+    assert set(found) == {
+        "Zebracorn Reseller Desk",
+        "Zebracorn Rooms",
+        "Broken desk",
+        "Paused desk",
+    }
 
     healthy = found["Zebracorn Reseller Desk"]
     assert "badge-green" in healthy and "Healthy" in healthy

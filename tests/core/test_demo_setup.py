@@ -66,3 +66,53 @@ def test_a_demo_from_before_loses_its_superuser_admin(client):
     admin = User.objects.get(username="admin")
     assert not admin.is_staff and not admin.is_superuser
     assert admin.check_password("demo-admin-2026")  # the password is kept
+
+
+@pytest.mark.django_db(transaction=True, databases="__all__")
+def test_the_demo_has_samesurf_data_on_every_page(client, live_server):
+    """The SameSurf sandbox accounts of both demo workspaces, the rows no stream
+    fills (scheduled rooms, the reseller's subscriptions with their keys,
+    Globex's linked to its workspace), and after the streams `make run` starts
+    with, every SameSurf page shows data."""
+    from django.urls import reverse
+
+    from cobrowse_portal.core.models import VendorAccount
+    from cobrowse_portal.vendorkit.runs import execute_stream
+    from vendors.samesurf.models import (
+        SameSurfApiKey,
+        SameSurfRoom,
+        SameSurfScheduledRoom,
+        SameSurfSubscription,
+    )
+
+    call_command("demo_setup", size=20, base_url=live_server.url, stdout=StringIO())
+    call_command("demo_setup", size=20, base_url=live_server.url, stdout=StringIO())
+    accounts = VendorAccount.objects.filter(vendor="samesurf")
+    assert {a.workspace.slug for a in accounts} == {"acme-resellers", "globex"}
+    desk = accounts.get(workspace__slug="acme-resellers")
+    assert SameSurfScheduledRoom.objects.filter(account=desk).count() >= 2
+    subs = SameSurfSubscription.objects.filter(account=desk)
+    assert subs.count() == 3  # idempotent: the second run added none
+    globex = subs.get(name__startswith="Globex")
+    assert globex.client_workspace.slug == "globex"
+    assert SameSurfApiKey.objects.filter(account=desk).count() == 3
+    for stream in ("running", "analytics", "overview", "subscriptions"):
+        execute_stream(desk.pk, stream)
+    assert SameSurfRoom.objects.filter(account=desk, is_running=True).exists()
+    assert client.login(username="manager", password="demo-manager-2026")
+    room = SameSurfRoom.objects.filter(account=desk, recordings__gt=0).first()
+    scheduled = SameSurfScheduledRoom.objects.filter(account=desk).first()
+    pages = {
+        "running": ([], "Running for"),
+        "history": ([], "Recordings"),
+        "room_detail": ([room.pk], "Open recording"),
+        "analytics": ([], "Average duration"),
+        "scheduled": ([], scheduled.title),
+        "scheduled_detail": ([scheduled.pk], scheduled.invitees),
+        "subscriptions": ([], globex.name),
+        "subscription_detail": ([globex.pk], "Add an API key"),
+    }
+    for name, (args, text) in pages.items():
+        response = client.get(reverse(f"samesurf:{name}", args=[desk.pk, *args]))
+        assert response.status_code == 200, name
+        assert text in response.content.decode(), name

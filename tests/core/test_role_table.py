@@ -97,6 +97,27 @@ ROLE_TABLE = {
     "surfly:client_delete": M,
     "surfly:client_sessions": M,
     "surfly:client_refresh": M,
+    # --- SameSurf: rooms (agents: live view, start rooms, invitations) ---------
+    "samesurf:running": A,
+    "samesurf:room_start": A,
+    "samesurf:room_detail": A,
+    "samesurf:room_thumbnails": A,
+    "samesurf:room_token": A,
+    "samesurf:recording_open": A,  # as Surfly's screenshot action
+    "samesurf:token_revoke": A,
+    "samesurf:scheduled": A,  # scheduling a room is starting one for later
+    "samesurf:scheduled_detail": A,
+    "samesurf:scheduled_token": A,
+    # --- SameSurf: reports (managers) -------------------------------------------
+    "samesurf:history": M,
+    "samesurf:room_analytics": M,
+    "samesurf:analytics": M,
+    # --- SameSurf: reseller provisioning (managers) -----------------------------
+    "samesurf:subscriptions": M,
+    "samesurf:subscription_add": M,
+    "samesurf:subscription_detail": M,
+    "samesurf:subscription_key": M,
+    "samesurf:subscription_delete": M,
     # --- not role_required ------------------------------------------------------
     "login": PUBLIC,
     "logout": PUBLIC,
@@ -174,6 +195,20 @@ POSTS = {
     "surfly:client_edit": [{"company_name": "Renamed Co"}],
     "surfly:client_domains": [{"domains": "planted.test"}],
     "surfly:sessions_check": [{"how": "history"}, {"how": "list"}],
+    "samesurf:room_start": [{"start_url": "https://example.com/", "title": "x"}],
+    "samesurf:room_token": [{"usage_limit": "1", "is_leader": "on"}],
+    "samesurf:scheduled_token": [{"usage_limit": "1", "is_leader": "on"}],
+    "samesurf:scheduled": [
+        {
+            "event_time": "2099-01-01T10:00",
+            "timezone": "Europe/London",
+            "start_url": "https://example.com/",
+        }
+    ],
+    "samesurf:subscription_add": [
+        {"name": "Planted", "license_count": "3", "create_workspace": "on"}
+    ],
+    "samesurf:subscription_delete": [{"workspace": "archive"}, {"workspace": "keep"}],
 }
 MEMBERS = ("agent", "manager", "admin")  # least first: denials run before changes
 
@@ -218,6 +253,7 @@ def snapshot() -> dict:
     models = [
         *apps.get_app_config("core").get_models(),
         *apps.get_app_config("surfly").get_models(),
+        *apps.get_app_config("samesurf").get_models(),
         PeriodicTask,
     ]
     return {m._meta.label: list(m.objects.order_by("pk").values()) for m in models}
@@ -233,7 +269,7 @@ def kept_write(portal):
 
 
 def _urls(page, portal, kept_write) -> list[str]:
-    kwargs, _ = build_kwargs(page, {"surfly": portal.account}, portal.run)
+    kwargs, _ = build_kwargs(page, portal.accounts, portal.run)
     if page.name == "core:pending_write":
         return [
             reverse(page.name, kwargs={**kwargs, "pk": kept_write.pk, "action": act})

@@ -245,7 +245,7 @@ def test_every_page_loads_scripts_only_from_our_static_files(
     for page in all_pages():
         if not get_allowed(page) or page.name.startswith("admin:"):
             continue
-        url, _ = url_for(page, {"surfly": portal.account}, portal.run)
+        url, _ = url_for(page, portal.accounts, portal.run)
         response = client.get(url)
         if not response.get("Content-Type", "").startswith("text/html"):
             continue

@@ -75,7 +75,7 @@ def check(response, want, url: str) -> str | None:
 
 def _url(page, portal):
     try:
-        return url_for(page, {"surfly": portal.account}, portal.run)
+        return url_for(page, portal.accounts, portal.run)
     except MissingSample as exc:
         pytest.fail(str(exc))
 
@@ -105,7 +105,7 @@ def test_an_unknown_url_keyword_fails_loudly(portal):
         {"account_id": None, "gizmo_id": None},
     )
     with pytest.raises(MissingSample, match="add a sample value|Add a sample value"):
-        build_kwargs(page, {"surfly": portal.account}, portal.run)
+        build_kwargs(page, portal.accounts, portal.run)
 
 
 def persona_problems(page: Page, portal, client) -> list[str]:
@@ -207,8 +207,8 @@ def test_the_tenancy_check_catches_a_leaky_lookup(portal, client, monkeypatch):
 def test_foreign_object_under_own_account_is_404(pg, portal, client, no_network):
     """Own account id in the URL, another workspace's object id next to it."""
     page = pg  # `page` is pytest-playwright's fixture name
-    own, _ = build_kwargs(page, {"surfly": portal.account}, portal.run)
-    foreign, _ = build_kwargs(page, {"surfly": portal.other_account}, portal.other_run)
+    own, _ = build_kwargs(page, portal.accounts, portal.run)
+    foreign, _ = build_kwargs(page, portal.other_accounts, portal.other_run)
     kwargs = {k: (own[k] if k == "account_id" else foreign[k]) for k in own}
     url = reverse(page.name, kwargs=kwargs)
     client.force_login(portal.personas["admin"])
@@ -269,7 +269,7 @@ def test_bad_input_never_answers_500(pg, portal, client, no_network):
         k for k, conv in page.kwargs.items() if type(conv).__name__ == "IntConverter"
     ]
     if int_kwargs:
-        own, _ = build_kwargs(page, {"surfly": portal.account}, portal.run)
+        own, _ = build_kwargs(page, portal.accounts, portal.run)
         for k in int_kwargs:
             huge = reverse(page.name, kwargs={**own, k: 10**22})
             response = client.get(huge) if get_allowed(page) else client.post(huge)

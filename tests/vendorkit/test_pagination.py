@@ -260,3 +260,30 @@ def test_time_windows_cover_the_range_and_resume(demo_client):
             )
         )
         assert len(mock.calls) == 1
+
+
+@pytest.mark.parametrize(
+    ("sent", "read"), [("5", 5), (5, 5), ("n/a", None), (None, None)]
+)
+def test_skip_limit_reads_a_total_sent_as_text_or_garbage(demo_client, sent, read):
+    """SameSurf's example sends `total_rooms` as a string ("123"): it counts as
+    the number; a total that is no number is ignored (paging stops on an empty
+    page instead)."""
+    pager = SkipLimitPagination(items_key="rows", limit=5)
+    with responses.RequestsMock() as mock:
+        mock.add(
+            responses.GET,
+            f"{BASE}/subs/",
+            match=q(skip="0", limit="5"),
+            json={"rows": [{"id": i} for i in range(5)], "total": sent},
+        )
+        if read is None:
+            mock.add(
+                responses.GET,
+                f"{BASE}/subs/",
+                match=q(skip="5", limit="5"),
+                json={"rows": [], "total": sent},
+            )
+        pages = list(pager.pages(demo_client, "subs/"))
+    assert pages[0].total == read
+    assert sum(len(p.items) for p in pages) == 5

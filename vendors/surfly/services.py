@@ -19,10 +19,12 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
-from django.utils.text import slugify
 
-from cobrowse_portal.core.choices import WorkspaceKind
-from cobrowse_portal.core.models import VendorAccount, Workspace
+from cobrowse_portal.core.models import (
+    VendorAccount,
+    Workspace,
+    create_client_workspace,
+)
 from cobrowse_portal.core.writes import intended, retryable
 from cobrowse_portal.vendorkit.activity import update_rows
 from cobrowse_portal.vendorkit.bulk import Counts, delete_remote, upsert
@@ -512,14 +514,6 @@ class CreatedClient:
     workspace_account: VendorAccount | None = None
 
 
-def _unique_slug(name: str) -> str:
-    base = (slugify(name) or "client")[:70]
-    slug, n = base, 2
-    while Workspace.objects.filter(slug=slug).exists():
-        slug, n = f"{base}-{n}", n + 1
-    return slug
-
-
 def create_client(
     account: VendorAccount,
     *,
@@ -565,20 +559,14 @@ def create_client(
         )
         if create_workspace and parent is not None and answer.rest_key:
             name = (answer.company_name or company_name)[:120]
-            workspace = Workspace.objects.create(
-                name=name,
-                slug=_unique_slug(name),
-                kind=WorkspaceKind.CLIENT,
-                parent=parent,
-            )
-            sub = VendorAccount(
-                workspace=workspace,
+            workspace, sub = create_client_workspace(
+                parent,
+                name,
                 vendor=account.vendor,
-                name=f"Surfly · {name}"[:120],
                 base_url=account.base_url,
+                credentials={"api_key": answer.rest_key},
+                account_name=f"Surfly · {name}",
             )
-            sub.set_credentials({"api_key": answer.rest_key})
-            sub.save()
             SurflyClient.objects.filter(pk=result.client.pk).update(
                 client_workspace=workspace
             )

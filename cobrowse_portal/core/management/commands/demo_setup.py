@@ -63,6 +63,7 @@ class Command(BaseCommand):
                 )
             self._user(User, *OPS_USER, superuser=True)
             for spec in registry.all_vendors():
+                demo_accounts = {}
                 for kind, workspace in (("reseller", reseller), ("client", client)):
                     creds = spec.sandbox_demo_credentials.get(kind)
                     if not creds:
@@ -89,6 +90,10 @@ class Command(BaseCommand):
                         import_string(spec.sandbox_connect_webhooks)(
                             creds, f"{base_url}{account.webhook_path}"
                         )
+                    demo_accounts[kind] = account
+                if spec.sandbox_demo_rows and demo_accounts:
+                    summary = import_string(spec.sandbox_demo_rows)(demo_accounts)
+                    self.stdout.write(f"demo {spec.slug}: {summary}")
         self.stdout.write("\nDemo logins (also in README):")
         for username, password, slug, role in DEMO_USERS:
             self.stdout.write(f"  {username:<13} / {password:<18} {role} in {slug}")
