@@ -81,3 +81,30 @@ def test_key_rotation_re_encrypts_subscription_keys(account):
     assert row.secret_encrypted != before
     with override_settings(ENCRYPTION_KEYS=[new]):
         assert row.credentials() == {"api_key": KEY, "api_secret": SECRET}
+
+
+def test_admin_lists_every_model_and_never_shows_a_key(account, client):
+    from django.apps import apps
+    from django.contrib import admin
+    from django.contrib.auth import get_user_model
+    from django.urls import reverse
+
+    for model in apps.get_app_config("samesurf").get_models():
+        assert admin.site.is_registered(model), model
+    sub = SameSurfSubscription.objects.create(
+        account=account, external_id="Globex", name="Globex", license_count=3
+    )
+    SameSurfApiKey.build(sub, KEY, SECRET).save()
+    row = SameSurfApiKey.objects.get()
+    user = get_user_model().objects.create_superuser("root", "r@x.test", "pw")
+    client.force_login(user)
+    for url in (
+        reverse("admin:samesurf_samesurfapikey_changelist"),
+        reverse("admin:samesurf_samesurfapikey_change", args=[row.pk]),
+        reverse("admin:samesurf_samesurfroom_changelist"),
+    ):
+        page = client.get(url)
+        assert page.status_code == 200, url
+        text = page.content.decode()
+        assert SECRET not in text and KEY not in text
+        assert row.secret_encrypted not in text
