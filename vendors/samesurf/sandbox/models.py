@@ -75,9 +75,16 @@ class Room(models.Model):
             )
         ]
         indexes = [
+            # runningrooms: not ended, oldest first.
             models.Index(
                 fields=["subscription", "ended_at", "started_at"],
                 name="samesurf_sb_room_state",
+            ),
+            # analyticsrooms: newest first, read backwards with no sort, at
+            # any depth of a 100,000-room backfill.
+            models.Index(
+                fields=["subscription", "started_at", "id"],
+                name="samesurf_sb_room_started",
             ),
         ]
 
