@@ -47,8 +47,10 @@ def upsert(
 
     Each dict holds `external_id`, `raw` and the mapped fields. Rows whose payload
     fingerprint is unchanged are not written; a row that was marked removed and
-    comes back is restored. For a model the registry names as an activity or
-    agent source, the control room's index follows each batch in its transaction.
+    comes back is restored. A model may define `after_upsert(account, rows)`: it is
+    called with each batch of written rows, in the write's transaction, to keep
+    its own side tables in step. For a model the registry names as an activity or
+    agent source, the control room's index follows each batch in that transaction.
     """
     counts = Counts()
     chunk: list[dict] = []
@@ -88,14 +90,23 @@ def _upsert_chunk(model, account, rows: list[dict]) -> Counts:
         changed.append(
             {**row, "external_id": ext_id, "raw": _Serialised(blob), "fingerprint": fp}
         )
-    if changed and not activity.has_sources(model):
+    if not changed:
+        return counts
+    hook = getattr(model, "after_upsert", None)
+    indexed = activity.has_sources(model)
+    if hook is None and not indexed:
         _write(model, account, changed)
-    elif changed:
-        # The control room's index (activities, their tags, the agent directory,
-        # rollups) is written in the same transaction: a failure in it stores none
-        # of the batch. One savepoint for the batch; the writes inside take none.
-        with transaction.atomic(using=router.db_for_write(model)):
-            _write(model, account, changed, savepoint=False)
+        return counts
+    # Side tables derived from the rows (the model's own, e.g. SameSurf's
+    # recordings; the control room's index: activities, their tags, the agent
+    # directory, rollups) are written in the same transaction: a failure in any
+    # of them stores none of the batch. One savepoint for the batch; the writes
+    # inside take none.
+    with transaction.atomic(using=router.db_for_write(model)):
+        _write(model, account, changed, savepoint=False)
+        if hook is not None:
+            hook(account, changed)
+        if indexed:
             # The index maps the batch's own dicts (what was just written),
             # instead of reading the rows back.
             activity.index_rows(model, account, written=changed)
