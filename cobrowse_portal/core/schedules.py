@@ -74,43 +74,62 @@ def schedules_for(account, *, with_runs: bool = True) -> list[dict]:
     back after every send (`CELERY_BEAT_SYNC_EVERY = 1`). `with_runs=False` skips
     the SyncRun read for pages that show only the next due time (the dashboard).
     """
+    return schedules_by_account([account], with_runs=with_runs)[account.pk]
+
+
+def schedules_by_account(accounts, *, with_runs: bool = True) -> dict[int, list[dict]]:
+    """`schedules_for` of every account in `accounts`, by account pk: one query of
+    tasks for all of them (by exact name, the unique index), and one of runs."""
     from .models import SyncRun
 
-    tasks = {
-        t.name: t
-        for t in PeriodicTask.objects.filter(
-            name__startswith=f"account-{account.pk}-"
-        ).select_related("interval")
-    }
+    accounts = list(accounts)
+    names = [
+        task_name(account.pk, stream.name)
+        for account in accounts
+        for stream in account.spec.streams
+    ]
+    tasks = {}
+    if names:
+        tasks = {
+            t.name: t
+            for t in PeriodicTask.objects.filter(name__in=names).select_related(
+                "interval"
+            )
+        }
     last_runs = {}
-    if with_runs:
-        last_runs = dict(
-            SyncRun.objects.filter(account=account)
-            .values("stream")
+    if with_runs and names:
+        last_runs = {
+            (account_id, stream): last
+            for account_id, stream, last in SyncRun.objects.filter(
+                account__in=[a.pk for a in accounts]
+            )
+            .values("account_id", "stream")
             .annotate(last=Max("queued_at"))
             .order_by()
-            .values_list("stream", "last")
-        )
+            .values_list("account_id", "stream", "last")
+        }
     now = timezone.now()
-    rows = []
-    for stream in account.spec.streams:
-        task = tasks.get(task_name(account.pk, stream.name))
-        every = task.interval.every if task and task.interval else None
-        next_due = None
-        if task and every and task.enabled:
-            base = task.last_run_at or task.date_changed or now
-            # An overdue time means "due now" (beat sends it at its next tick).
-            next_due = max(base + timedelta(seconds=every), now)
-        rows.append(
-            {
-                "stream": stream,
-                "task": task,
-                "every": every,
-                "last_run": last_runs.get(stream.name),
-                "next_due": next_due,
-            }
-        )
-    return rows
+    out = {}
+    for account in accounts:
+        rows = out[account.pk] = []
+        for stream in account.spec.streams:
+            task = tasks.get(task_name(account.pk, stream.name))
+            every = task.interval.every if task and task.interval else None
+            next_due = None
+            if task and every and task.enabled:
+                base = task.last_run_at or task.date_changed or now
+                # An overdue time means "due now" (beat sends it at its next tick).
+                next_due = max(base + timedelta(seconds=every), now)
+            rows.append(
+                {
+                    "stream": stream,
+                    "task": task,
+                    "every": every,
+                    "last_run": last_runs.get((account.pk, stream.name)),
+                    "next_due": next_due,
+                }
+            )
+    return out
 
 
 def set_interval(account, stream: str, seconds: int, enabled: bool = True) -> None:

@@ -104,8 +104,10 @@ class VendorSpec:
     #: needs that no stream fills (what the portal itself made at the vendor).
     sandbox_demo_rows: str = ""
     webhook_handler: str = ""
-    #: Dotted path of `f(account) -> [{"label", "value", "url"}]` read from the
-    #: local database for the dashboard card (never a vendor call).
+    #: Dotted path of `f(accounts) -> {account.pk: [{"label", "value", "url"}]}`:
+    #: the dashboard cards' figures of all the workspace's accounts of this vendor,
+    #: read from the local database in one query (never a vendor call, never one
+    #: query per account).
     dashboard_figures: str = ""
     docs_url: str = ""
     #: How this vendor's rows feed the control room (see ActivitySource, AgentSource).

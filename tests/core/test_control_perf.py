@@ -14,6 +14,7 @@ from django.utils import timezone
 from cobrowse_portal.core.choices import ActivityStatus
 from cobrowse_portal.core.models import Activity, UsageDayAgent
 
+from .conftest import make_account, make_samesurf_account, seed_samesurf_rows
 from .test_control_pages import (
     ACTIVITY,
     DASHBOARD,
@@ -104,9 +105,9 @@ def test_live_rows_keep_their_cells_and_escape_them(portal, client):
 #: agents (filter choices), the page (+ a rare tag's ids from the tag index;
 #: + a search's candidate ids from SQLite's FTS5 table; the trigram sample is
 #: read once an hour per process, here in the warm-up request);
-#: Dashboard: 13 with the Surfly account, as tests/vendors/surfly/test_list_queries.py
-#: pins, + 3 for the portal's SameSurf account (its schedules, its two figures: per
-#: account, never per row); Usage: the
+#: Dashboard: 12 with the Surfly account, as tests/vendors/surfly/test_list_queries.py
+#: pins, + 1 for SameSurf's figures (one query for all its accounts; the schedules of
+#: every account are one query); Usage: the
 #: accounts, the rollups (+ the weekly distinct agents).
 @pytest.mark.parametrize(
     "path, params, expected",
@@ -115,7 +116,7 @@ def test_live_rows_keep_their_cells_and_escape_them(portal, client):
         (ACTIVITY, {}, 6),
         (ACTIVITY, {"q": "visitor"}, 7 if connection.vendor == "sqlite" else 6),
         (ACTIVITY, {"tag": "vip"}, 7),
-        (DASHBOARD, {}, 16),
+        (DASHBOARD, {}, 13),
         (USAGE, {}, 5),
         (USAGE, {"period": "week"}, 6),
     ],
@@ -141,6 +142,22 @@ def test_page_queries_are_constant_in_rows(portal, client, path, params, expecte
         upper = sql.upper()
         assert " OFFSET " not in upper
         assert not ("COUNT(" in upper and "CORE_ACTIVITY" in upper), sql
+
+
+def test_dashboard_queries_are_constant_in_accounts(portal, client):
+    """1 and 3 accounts of each vendor: the same queries (schedules of every
+    account in one, each vendor's figures in one), and each card its own figures."""
+    client.force_login(portal.personas["manager"])
+    client.get(DASHBOARD)
+    _, one = _captured(client, DASHBOARD)
+    for n in (2, 3):
+        surfly = make_account(portal.reseller, f"Surfly desk {n}")
+        act(surfly, status=ActivityStatus.LIVE, visitor=f"visitor {n}")
+        rooms = make_samesurf_account(portal.reseller, f"Rooms {n}", f"k-{n}")
+        seed_samesurf_rows(rooms, f"Rooms {n}")
+    response, three = _captured(client, DASHBOARD)
+    assert len(three) == len(one) == 13, three
+    assert "Surfly desk 3" in body(response) and "Rooms 3" in body(response)
 
 
 # --- Usage per week: the database's own week start -----------------------------------

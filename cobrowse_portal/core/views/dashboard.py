@@ -14,33 +14,35 @@ from ..htmx import render_page
 from ..middleware import switch_workspace
 from ..models import SyncRun, workspaces_for
 from ..permissions import has_role, may_open, role_required
-from ..schedules import schedules_for
+from ..schedules import schedules_by_account
 from .control import spec_for
 from .control_kpi import kpi_tiles
 
 
 def _health_cards(request, accounts) -> list[dict]:
     """Each account's health, last and next sync and the vendor's own figures
-    (from the local database: never a vendor call)."""
+    (from the local database: never a vendor call). A constant number of queries
+    whatever the accounts: the schedules of all of them in one, and each vendor's
+    figures for all its accounts in one call."""
+    specs = {account.vendor: spec_for(account.vendor) for account in accounts}
+    known = [account for account in accounts if specs[account.vendor] is not None]
+    schedules = schedules_by_account(known, with_runs=False)
+    figures_of: dict[int, list[dict]] = {}
+    for vendor, spec in specs.items():
+        if spec is not None and spec.dashboard_figures:
+            mine = [account for account in known if account.vendor == vendor]
+            figures_of.update(import_string(spec.dashboard_figures)(mine))
     cards = []
     for account in accounts:
-        spec = spec_for(account.vendor)
-        due = []
-        if spec is not None:
-            due = [
-                s["next_due"]
-                for s in schedules_for(account, with_runs=False)
-                if s["next_due"]
-            ]
+        spec = specs[account.vendor]
+        due = [s["next_due"] for s in schedules.get(account.pk, ()) if s["next_due"]]
         if account.needs_attention:
             due = []  # runs are skipped until the credentials change
-        figures = []
-        if spec is not None and spec.dashboard_figures:
-            figures = import_string(spec.dashboard_figures)(account)
-            for figure in figures:
-                # Link a figure only to a page this role may open.
-                if figure.get("url") and not may_open(request, figure["url"]):
-                    figure["url"] = ""
+        figures = figures_of.get(account.pk, [])
+        for figure in figures:
+            # Link a figure only to a page this role may open.
+            if figure.get("url") and not may_open(request, figure["url"]):
+                figure["url"] = ""
         cards.append(
             {
                 "account": account,

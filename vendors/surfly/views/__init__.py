@@ -3,30 +3,56 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Q
+from django.db.models import Count, OuterRef, Q, Subquery
 
+from cobrowse_portal.core.models import VendorAccount
 from cobrowse_portal.core.urlcache import url_for
 
 from ..models import CobrowseSession, SurflyAgent
 
 
-def dashboard_figures(account) -> list[dict]:
-    # Counted on the partial index of live rows (the live page's own rows).
-    live = CobrowseSession.objects.filter(
-        account=account, is_active=True, removed_at__isnull=True
-    ).count()
-    agents = SurflyAgent.objects.filter(
-        account=account, removed_at__isnull=True
-    ).aggregate(total=Count("pk"), free=Count("pk", filter=Q(is_free=True)))
-    return [
-        {
-            "label": "Live sessions",
-            "value": live,
-            "url": url_for("surfly:live", account_id=account.pk),
-        },
-        {
-            "label": "Agents free",
-            "value": f"{agents['free']} of {agents['total']}",
-            "url": url_for("surfly:agents", account_id=account.pk),
-        },
-    ]
+def dashboard_figures(accounts) -> dict[int, list[dict]]:
+    """Live sessions and free agents of every account, in one query (a subquery
+    per figure, each reading its account's rows only)."""
+    live = (
+        # Counted on the partial index of live rows (the live page's own rows).
+        CobrowseSession.objects.filter(
+            account=OuterRef("pk"), is_active=True, removed_at__isnull=True
+        )
+        .order_by()
+        .values("account")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    agents = (
+        SurflyAgent.objects.filter(account=OuterRef("pk"), removed_at__isnull=True)
+        .order_by()
+        .values("account")
+    )
+    rows = (
+        VendorAccount.objects.filter(pk__in=[a.pk for a in accounts])
+        .order_by()
+        .values_list("pk")
+        .annotate(
+            live=Subquery(live),
+            total=Subquery(agents.annotate(n=Count("pk")).values("n")),
+            free=Subquery(
+                agents.annotate(n=Count("pk", filter=Q(is_free=True))).values("n")
+            ),
+        )
+    )
+    out = {}
+    for pk, live_n, total, free in rows:
+        out[pk] = [
+            {
+                "label": "Live sessions",
+                "value": live_n or 0,
+                "url": url_for("surfly:live", account_id=pk),
+            },
+            {
+                "label": "Agents free",
+                "value": f"{free or 0} of {total or 0}",
+                "url": url_for("surfly:agents", account_id=pk),
+            },
+        ]
+    return out
