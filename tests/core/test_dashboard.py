@@ -217,3 +217,51 @@ def test_query_count_does_not_grow_with_runs(
     assert figure("Changes waiting") == "3"
     failed_rows = re.findall(r'class="error">([^<]+)</td>', html)
     assert failed_rows == [f"failure number {i}" for i in range(49, 39, -1)]
+
+
+def test_samesurf_cards_show_each_accounts_own_figures(portal, client):
+    """Every SameSurf account's figures come from one query for all of them: each
+    card still shows its own running rooms and its newest snapshot's rooms today."""
+    from vendors.samesurf.models import SameSurfRoom, SameSurfUsage
+
+    from .conftest import make_samesurf_account
+
+    now = timezone.now()
+    rooms = portal.samesurf
+    make_samesurf_account(portal.reseller, "Quiet", "q")
+    for i, running in enumerate([True, True, False]):  # + the fixture's running one
+        SameSurfRoom.objects.create(
+            account=rooms,
+            external_id=f"r{i}",
+            number="1",
+            synced_at=now,
+            is_running=running,
+        )
+    SameSurfRoom.objects.create(
+        account=rooms,
+        external_id="gone",
+        number="1",
+        synced_at=now,
+        is_running=True,
+        removed_at=now,
+    )
+    for minutes, today in [(30, 9), (10, 4), (20, 7)]:  # the newest says 4
+        SameSurfUsage.objects.create(
+            account=rooms,
+            external_id=f"u{minutes}",
+            synced_at=now,
+            taken_at=now - timedelta(minutes=minutes),
+            rooms_today=today,
+        )
+    client.force_login(portal.personas["manager"])
+    found = cards(client.get(DASHBOARD).content.decode())
+
+    def figure(card: str, label: str) -> str:
+        hit = re.search(rf"<dt>{label}</dt><dd>(?:<a [^>]*>)?([^<]+)<", found[card])
+        assert hit, f"no {label!r} on {card}"
+        return hit.group(1)
+
+    assert figure("Zebracorn Rooms", "Running rooms") == "3"
+    assert figure("Zebracorn Rooms", "Rooms today") == "4"
+    assert figure("Quiet", "Running rooms") == "0"
+    assert figure("Quiet", "Rooms today") == "—"

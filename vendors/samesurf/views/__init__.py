@@ -7,14 +7,13 @@ from __future__ import annotations
 from django.db.models import Count, OuterRef, Subquery
 
 from cobrowse_portal.core.models import VendorAccount
+from cobrowse_portal.core.prepared import prepared_rows
 from cobrowse_portal.core.urlcache import url_for
 
 from ..models import SameSurfRoom, SameSurfUsage
 
 
-def dashboard_figures(accounts) -> dict[int, list[dict]]:
-    """Running rooms and the newest usage snapshot's rooms today of every
-    account, in one query (a subquery per figure)."""
+def _figures_query(pks: list[int]):
     running = (
         SameSurfRoom.objects.filter(
             account=OuterRef("pk"), is_running=True, removed_at__isnull=True
@@ -27,8 +26,8 @@ def dashboard_figures(accounts) -> dict[int, list[dict]]:
     latest = SameSurfUsage.objects.filter(
         account=OuterRef("pk"), removed_at__isnull=True
     ).order_by("-taken_at")
-    rows = (
-        VendorAccount.objects.filter(pk__in=[a.pk for a in accounts])
+    return (
+        VendorAccount.objects.filter(pk__in=pks)
         .order_by()
         .values_list("pk")
         .annotate(
@@ -36,6 +35,13 @@ def dashboard_figures(accounts) -> dict[int, list[dict]]:
             today=Subquery(latest.values("rooms_today")[:1]),
         )
     )
+
+
+def dashboard_figures(accounts) -> dict[int, list[dict]]:
+    """Running rooms and the newest usage snapshot's rooms today of every
+    account, in one query (a subquery per figure; its SQL written once)."""
+    pks = [a.pk for a in accounts]
+    rows = prepared_rows("samesurf.figures", VendorAccount, _figures_query, pks)
     out = {}
     for pk, running_n, today in rows:
         out[pk] = [

@@ -1,0 +1,73 @@
+"""prepared_rows: the ORM's SQL written once per database and number of values,
+run with other values, gives the rows the ORM gives."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.db.models import Count, OuterRef, Subquery
+from django.test.utils import CaptureQueriesContext
+
+from cobrowse_portal.core.models import VendorAccount
+from cobrowse_portal.core.prepared import prepared_rows
+from vendors.surfly.models import SurflyAgent
+
+from .conftest import make_account
+
+
+def _query(pks):
+    agents = (
+        SurflyAgent.objects.filter(account=OuterRef("pk"))
+        .order_by()
+        .values("account")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return (
+        VendorAccount.objects.filter(pk__in=pks, enabled=True)
+        .order_by("pk")
+        .values_list("pk", "name")
+        .annotate(agents=Subquery(agents))
+    )
+
+
+@pytest.fixture
+def accounts(reseller):
+    made = [make_account(reseller, f"Desk {i}", key=f"k{i}") for i in range(4)]
+    for i, account in enumerate(made):
+        for n in range(i):
+            SurflyAgent.objects.create(account=account, external_id=f"{i}-{n}")
+    return made
+
+
+def test_rows_match_the_orm_for_other_values(accounts):
+    pks = [a.pk for a in accounts]
+    for values in (pks[:2], pks[2:], [pks[3], pks[0]], pks[1:], [pks[2]], [9999]):
+        got = prepared_rows("test.agents", VendorAccount, _query, values)
+        assert [tuple(r) for r in got] == list(_query(values)), values
+
+
+def test_the_sql_is_written_once_per_number_of_values(accounts, monkeypatch):
+    pks = [a.pk for a in accounts]
+    built = []
+
+    def build(values):
+        built.append(values)
+        return _query(values)
+
+    prepared_rows("test.once", VendorAccount, build, pks[:2])
+    prepared_rows("test.once", VendorAccount, build, pks[2:])
+    prepared_rows("test.once", VendorAccount, build, pks[:3])
+    assert len(built) == 2  # two lengths, two compiles; never the real pks
+    assert all(v < 0 for values in built for v in values)
+    with CaptureQueriesContext(connection) as ctx:
+        prepared_rows("test.once", VendorAccount, build, pks[1:3])
+    assert len(ctx.captured_queries) == 1
+
+
+def test_a_value_that_is_not_a_parameter_is_refused(accounts):
+    def build(values):
+        return VendorAccount.objects.filter(pk__gt=values[0] + 1).values_list("pk")
+
+    with pytest.raises(AssertionError, match="not parameters"):
+        prepared_rows("test.bad", VendorAccount, build, [accounts[0].pk])
