@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Q
 from django.http import StreamingHttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
@@ -23,7 +24,7 @@ from cobrowse_portal.core.htmx import render_page
 from cobrowse_portal.core.models import ActivityTag
 from cobrowse_portal.core.pagination import keyset_page
 from cobrowse_portal.core.permissions import role_required
-from cobrowse_portal.core.templatetags.portal import badge, duration
+from cobrowse_portal.core.templatetags.portal import badge, duration, vendor_link
 from cobrowse_portal.core.urlcache import url_pattern
 from cobrowse_portal.core.vendorforms import (
     Write,
@@ -66,6 +67,48 @@ def _row_urls(account, rows, *names: str) -> None:
             )
 
 
+_QUEUED = badge("queued", "queued")
+
+
+def _end_form(csrf_token: str, live_url: str) -> str:
+    """The End form's hidden inputs (the same for every row of a page)."""
+    return (
+        '<input type="hidden" name="csrfmiddlewaretoken" '
+        f'value="{esc(csrf_token)}">'
+        f'<input type="hidden" name="next" value="{esc(live_url)}">'
+    )
+
+
+def live_row_html(s, end_form: str) -> SafeString:
+    """One Live table row, formatted in Python (as the history rows are), escaped
+    as the row template escaped it: tests/vendors/surfly/test_live_rows.py
+    compares the two."""
+    name = esc(s)
+    started = "—"
+    if s.start_time:
+        local = timezone.template_localtime(s.start_time)
+        started = (
+            f'<time datetime="{local.isoformat()}">'
+            f"{local.strftime('%Y-%m-%d %H:%M:%S')}</time>"
+        )
+    tags = "".join(f'<span class="badge">{esc(t)}</span> ' for t in s.tags or ())
+    return SafeString(
+        f'<tr><td class="nowrap"><a href="{esc(s.detail_url)}">{name}</a>'
+        f"{' ' + _QUEUED if s.queued else ''}</td>"
+        f"<td>{esc(vendor_link(s.follower_link, label='open', copy=True))}</td>"
+        f'<td class="mono">{esc(s.pin or "—")}</td>'
+        f"<td>{esc(s.agent_label or '—')}</td>"
+        f"<td>{started}</td>"
+        f'<td class="num">{esc(duration(s.elapsed))}</td>'
+        f"<td>{tags or '—'}</td>"
+        f'<td><form method="post" action="{esc(s.end_url)}" class="inline">'
+        f"{end_form}"
+        '<button type="submit" class="btn small danger" '
+        f'data-confirm="End session {name} for everyone in it?">End</button>'
+        "</form></td></tr>"
+    )
+
+
 @role_required(Role.AGENT)
 def live(request, account_id: int):
     account = surfly_account(request, account_id)
@@ -83,6 +126,10 @@ def live(request, account_id: int):
         row.agent_label = names.get(row.agent_id, row.agent_id)
     _row_urls(account, page.rows, "detail", "end")
     live_url = url_pattern("surfly:live", "account_id").format(account_id=account.pk)
+    if page.rows:
+        end_form = _end_form(get_token(request), live_url)
+        for row in page.rows:
+            row.html = live_row_html(row, end_form)
     return render_page(
         request,
         "surfly/live.html",
