@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.db.models import Q
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect
+from django.utils import timezone
+from django.utils.safestring import SafeString
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from cobrowse_portal.core.choices import Role
+from cobrowse_portal.core.fasthtml import esc
 from cobrowse_portal.core.htmx import is_partial, render_page
 from cobrowse_portal.core.permissions import role_required
+from cobrowse_portal.core.templatetags.portal import badge
+from cobrowse_portal.core.urlcache import url_pattern
 from cobrowse_portal.core.vendorforms import (
     INVALID,
     Write,
@@ -40,6 +47,94 @@ def _get_agent(account, pk: int) -> SurflyAgent:
     return intended(account, get_object_or_404(_agents(account), pk=pk))
 
 
+_BADGES = {
+    "removal": badge("pending", "deletion pending"),
+    "pending": badge("pending", "change pending"),
+    "available": badge("ok", "available"),
+    "unknown": badge("new", "unknown"),
+    "unavailable": badge("skipped", "unavailable"),
+    "free": badge("ok", "free"),
+}
+_ACTIONS = ("toggle", "token", "edit", "delete")
+
+
+class AgentRows:
+    """Formats agent table rows in Python: 1,000 rows through the row partial's
+    per-cell nodes cost most of the page. Escaped as the partial escaped them
+    (tests/vendors/surfly/test_agent_rows.py compares the two)."""
+
+    def __init__(self, request, account):
+        self.label = esc(account.spec.label)
+        self.csrf = (
+            '<input type="hidden" name="csrfmiddlewaretoken" '
+            f'value="{esc(get_token(request))}">'
+        )
+        self.urls = {
+            name: url_pattern(f"surfly:agent_{name}", positional=2) for name in _ACTIONS
+        }
+        self.account_pk = account.pk
+
+    def html(self, agent, row_error: str = "") -> SafeString:
+        b, label, csrf = _BADGES, self.label, self.csrf
+        urls = {
+            n: esc(u.format(self.account_pk, agent.pk)) for n, u in self.urls.items()
+        }
+        name = esc(agent.name or "—")
+        if "name" in agent.pending_fields:
+            was = esc(agent.vendor_values.get("name") or "—")
+            name += (
+                f' <small class="muted" title="What {label} has until the change '
+                f'goes through">({label}: {was})</small>'
+            )
+        pending = ""
+        if agent.pending_removal:
+            pending = b["removal"]
+        elif agent.pending_writes:
+            pending = (
+                f'<span title="Kept until {label} answers; shown as it will be">'
+                f"{b['pending']}</span>"
+            )
+        if agent.available:
+            state = b["available"]
+        elif agent.available is None:
+            state = b["unknown"]
+        else:
+            state = b["unavailable"]
+        free = b["free"] if agent.is_free else ""
+        error = (
+            f'<div class="error" role="alert">{esc(row_error)}</div>'
+            if row_error
+            else ""
+        )
+        login = "never"
+        if agent.last_login:
+            local = timezone.template_localtime(agent.last_login)
+            login = (
+                f'<span title="{local.isoformat()}">'
+                f"{esc(naturaltime(agent.last_login))}</span>"
+            )
+        toggle = "Set unavailable" if agent.available else "Set available"
+        return SafeString(
+            f'<tr id="agent-{agent.pk}"><td>{name}</td>'
+            f"<td>{esc(agent.email or '—')}</td><td>{esc(agent.role)}</td>"
+            f"<td>\n{pending}\n{state}\n{free}\n{error}\n</td>"
+            f"<td>{login}</td>"
+            '<td><div class="actions">'
+            f'<form method="post" action="{urls["toggle"]}" class="inline" '
+            f'hx-post="{urls["toggle"]}" hx-target="#agent-{agent.pk}" '
+            f'hx-swap="outerHTML">{csrf}'
+            f'<button type="submit" class="btn small">{toggle}</button></form>\n'
+            f'<form method="post" action="{urls["token"]}" class="inline" '
+            f'hx-post="{urls["token"]}" hx-target="#token-slot">{csrf}'
+            '<button type="submit" class="btn small">Access token</button></form>\n'
+            f'<a class="btn small" href="{urls["edit"]}">Edit</a>\n'
+            f'<form method="post" action="{urls["delete"]}" class="inline">{csrf}'
+            '<button type="submit" class="btn small danger" '
+            f'data-confirm="Delete agent {esc(agent)} at Surfly?">Delete</button>'
+            "</form></div></td></tr>"
+        )
+
+
 @role_required(Role.MANAGER)
 def agents(request, account_id: int):
     account = surfly_account(request, account_id)
@@ -57,6 +152,11 @@ def agents(request, account_id: int):
         if data.get("free") in ("true", "false"):
             qs = qs.filter(is_free=data["free"] == "true")
     rows = list(qs.order_by("name", "pk")[: AGENT_LIMIT + 1])
+    shown = overlay(account, rows[:AGENT_LIMIT])
+    if shown:
+        formatter = AgentRows(request, account)
+        for agent in shown:
+            agent.html = formatter.html(agent)
     return render_page(
         request,
         "surfly/agents.html",
@@ -64,7 +164,7 @@ def agents(request, account_id: int):
             request,
             account,
             form=form,
-            agents=overlay(account, rows[:AGENT_LIMIT]),
+            agents=shown,
             truncated=len(rows) > AGENT_LIMIT,
             has_any=_agents(account).exists(),
         ),
@@ -173,6 +273,7 @@ def agent_toggle(request, account_id: int, pk: int):
             write.keep(request, announce=False)  # the row itself says so
     agent = _get_agent(account, pk)
     if is_partial(request):
+        agent.html = AgentRows(request, account).html(agent, error or "")
         return render_page(
             request,
             "surfly/agents.html",
