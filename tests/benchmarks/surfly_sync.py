@@ -114,6 +114,7 @@ def child_full(base_url: str) -> dict:
     from vendors.surfly.models import CobrowseSession
 
     out["raw"] = raw_upsert(CobrowseSession, account)
+    out["raw_index"] = raw_upsert(CobrowseSession, account, with_activities=True)
     out["naive"] = _naive_loop(account)
     from django.db import connection
 
@@ -271,6 +272,16 @@ def main() -> None:
     )
     ratio = full["backfill"]["records_per_second"] / raw
     out(f"backfill / raw upsert = {ratio:.0%} (target >= 40%)")
+    both = full["raw_index"]
+    out(
+        f"raw database upsert with the index ({both['method']}): "
+        f"{fmt(both['records_per_second'])} records/s, the same rows and their "
+        f"{both['activities']:,} activities in the same transaction"
+    )
+    out(
+        f"backfill / raw upsert with the index = "
+        f"{full['backfill']['records_per_second'] / both['records_per_second']:.0%}"
+    )
     out(f"naive loop / raw upsert = {full['naive']['records_per_second'] / raw:.1%}")
     out(f"no-change re-sync requests = {full['nochange']['requests']} (target <= 2)")
     growth = full["backfill"]["peak_rss_mb"] - small_run["peak_rss_mb"]
