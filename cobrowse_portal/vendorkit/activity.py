@@ -32,7 +32,7 @@ from django.apps import apps
 from django.db import connections, models, router, transaction
 from django.utils import timezone
 
-from cobrowse_portal.core import urlcache
+from cobrowse_portal.core import search, urlcache
 
 from . import bulk, registry
 
@@ -552,7 +552,9 @@ def write_activities(
     conflict = "ON CONFLICT (account_id, kind, external_id) DO UPDATE SET " + ", ".join(
         f"{qn(f.column)} = EXCLUDED.{qn(f.column)}" for f in update
     )
-    bulk.write_rows(Activity, fields, values_out, conflict, savepoint=False)
+    # SQLite's text index takes the batch's new rows in one statement.
+    with search.batch_text_index(using):
+        bulk.write_rows(Activity, fields, values_out, conflict, savepoint=False)
 
     # Tag rows: only where the tags changed (or the activity is new).
     changed = [
