@@ -66,6 +66,10 @@ def _select(model, fields, where: str, params: list, *, using: str):
     )
 
 
+#: For vendor code that reads many rows by key (e.g. a page's 1,000 room numbers).
+select_rows = _select
+
+
 def _select_columns(
     columns, from_where: str, params: list, *, using: str, unconverted=()
 ):
