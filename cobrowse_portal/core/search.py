@@ -117,19 +117,19 @@ def batch_text_index(using: str):
         yield
         return
     qn = conn.ops.quote_name
-    table = qn(Activity._meta.db_table)
+    table, batch, fts = qn(Activity._meta.db_table), qn(FTS_BATCH), qn(FTS_TABLE)
     with transaction.atomic(using=using, savepoint=False), conn.cursor() as cursor:
-        # AUTOINCREMENT: the block's new rows are the ones above today's highest id.
-        cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}")
-        (low,) = cursor.fetchone()
-        cursor.execute(f"INSERT INTO {FTS_BATCH} (id) VALUES (1)")
+        # AUTOINCREMENT: the block's new rows are the ones above today's highest id,
+        # which the pausing row holds (three statements per batch in all).
+        cursor.execute(
+            f"INSERT INTO {batch} (id) SELECT COALESCE(MAX(id), 0) FROM {table}"
+        )
         yield
         cursor.execute(
-            f"INSERT INTO {FTS_TABLE}(rowid, search) SELECT id, search FROM {table} "
-            "WHERE id > %s",
-            [low],
+            f"INSERT INTO {fts}(rowid, search) SELECT id, search FROM {table} "
+            f"WHERE id > (SELECT MAX(id) FROM {batch})"
         )
-        cursor.execute(f"DELETE FROM {FTS_BATCH}")
+        cursor.execute(f"DELETE FROM {batch}")
 
 
 _sample: dict = {"until": 0.0, "counts": Counter(), "rows": 0}

@@ -25,6 +25,7 @@ from __future__ import annotations
 import zoneinfo
 from collections import defaultdict
 from collections.abc import Iterable
+from contextlib import nullcontext
 from datetime import UTC, date, datetime
 
 import orjson
@@ -556,8 +557,10 @@ def write_activities(
     conflict = "ON CONFLICT (account_id, kind, external_id) DO UPDATE SET " + ", ".join(
         f"{qn(f.column)} = EXCLUDED.{qn(f.column)}" for f in update
     )
-    # SQLite's text index takes the batch's new rows in one statement.
-    with search.batch_text_index(using):
+    # SQLite's text index takes the batch's new rows in one statement (a batch
+    # that only updates leaves it to the update trigger).
+    fresh = any(ext not in old for ext, _v, _r in mapped)
+    with search.batch_text_index(using) if fresh else nullcontext():
         bulk.write_rows(Activity, fields, values_out, conflict, savepoint=False)
 
     # Tag rows: only where the tags changed (or the activity is new).
