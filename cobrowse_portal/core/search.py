@@ -96,11 +96,17 @@ def ensure_sqlite_index(using: str = "default", **kwargs) -> bool:
         return False
     with conn.cursor() as cursor:
         cursor.execute(
-            "SELECT name FROM sqlite_master WHERE type IN ('table', 'trigger')"
+            "SELECT name, sql FROM sqlite_master WHERE type IN ('table', 'trigger')"
         )
-        names = {row[0] for row in cursor.fetchall()}
-        if "core_activity" not in names or names >= SQLITE_INDEX_NAMES:
+        found = dict(cursor.fetchall())
+        names = set(found)
+        # An insert trigger from before the per-batch fill (no pause clause) would
+        # index a bulk write's rows twice: it is replaced.
+        stale = FTS_BATCH not in (found.get(f"{FTS_TABLE}_insert") or FTS_BATCH)
+        if "core_activity" not in names or (names >= SQLITE_INDEX_NAMES and not stale):
             return False
+        if stale:
+            cursor.execute(f"DROP TRIGGER {FTS_TABLE}_insert")
         for sql in SQLITE_INDEX_SQL:
             cursor.execute(sql)
     return True

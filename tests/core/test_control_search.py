@@ -330,3 +330,25 @@ def test_sqlite_failed_batch_leaves_the_trigger_running(portal):
         raise RuntimeError("the write failed")
     later = act(portal.account, visitor="after-a-failure-kq")
     assert search._fts_ids("after-a-failure-kq", []) == [later.pk]
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's FTS5 table")
+def test_sqlite_insert_trigger_without_the_pause_is_replaced(portal):
+    """A database left with the per-row insert trigger (no pause clause) would
+    index a bulk write's rows twice: post_migrate's check replaces it."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TRIGGER {search.FTS_TABLE}_insert")
+        cursor.execute(
+            f"CREATE TRIGGER {search.FTS_TABLE}_insert AFTER INSERT ON core_activity "
+            f"BEGIN INSERT INTO {search.FTS_TABLE}(rowid, search) "
+            "VALUES (new.id, new.search); END"
+        )
+    assert search.ensure_sqlite_index()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT sql FROM sqlite_master WHERE name = %s",
+            [f"{search.FTS_TABLE}_insert"],
+        )
+        assert search.FTS_BATCH in cursor.fetchone()[0]
+    row = act(portal.account, visitor="after-the-repair-jx")
+    assert search._fts_ids("after-the-repair-jx", []) == [row.pk]
