@@ -39,6 +39,13 @@ def held() -> Iterator[None]:
         _held.key = None
 
 
+def current_urlconf():
+    """`get_urlconf()`, read once per `held()` block (per row it costs a
+    context-local lookup)."""
+    key = getattr(_held, "key", None)
+    return key[0] if key is not None else get_urlconf()
+
+
 def url_pattern(name: str, *keys: str, positional: int = 0) -> str:
     """The URL of `name` as a str.format() template with a {key} per argument
     (or, with `positional=n`, {0}…{n-1} for n positional arguments)."""

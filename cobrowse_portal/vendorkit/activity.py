@@ -25,6 +25,7 @@ from __future__ import annotations
 import zoneinfo
 from collections import defaultdict
 from collections.abc import Iterable
+from contextlib import nullcontext
 from datetime import UTC, date, datetime
 
 import orjson
@@ -32,7 +33,7 @@ from django.apps import apps
 from django.db import connections, models, router, transaction
 from django.utils import timezone
 
-from cobrowse_portal.core import urlcache
+from cobrowse_portal.core import search, urlcache
 
 from . import bulk, registry
 
@@ -64,6 +65,10 @@ def _select(model, fields, where: str, params: list, *, using: str):
         params,
         using=using,
     )
+
+
+#: For vendor code that reads many rows by key (e.g. a page's 1,000 room numbers).
+select_rows = _select
 
 
 def _select_columns(
@@ -552,7 +557,11 @@ def write_activities(
     conflict = "ON CONFLICT (account_id, kind, external_id) DO UPDATE SET " + ", ".join(
         f"{qn(f.column)} = EXCLUDED.{qn(f.column)}" for f in update
     )
-    bulk.write_rows(Activity, fields, values_out, conflict, savepoint=False)
+    # SQLite's text index takes the batch's new rows in one statement (a batch
+    # that only updates leaves it to the update trigger).
+    fresh = any(ext not in old for ext, _v, _r in mapped)
+    with search.batch_text_index(using) if fresh else nullcontext():
+        bulk.write_rows(Activity, fields, values_out, conflict, savepoint=False)
 
     # Tag rows: only where the tags changed (or the activity is new).
     changed = [

@@ -170,7 +170,12 @@ def test_index_write_costs_a_constant_number_of_statements_per_batch(reseller):
 
     small, large = statements(5, 0), statements(400, 1000)
     assert small == large
-    assert max(small) <= 10
+    # SQLite: a batch with new activities adds them to the text index with three
+    # statements of its own (pause the insert trigger, one INSERT ... SELECT,
+    # resume) instead of one trigger statement per row.
+    sqlite = connection.vendor == "sqlite"
+    assert small[0] <= 10 + (3 if sqlite else 0)
+    assert small[1] <= 10
 
 
 def test_the_index_maps_the_batch_it_is_given_without_reading_it_back(account):

@@ -259,3 +259,96 @@ def test_sqlite_index_is_restored_after_a_migration_drops_its_triggers(portal, c
     later = act(portal.account, visitor="written-after")
     assert search._fts_ids("written-after", []) == [later.pk]
     assert not search.ensure_sqlite_index()  # nothing missing now
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's FTS5 table")
+def test_sqlite_bulk_write_fills_the_index_per_batch_and_keeps_it_whole(portal):
+    """The bulk write pauses the insert trigger for its batch and adds the batch's
+    new rows with one statement at its end; rows written meanwhile by anyone in
+    that transaction are in it too, updates still follow, nothing is left paused,
+    and the index stays an exact image of the table (FTS5 integrity-check)."""
+    from django.db import transaction
+
+    from cobrowse_portal.vendorkit.bulk import upsert
+    from tests.core.test_bench_raw import T0, _account
+    from vendors.samesurf.models import SameSurfRoom
+
+    def paused() -> bool:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT COUNT(*) FROM {search.FTS_BATCH}")
+            return bool(cursor.fetchone()[0])
+
+    with transaction.atomic(), search.batch_text_index("default"):
+        assert paused()
+        inside = act(portal.account, visitor="written-inside-qv")
+        assert search._fts_ids("written-inside-qv", []) == []  # not yet
+    assert not paused()
+    assert search._fts_ids("written-inside-qv", []) == [inside.pk]
+
+    account = _account(portal.account.workspace, 5)  # a bulk upsert of 5 rooms
+    assert not paused()
+    rooms = Activity.objects.filter(account=account)
+    assert {search._fts_ids(f"room {i}", [])[0] for i in range(5)} == {
+        r.pk for r in rooms
+    }
+    upsert(  # one title changed, one room new: an update and an insert in a batch
+        SameSurfRoom,
+        account,
+        [
+            {
+                "external_id": f"{100 + i}:0",
+                "number": str(100 + i),
+                "version": 0,
+                "title": "Retitled zw" if i == 0 else f"Room {i}",
+                "started_at": T0 + timedelta(minutes=i),
+                "duration": 300,
+                "raw": {"room": str(100 + i), "n": i},
+            }
+            for i in (0, 9)
+        ],
+    )
+    assert search._fts_ids("retitled zw", []) == [rooms.get(external_id="100:0").pk]
+    assert search._fts_ids("room 9", []) == [rooms.get(external_id="109:0").pk]
+    assert not paused()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {search.FTS_TABLE}({search.FTS_TABLE}, rank) "
+            "VALUES ('integrity-check', 1)"
+        )
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's FTS5 table")
+def test_sqlite_failed_batch_leaves_the_trigger_running(portal):
+    """A batch that fails rolls back with its transaction, pause included."""
+    from django.db import transaction
+
+    with (
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+        search.batch_text_index("default"),
+    ):
+        raise RuntimeError("the write failed")
+    later = act(portal.account, visitor="after-a-failure-kq")
+    assert search._fts_ids("after-a-failure-kq", []) == [later.pk]
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's FTS5 table")
+def test_sqlite_insert_trigger_without_the_pause_is_replaced(portal):
+    """A database left with the per-row insert trigger (no pause clause) would
+    index a bulk write's rows twice: post_migrate's check replaces it."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TRIGGER {search.FTS_TABLE}_insert")
+        cursor.execute(
+            f"CREATE TRIGGER {search.FTS_TABLE}_insert AFTER INSERT ON core_activity "
+            f"BEGIN INSERT INTO {search.FTS_TABLE}(rowid, search) "
+            "VALUES (new.id, new.search); END"
+        )
+    assert search.ensure_sqlite_index()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT sql FROM sqlite_master WHERE name = %s",
+            [f"{search.FTS_TABLE}_insert"],
+        )
+        assert search.FTS_BATCH in cursor.fetchone()[0]
+    row = act(portal.account, visitor="after-the-repair-jx")
+    assert search._fts_ids("after-the-repair-jx", []) == [row.pk]

@@ -11,10 +11,10 @@ carries no e-mail or id to match a person by).
 
 from __future__ import annotations
 
-from django.urls import NoReverseMatch, get_urlconf
+from django.urls import NoReverseMatch
 
 from cobrowse_portal.core.choices import ActivityStatus
-from cobrowse_portal.core.urlcache import url_for
+from cobrowse_portal.core.urlcache import current_urlconf, url_for
 
 #: The room's page (the pages' `samesurf:room_detail`, kwargs account_id and pk).
 ROOM_PAGE = "samesurf:room_detail"
@@ -26,7 +26,7 @@ RECORDED = "recorded"
 
 
 def room_link(account, pk) -> str:
-    urlconf = get_urlconf()
+    urlconf = current_urlconf()  # read once per batch (urlcache.held)
     if pk is None or urlconf in _missing:
         return ""
     try:

@@ -152,13 +152,25 @@ class SameSurfRecording(SyncedModel):
     @classmethod
     def sync_for(cls, account, counts: dict[str, int]) -> None:
         """Rows 0..n-1 for each room external id -> n (bulk; one id lookup)."""
+        from django.db import connections, router
+
         from cobrowse_portal.vendorkit.bulk import upsert
 
-        ids = dict(
-            SameSurfRoom.objects.filter(
-                account=account, external_id__in=list(counts)
-            ).values_list("external_id", "pk")
-        )
+        # One plain query (the ORM's per-parameter work on the batch's 1,000 ids
+        # costs more than the query itself).
+        keys = list(counts)
+        connection = connections[router.db_for_read(SameSurfRoom)]
+        table = connection.ops.quote_name(SameSurfRoom._meta.db_table)
+        ids: dict[str, int] = {}
+        with connection.cursor() as cursor:
+            for i in range(0, len(keys), 1000):
+                part = keys[i : i + 1000]
+                cursor.execute(
+                    f"SELECT external_id, id FROM {table} WHERE account_id = %s "
+                    f"AND external_id IN ({', '.join(['%s'] * len(part))})",
+                    [account.pk, *part],
+                )
+                ids.update(cursor.fetchall())
         rows = [
             {
                 "external_id": cls.key(ext, i),
