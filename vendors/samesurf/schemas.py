@@ -11,9 +11,10 @@ absolute http(s) URLs survive. Anything undocumented stays in `raw`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from cobrowse_portal.vendorkit.lenient import as_bool, as_dt, as_int
 from cobrowse_portal.vendorkit.safeurl import safe_url
 
 #: `disabledfeatures` values the docs list (create room and create subscription).
@@ -56,38 +57,6 @@ def as_str(value: Any) -> str:
     if value is None or isinstance(value, dict | list):
         return ""
     return str(value)
-
-
-def as_int(value: Any) -> int | None:
-    """Whole numbers, also when sent as text ("123"); anything else is None."""
-    if value is None or value == "" or isinstance(value, bool):
-        return None
-    try:
-        return int(float(value))
-    except (TypeError, ValueError):
-        return None
-
-
-def as_bool(value: Any) -> bool | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int | float):
-        return bool(value)
-    return str(value).strip().lower() in {"true", "1", "yes"}
-
-
-def as_dt(value: Any) -> datetime | None:
-    """ISO 8601 ("2016-12-19T14:20:22Z"); a time without a zone is taken as UTC
-    (every documented example is UTC, with the Z)."""
-    if not value or not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def room_of(d: dict) -> str:

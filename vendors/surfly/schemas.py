@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.utils.dateparse import parse_datetime
-
+from cobrowse_portal.vendorkit.lenient import as_bool, as_dt, as_int
 from cobrowse_portal.vendorkit.safeurl import safe_url
 
 #: The three documented webhook event types; Surfly takes one category per webhook.
@@ -26,44 +25,6 @@ def as_str(value: Any) -> str | None:
     if value is None or value == "":
         return None
     return str(value)
-
-
-def as_int(value: Any) -> int | None:
-    if value is None or value == "" or isinstance(value, bool):
-        return None
-    try:
-        return int(float(value))
-    except (TypeError, ValueError):
-        return None
-
-
-def as_bool(value: Any) -> bool | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int | float):
-        return bool(value)
-    return str(value).strip().lower() in {"true", "1", "yes", "y", "on"}
-
-
-def as_dt(value: Any) -> datetime | None:
-    if not value:
-        return None
-    if isinstance(value, datetime):
-        return value
-    try:
-        parsed = datetime.fromisoformat(str(value))  # fast path; 3.11 takes "Z"
-    except ValueError:
-        try:
-            parsed = parse_datetime(str(value).replace("Z", "+00:00"))
-        except ValueError:
-            return None
-    if parsed and parsed.tzinfo is None:
-        from datetime import UTC
-
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed
 
 
 def as_tags(value: Any) -> list[str]:
