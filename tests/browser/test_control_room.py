@@ -46,18 +46,6 @@ def chartjs_served(settings):
     finders.get_finder.cache_clear()
 
 
-@pytest.fixture
-def browser_errors(page):
-    seen: list[str] = []
-    page.on("console", lambda m: seen.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda exc: seen.append(str(exc)))
-    page.on(
-        "response",
-        lambda r: seen.append(f"{r.status} {r.url}") if r.status >= 400 else None,
-    )
-    return seen
-
-
 def seed_control_room(workspace):
     now = timezone.now()
     desk = make_account(workspace, "Acme desk")

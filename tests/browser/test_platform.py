@@ -26,26 +26,6 @@ pytestmark = [
 SCREENSHOT = Path(__file__).resolve().parents[2] / "var" / "screenshot-dashboard.png"
 
 
-@pytest.fixture
-def browser_errors(page):
-    """Console errors and CSP violations seen by the page (there should be none)."""
-    seen: list[str] = []
-    page.on(
-        "console",
-        lambda m: (
-            seen.append(f"{m.text} {m.location.get('url', '')}")
-            if m.type == "error"
-            else None
-        ),
-    )
-    page.on("pageerror", lambda exc: seen.append(str(exc)))
-    page.on(
-        "response",
-        lambda r: seen.append(f"{r.status} {r.url}") if r.status >= 400 else None,
-    )
-    return seen
-
-
 def seed_dashboard(reseller):
     """A workspace that looks lived-in for the README screenshot."""
     now = timezone.now()

@@ -11,7 +11,8 @@ from django.urls import reverse
 from playwright.sync_api import expect
 
 from cobrowse_portal.core.models import Workspace
-from tests.conftest import PASSWORD, sandbox_account
+from tests.browser.helpers import log_in
+from tests.conftest import sandbox_account
 from vendors.samesurf.models import SameSurfRoom, SameSurfSubscription
 from vendors.samesurf.sandbox.models import Subscription
 from vendors.samesurf.sandbox.seed import seed
@@ -20,14 +21,6 @@ pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True, databases="__all__"),
 ]
-
-
-def log_in(page, live_server, username: str) -> None:
-    page.goto(f"{live_server.url}/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    expect(page.locator(".topbar")).to_contain_text(username)
 
 
 @pytest.fixture

@@ -9,34 +9,13 @@ import pytest
 from django.urls import reverse
 from playwright.sync_api import expect
 
-from tests.conftest import PASSWORD
+from tests.browser.helpers import log_in
 from tests.core.conftest import make_account
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True, databases="__all__"),
 ]
-
-
-@pytest.fixture
-def browser_errors(page):
-    """Console errors, CSP violations and failed requests (there should be none)."""
-    seen: list[str] = []
-    page.on("console", lambda m: seen.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda exc: seen.append(str(exc)))
-    page.on(
-        "response",
-        lambda r: seen.append(f"{r.status} {r.url}") if r.status >= 400 else None,
-    )
-    return seen
-
-
-def log_in(page, live_server, username: str) -> None:
-    page.goto(f"{live_server.url}/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    expect(page.locator(".topbar")).to_contain_text(username)
 
 
 def test_sidebar_folds_away_on_a_narrow_screen(

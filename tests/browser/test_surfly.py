@@ -9,7 +9,8 @@ from django.urls import reverse
 from playwright.sync_api import expect
 
 from cobrowse_portal.vendorkit.runs import execute_stream
-from tests.conftest import PASSWORD, sandbox_account
+from tests.browser.helpers import log_in
+from tests.conftest import sandbox_account
 from vendors.surfly.models import CobrowseSession, SurflyClient
 from vendors.surfly.sandbox.models import Company
 from vendors.surfly.sandbox.seed import RESELLER_KEY, seed
@@ -18,14 +19,6 @@ pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True, databases="__all__"),
 ]
-
-
-def log_in(page, live_server, username: str) -> None:
-    page.goto(f"{live_server.url}/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    expect(page.locator(".topbar")).to_contain_text(username)
 
 
 @pytest.fixture
