@@ -353,3 +353,91 @@ def _scratch(model, account, name: str, key: tuple, *, indexes: bool = False):
 
 def fmt(n: float) -> str:
     return f"{n:,.0f}"
+
+
+def portal_database(scenario: str) -> tuple[str | None, str]:
+    """The portal database a sync benchmark uses: a PostgreSQL database derived from
+    DATABASE_URL (`<name>_bench_<scenario>`, dropped and recreated), or None for
+    SQLite files under WORK; with the sentence that says which."""
+    from tests.benchmarks.databases import derived_url
+
+    pg = os.environ.get("DATABASE_URL", "")
+    if not pg.startswith("postgres"):
+        return None, "SQLite"
+    url = derived_url(pg, scenario)
+    name = url.rsplit("/", 1)[1]
+    return (
+        url,
+        f"PostgreSQL (database {name}, derived from DATABASE_URL; "
+        "dropped and recreated)",
+    )
+
+
+def report_sync(
+    out,
+    full: dict,
+    small_run: dict,
+    rows: list,
+    *,
+    unit: str,
+    small: int,
+    records: int,
+    server_cpu: float | None = None,
+) -> None:
+    """Print a vendor sync benchmark's figures: one line per run, the raw upsert
+    rates of the same rows (vendor table only, and with their activities) and the
+    backfill's ratio to each (by wall time, and on SQLite by CPU per row), the
+    no-change re-sync's requests and peak RSS from `small` to `records`."""
+    out(
+        f"\n{'run':<34}{unit + '/s':>12}{'requests':>10}{'created':>9}{'updated':>9}"
+        f"{'unchanged':>11}{'seconds':>9}{'cpu s':>8}"
+    )
+    for label, r in rows:
+        out(
+            f"{label:<34}{fmt(r['records_per_second']):>12}{r['requests']:>10}"
+            f"{r['created']:>9}{r['updated']:>9}{r['unchanged']:>11}"
+            f"{r['seconds']:>9.2f}{r['cpu_seconds']:>8.2f}"
+        )
+    if server_cpu is not None:
+        out(f"sandbox server CPU over all runs: {server_cpu:.1f} s")
+    raw = full["raw"]["records_per_second"]
+    backfill = full["backfill"]
+    out(
+        f"\nraw database upsert ({full['raw']['method']}): {fmt(raw)} {unit}/s "
+        f"on the same {full['raw']['rows']:,} rows"
+    )
+    ratio = backfill["records_per_second"] / raw
+    out(f"backfill / raw upsert = {ratio:.0%} (target >= 40%)")
+    both = full["raw_index"]
+    out(
+        f"raw database upsert with the index ({both['method']}): "
+        f"{fmt(both['records_per_second'])} {unit}/s, the same rows and their "
+        f"{both['activities']:,} activities in the same transaction"
+    )
+    out(
+        f"backfill / raw upsert with the index = "
+        f"{backfill['records_per_second'] / both['records_per_second']:.0%}"
+    )
+    if full["vendor"] == "sqlite":  # the database's CPU is this process's: robust
+        touched = backfill["created"] + backfill["updated"] + backfill["unchanged"]
+        per = backfill["cpu_seconds"] / touched  # to the machine's load
+        for name, r in (("raw", full["raw"]), ("raw with the index", both)):
+            raw_per = r["cpu_seconds"] / r["rows"]
+            out(
+                f"by CPU: backfill / {name} = {raw_per / per:.0%} "
+                f"({per * 1e6:.0f} against {raw_per * 1e6:.0f} us of CPU a row)"
+            )
+    if "naive" in full:
+        out(
+            f"naive update_or_create loop: {fmt(full['naive']['records_per_second'])} "
+            f"{unit}/s ({full['naive']['rows']:,} rows), "
+            f"{full['naive']['records_per_second'] / raw:.1%} of raw"
+        )
+    out(f"no-change re-sync requests = {full['nochange']['requests']} (target <= 2)")
+    growth = backfill["peak_rss_mb"] - small_run["peak_rss_mb"]
+    out(
+        f"peak RSS: {small_run['peak_rss_mb']:.0f} MB after {small:,} {unit}, "
+        f"{backfill['peak_rss_mb']:.0f} MB after {records:,} "
+        f"(growth {growth:.0f} MB, target < 100 MB)"
+    )
+    out(f"load at the end {os.getloadavg()[0]:.2f}")

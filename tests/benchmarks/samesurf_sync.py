@@ -30,16 +30,17 @@ import os
 import shutil
 import time
 
-from tests.benchmarks.databases import derived_url, recreate
+from tests.benchmarks.databases import recreate
 from tests.benchmarks.harness import (
     WORK,
     Server,
     bench_env,
-    fmt,
     fresh_databases,
     manage,
     peak_rss_mb,
+    portal_database,
     raw_upsert,
+    report_sync,
     run_child,
     run_stream,
 )
@@ -190,14 +191,7 @@ def main() -> None:
         print(json.dumps(result))  # noqa: T201
         return
 
-    pg = os.environ.get("DATABASE_URL", "")
-    portal_url = derived_url(pg, "samesurf") if pg.startswith("postgres") else None
-    backend = (
-        f"PostgreSQL (database {portal_url.rsplit('/', 1)[1]}, derived from "
-        "DATABASE_URL; dropped and recreated)"
-        if portal_url
-        else "SQLite"
-    )
+    portal_url, backend = portal_database("samesurf")
     out = print  # noqa: T202
     out(
         f"SameSurf analytics-room sync benchmark on {backend}: {args.records:,} "
@@ -225,7 +219,6 @@ def main() -> None:
         server.stop()
     shutil.rmtree(WORK, ignore_errors=True)
 
-    raw = full["raw"]["records_per_second"]
     rows = [
         ("(a) backfill", full["backfill"]),
         ("(b) re-sync, no change", full["nochange"]),
@@ -234,17 +227,16 @@ def main() -> None:
             full["incremental_after_new"],
         ),
     ]
-    out(
-        f"\n{'run':<30}{'rooms/s':>10}{'requests':>10}{'created':>9}{'updated':>9}"
-        f"{'unchanged':>11}{'seconds':>9}{'cpu s':>8}"
+    report_sync(
+        out,
+        full,
+        small_run,
+        rows,
+        unit="rooms",
+        small=args.small,
+        records=args.records,
+        server_cpu=server_cpu,
     )
-    for label, r in rows:
-        out(
-            f"{label:<30}{fmt(r['records_per_second']):>10}{r['requests']:>10}"
-            f"{r['created']:>9}{r['updated']:>9}{r['unchanged']:>11}"
-            f"{r['seconds']:>9.2f}{r['cpu_seconds']:>8.2f}"
-        )
-    out(f"sandbox server CPU over all three runs: {server_cpu:.1f} s")
     c = full["check"]
     out(
         f"stored {c['stored_rooms']:,} rooms ({c['distinct_keys']:,} distinct "
@@ -252,39 +244,6 @@ def main() -> None:
         f"{c['activities']:,} activities; {c['recordings']:,} recordings of "
         f"{c['vendor_recordings']:,}"
     )
-    out(
-        f"\nraw database upsert ({full['raw']['method']}): {fmt(raw)} rooms/s "
-        f"on the same {full['raw']['rows']:,} rows"
-    )
-    ratio = full["backfill"]["records_per_second"] / raw
-    out(f"backfill / raw upsert = {ratio:.0%} (target >= 40%)")
-    both = full["raw_index"]
-    out(
-        f"raw database upsert with the index ({both['method']}): "
-        f"{fmt(both['records_per_second'])} rooms/s, the same rows and their "
-        f"{both['activities']:,} activities in the same transaction"
-    )
-    out(
-        f"backfill / raw upsert with the index = "
-        f"{full['backfill']['records_per_second'] / both['records_per_second']:.0%}"
-    )
-    if full["vendor"] == "sqlite":  # the database's CPU is this process's: robust
-        b = full["backfill"]  # to the machine's load
-        per = b["cpu_seconds"] / (b["created"] + b["updated"] + b["unchanged"])
-        for name, r in (("raw", full["raw"]), ("raw with the index", both)):
-            raw_per = r["cpu_seconds"] / r["rows"]
-            out(
-                f"by CPU: backfill / {name} = {raw_per / per:.0%} "
-                f"({per * 1e6:.0f} against {raw_per * 1e6:.0f} us of CPU a row)"
-            )
-    out(f"no-change re-sync requests = {full['nochange']['requests']} (target <= 2)")
-    growth = full["backfill"]["peak_rss_mb"] - small_run["peak_rss_mb"]
-    out(
-        f"peak RSS: {small_run['peak_rss_mb']:.0f} MB after {args.small:,} rooms, "
-        f"{full['backfill']['peak_rss_mb']:.0f} MB after {args.records:,} "
-        f"(growth {growth:.0f} MB, target < 100 MB)"
-    )
-    out(f"load at the end {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

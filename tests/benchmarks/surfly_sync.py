@@ -20,11 +20,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import time
 
-from tests.benchmarks.databases import derived_url, recreate
+from tests.benchmarks.databases import recreate
 from tests.benchmarks.harness import (  # noqa: F401 (re-exported to the others)
     PY,
     ROOT,
@@ -36,7 +35,9 @@ from tests.benchmarks.harness import (  # noqa: F401 (re-exported to the others)
     fresh_databases,
     manage,
     peak_rss_mb,
+    portal_database,
     raw_upsert,
+    report_sync,
     run_child,
     run_stream,
 )
@@ -205,16 +206,7 @@ def main() -> None:
         print(json.dumps(result))  # noqa: T201
         return
 
-    pg = os.environ.get("DATABASE_URL", "")
-    portal_url = pg if pg.startswith("postgres") else None
-    if portal_url:
-        portal_url = derived_url(portal_url, "sync")
-    backend = (
-        f"PostgreSQL (database {portal_url.rsplit('/', 1)[1]}, derived from "
-        "DATABASE_URL; dropped and recreated)"
-        if portal_url
-        else "SQLite"
-    )
+    portal_url, backend = portal_database("sync")
     out = print  # noqa: T202
     out(
         f"Surfly history sync benchmark on {backend}: {args.records:,} records, "
@@ -235,12 +227,13 @@ def main() -> None:
     )
     server = Server(big["env"])
     try:
+        cpu = server.cpu_seconds()
         full = child(big["env"], "full", server.url)
+        server_cpu = server.cpu_seconds() - cpu
     finally:
         server.stop()
     shutil.rmtree(WORK, ignore_errors=True)
 
-    raw = full["raw"]["records_per_second"]
     rows = [
         ("(a) backfill", full["backfill"]),
         ("(b) re-sync, no change", full["nochange"]),
@@ -253,51 +246,15 @@ def main() -> None:
             full["incremental_after_new"],
         ),
     ]
-    out(
-        f"\n{'run':<34}{'records/s':>12}{'requests':>10}{'created':>9}{'updated':>9}"
-        f"{'unchanged':>11}{'seconds':>9}"
-    )
-    for label, r in rows:
-        out(
-            f"{label:<34}{fmt(r['records_per_second']):>12}{r['requests']:>10}"
-            f"{r['created']:>9}{r['updated']:>9}{r['unchanged']:>11}{r['seconds']:>9.2f}"
-        )
-    out(
-        f"\nraw database upsert ({full['raw']['method']}): {fmt(raw)} records/s "
-        f"on the same {full['raw']['rows']:,} rows"
-    )
-    out(
-        f"naive update_or_create loop: {fmt(full['naive']['records_per_second'])} "
-        f"records/s ({full['naive']['rows']:,} rows)"
-    )
-    ratio = full["backfill"]["records_per_second"] / raw
-    out(f"backfill / raw upsert = {ratio:.0%} (target >= 40%)")
-    both = full["raw_index"]
-    out(
-        f"raw database upsert with the index ({both['method']}): "
-        f"{fmt(both['records_per_second'])} records/s, the same rows and their "
-        f"{both['activities']:,} activities in the same transaction"
-    )
-    out(
-        f"backfill / raw upsert with the index = "
-        f"{full['backfill']['records_per_second'] / both['records_per_second']:.0%}"
-    )
-    if full["vendor"] == "sqlite":  # the database's CPU is this process's: robust
-        b = full["backfill"]  # to the machine's load
-        per = b["cpu_seconds"] / (b["created"] + b["updated"] + b["unchanged"])
-        for name, r in (("raw", full["raw"]), ("raw with the index", both)):
-            raw_per = r["cpu_seconds"] / r["rows"]
-            out(
-                f"by CPU: backfill / {name} = {raw_per / per:.0%} "
-                f"({per * 1e6:.0f} against {raw_per * 1e6:.0f} us of CPU a row)"
-            )
-    out(f"naive loop / raw upsert = {full['naive']['records_per_second'] / raw:.1%}")
-    out(f"no-change re-sync requests = {full['nochange']['requests']} (target <= 2)")
-    growth = full["backfill"]["peak_rss_mb"] - small_run["peak_rss_mb"]
-    out(
-        f"peak RSS: {small_run['peak_rss_mb']:.0f} MB after {args.small:,} records, "
-        f"{full['backfill']['peak_rss_mb']:.0f} MB after {args.records:,} "
-        f"(growth {growth:.0f} MB, target < 100 MB)"
+    report_sync(
+        out,
+        full,
+        small_run,
+        rows,
+        unit="records",
+        small=args.small,
+        records=args.records,
+        server_cpu=server_cpu,
     )
 
 
