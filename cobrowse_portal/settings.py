@@ -188,9 +188,11 @@ LOGOUT_REDIRECT_URL = "login"
 
 # --- Login throttling (django-axes) --------------------------------------------
 # Axes first: it refuses a locked-out login before any password is checked.
+# Then Django's ModelBackend, whose per-request user lookup also reads the user's
+# workspaces and roles (one query for both, cobrowse_portal/core/auth.py).
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "cobrowse_portal.core.auth.PortalBackend",
 ]
 # Policy (cobrowse_portal/core/throttling.py, README "Security"): one username at
 # one address is locked after AXES_FAILURE_LIMIT failures; one address, whatever

@@ -202,6 +202,9 @@ def open_workspaces(user) -> list[tuple[Workspace, str | None]]:
     the rest of the request's bookkeeping, so the ORM writes its SQL once per
     database with a placeholder for the user's pk, and every request runs that
     SQL with the pk in the placeholder's place."""
+    known = getattr(user, "_open_workspaces", None)
+    if known is not None:  # read with the user (core.auth.PortalBackend)
+        return known
     using = router.db_for_read(Workspace)
     key = (using, connections[using].vendor)
     plan = _open_sql.get(key)
@@ -215,6 +218,12 @@ def open_workspaces(user) -> list[tuple[Workspace, str | None]]:
     rows = Workspace.objects.db_manager(using).raw(
         sql, [pk if p == _USER_PLACEHOLDER else p for p in params]
     )
+    return effective_roles(rows)
+
+
+def effective_roles(rows) -> list[tuple[Workspace, str | None]]:
+    """Each workspace row of `_open_workspaces_query` (with its `own_role` and
+    `parent_role`) with the user's effective role there."""
     out = []
     for ws in rows:
         best = ws.own_role

@@ -81,6 +81,99 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def process_cpu(pid: int) -> float | None:
+    """CPU seconds (user + system, every thread's, ended threads too) process
+    `pid` has used (Linux /proc), or None when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def process_tree(root: int) -> list[int]:
+    """`root` and its direct children (gunicorn's master and its workers)."""
+    pids = [root]
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            pid, rest = stat.read_text().split(" ", 1)
+            if int(rest.rsplit(")", 1)[1].split()[1]) == root:
+                pids.append(int(pid))
+        except (OSError, IndexError, ValueError):
+            continue
+    return pids
+
+
+def postgres_backends(url: str):
+    """A callable listing the server processes connected to `url`'s database
+    (pg_stat_activity, this meter's own connection excluded), for CpuMeter."""
+    import psycopg
+
+    conn = psycopg.connect(url, autocommit=True)
+    name = url.rsplit("/", 1)[1].split("?")[0]
+
+    def pids() -> list[int]:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s "
+            "AND pid <> pg_backend_pid()",
+            [name],
+        ).fetchall()
+        return [pid for (pid,) in rows]
+
+    pids.close = conn.close
+    return pids
+
+
+class CpuMeter:
+    """CPU seconds used during a `with` block by groups of processes (each a
+    callable returning the pids to count now), sampled every `every` seconds so
+    a process that starts or ends during the block is counted too (up to its
+    last sample). CPU time is what the machine's load does not inflate, unlike
+    wall-clock latency: other sessions on the machine slow a run but add no CPU
+    to its processes."""
+
+    def __init__(self, groups: dict, every: float = 0.5) -> None:
+        import threading
+
+        self.groups, self.every = groups, every
+        self.first: dict[str, dict[int, float]] = {g: {} for g in groups}
+        self.last: dict[str, dict[int, float]] = {g: {} for g in groups}
+        self.seconds: dict[str, float] = {}
+        self.processes: dict[str, int] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+
+    def _sample(self, *, start: bool = False) -> None:
+        for group, pids in self.groups.items():
+            for pid in pids():
+                cpu = process_cpu(pid)
+                if cpu is None:
+                    continue
+                if start:
+                    self.first[group][pid] = cpu
+                self.last[group][pid] = cpu
+
+    def _poll(self) -> None:
+        while not self._stop.wait(self.every):
+            self._sample()
+
+    def __enter__(self) -> CpuMeter:
+        self._sample(start=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+        for group in self.groups:
+            first, last = self.first[group], self.last[group]
+            self.processes[group] = len(last)
+            self.seconds[group] = sum(
+                cpu - first.get(pid, 0.0) for pid, cpu in last.items()
+            )
+
+
 def insert_in_batches(cursor, sql: str, tag_sql: str, rows, *, every: int = 50_000):
     """SQLite seeding: `rows` yields (row, [tag rows]); both are inserted with
     executemany, one transaction per `every` rows."""

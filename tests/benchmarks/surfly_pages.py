@@ -37,10 +37,13 @@ from tests.benchmarks.harness import (
     PY,
     ROOT,
     WORK,
+    CpuMeter,
     bench_env,
     free_port,
     insert_tables_in_batches,
     manage,
+    postgres_backends,
+    process_tree,
     run_child,
 )
 
@@ -538,6 +541,7 @@ def main() -> None:
         _print_table("Django admin sessions changelist", figures, 1000)
     if "load" in scenarios:
         users = child(env, "users", "100")
+        backends = postgres_backends(portal) if portal.startswith("postgres") else None
         server = Gunicorn(env)
         try:
             for page in users["pages"].values():  # warm every worker
@@ -547,10 +551,17 @@ def main() -> None:
                 ("50 users, no think time", 50, False, 150),
                 ("100 users: Live every 5 s, another page every 15 s", 100, True, None),
             ):
-                r = run_load(
-                    server.port, count, users["pages"], users["cookies"],
-                    args.seconds if not paced else max(args.seconds, 30), paced,
-                )  # fmt: skip
+                groups = {
+                    "gunicorn": lambda: process_tree(server.proc.pid),
+                    "load generator": lambda: [os.getpid()],
+                }
+                if portal.startswith("postgres"):
+                    groups["postgres"] = backends
+                with CpuMeter(groups) as cpu:
+                    r = run_load(
+                        server.port, count, users["pages"], users["cookies"],
+                        args.seconds if not paced else max(args.seconds, 30), paced,
+                    )  # fmt: skip
                 out(f"\nLoad, gunicorn 4 workers on loopback: {label}")
                 target = f" (target >= {rps_target})" if rps_target else ""
                 out(
@@ -563,9 +574,19 @@ def main() -> None:
                         f"  {name:10s} n {f['n']:5d}  p50 {f['p50']:6.1f}  "
                         f"p95 {f['p95']:6.1f}  p99 {f['p99']:6.1f} ms"
                     )
+                out(
+                    "  CPU per request: "
+                    + ", ".join(
+                        f"{group} {seconds / max(1, r['requests']) * 1000:.2f} ms"
+                        f" ({cpu.processes[group]} processes)"
+                        for group, seconds in cpu.seconds.items()
+                    )
+                )
                 out(f"  {uptime()}")
         finally:
             server.stop()
+            if backends is not None:
+                backends.close()
 
 
 if __name__ == "__main__":

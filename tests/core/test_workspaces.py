@@ -170,6 +170,41 @@ def test_open_workspaces_matches_effective_role_for_every_user(
     assert open_workspaces(archived) == []
 
 
+def test_user_lookup_reads_the_workspaces_in_the_same_query(
+    reseller, client_workspace, other_workspace, django_assert_num_queries
+):
+    """The per-request user lookup (the session's backend) brings the user's
+    open workspaces with their roles in its one query: what open_workspaces
+    answers, for each user in turn, and the user as the ORM would load it."""
+    from cobrowse_portal.core.auth import PortalBackend
+
+    make_user("r-admin", reseller, Role.ADMIN)
+    make_user("r-agent", reseller, Role.AGENT)
+    make_user("c-agent", client_workspace, Role.AGENT)
+    both = make_user("both", client_workspace, Role.AGENT)
+    Membership.objects.create(user=both, workspace=reseller, role=Role.MANAGER)
+    make_user("nobody", other_workspace, Role.ADMIN)
+    make_user("none-at-all")
+    backend = PortalBackend()
+    fields = [f.attname for f in get_user_model()._meta.concrete_fields]
+    for user in get_user_model().objects.order_by("pk"):
+        expected = [(ws.pk, ws.name, role) for ws, role in open_workspaces(user)]
+        with django_assert_num_queries(1):
+            got = backend.get_user(user.pk)
+            opened = open_workspaces(got)  # read with the user: no query
+        assert [(ws.pk, ws.name, role) for ws, role in opened] == expected
+        assert [getattr(got, f) for f in fields] == [getattr(user, f) for f in fields]
+        assert got.get_session_auth_hash() == user.get_session_auth_hash()
+        for ws, _ in opened:
+            fresh = type(ws).objects.get(pk=ws.pk)
+            assert ws.created_at == fresh.created_at and ws.time_zone == fresh.time_zone
+    # As ModelBackend: no such user, or an inactive one, is nobody.
+    assert backend.get_user(987654) is None
+    both.is_active = False
+    both.save()
+    assert backend.get_user(both.pk) is None
+
+
 # --- login, logout, password ----------------------------------------------------------
 def test_login_form_logs_in_and_lands_on_the_dashboard(personas, client):
     response = client.post(reverse("login"), {"username": "ada", "password": PASSWORD})

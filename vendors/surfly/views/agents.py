@@ -166,7 +166,8 @@ def agents(request, account_id: int):
             form=form,
             agents=shown,
             truncated=len(rows) > AGENT_LIMIT,
-            has_any=_agents(account).exists(),
+            # Only asked when nothing is listed (the "no agents yet" message).
+            has_any=bool(rows) or _agents(account).exists(),
         ),
         partial="table",
     )
