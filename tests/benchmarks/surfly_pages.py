@@ -380,12 +380,26 @@ def child(env: dict, *args: str) -> dict:
 
 # --- load -------------------------------------------------------------------------
 class Gunicorn:
-    def __init__(self, env: dict, workers: int = 4) -> None:
+    """gunicorn on loopback: `sync` is the issue's reference set-up (4 sync
+    workers); `production` is what `make run` and production start
+    (cobrowse_portal/gunicorn_conf.py: gthread, 2 workers x 4 threads)."""
+
+    def __init__(self, env: dict, server: str = "sync") -> None:
         self.port = free_port()
+        how = (
+            ["--workers", "4"]
+            if server == "sync"
+            else ["-c", "python:cobrowse_portal.gunicorn_conf"]
+        )
+        self.label = (
+            "gunicorn 4 sync workers"
+            if server == "sync"
+            else "gunicorn production conf (gthread 2 x 4)"
+        )
         self.proc = subprocess.Popen(
             [
                 str(Path(PY).with_name("gunicorn")), "cobrowse_portal.wsgi",
-                "--bind", f"127.0.0.1:{self.port}", "--workers", str(workers),
+                "--bind", f"127.0.0.1:{self.port}", *how,
                 "--timeout", "60", "--log-level", "warning",
             ],
             cwd=ROOT, env=env,
@@ -505,6 +519,13 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=40)
     parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument(
+        "--server",
+        choices=("sync", "production"),
+        default="sync",
+        help="load: 4 sync workers (the issue's set-up) or the production "
+        "gunicorn_conf.py (gthread 2 x 4)",
+    )
     args = parser.parse_args()
     scenarios = [s.strip() for s in args.scenario.split(",") if s.strip()]
 
@@ -542,7 +563,7 @@ def main() -> None:
     if "load" in scenarios:
         users = child(env, "users", "100")
         backends = postgres_backends(portal) if portal.startswith("postgres") else None
-        server = Gunicorn(env)
+        server = Gunicorn(env, args.server)
         try:
             for page in users["pages"].values():  # warm every worker
                 for _ in range(8):
@@ -562,7 +583,7 @@ def main() -> None:
                         server.port, count, users["pages"], users["cookies"],
                         args.seconds if not paced else max(args.seconds, 30), paced,
                     )  # fmt: skip
-                out(f"\nLoad, gunicorn 4 workers on loopback: {label}")
+                out(f"\nLoad, {server.label} on loopback: {label}")
                 target = f" (target >= {rps_target})" if rps_target else ""
                 out(
                     f"  {r['requests']} requests, {r['rps']:.0f} requests/s{target}, "
