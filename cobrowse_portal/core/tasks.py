@@ -19,6 +19,7 @@ from cobrowse_portal.vendorkit.runs import (
     lower_flag,
     raise_flag,
 )
+from cobrowse_portal.vendorkit.webhooks import Event
 
 from .choices import EventStatus, Trigger
 from .models import VendorAccount, WebhookEvent
@@ -115,11 +116,14 @@ def process_webhook_events(account_id: int) -> str:
             return f"account {account_id} is gone"
         handler = account.spec.webhooks
         while True:
-            batch = list(
-                WebhookEvent.objects.filter(
+            batch = [
+                Event(*row)
+                for row in WebhookEvent.objects.filter(
                     account=account, status=EventStatus.RECEIVED
-                ).order_by("sequence", "id")[:DRAIN_BATCH]
-            )
+                )
+                .order_by("sequence", "id")
+                .values_list("pk", "sequence", "event_type", "payload")[:DRAIN_BATCH]
+            ]
             if not batch:
                 break
             for i in range(0, len(batch), COMMIT_EVERY):
@@ -137,27 +141,42 @@ def process_webhook_events(account_id: int) -> str:
     return f"{done} events applied"
 
 
-def _apply_events(handler, account, events: list[WebhookEvent]) -> int:
-    """Apply events in order in one transaction (one commit, not one per event);
-    each in its own savepoint, so one bad event does not block the rest."""
-    applied, failed = [], []
+def _apply_events(handler, account, events: list[Event]) -> int:
+    """Apply events in order in one transaction (one commit, not one per event):
+    the handler applies the batch (`WebhookHandler.apply_batch`, one savepoint);
+    if that fails, the batch is rolled back and each event applied in its own
+    savepoint, so one bad event does not block the rest. The events are marked
+    in one UPDATE."""
     # The control room's index follows the batch in one bulk write at its end,
     # inside this transaction (not one index write per event).
     with transaction.atomic(), deferred_index():
-        for event in events:
-            try:
-                with transaction.atomic():
-                    handler.apply(account, event)
-                applied.append(event.pk)
-            except Exception as exc:
-                log.exception("webhook event %s failed", event.pk)
-                failed.append((event.pk, redact(exc)[:500]))
+        try:
+            with transaction.atomic():
+                failed = handler.apply_batch(account, events)
+        except Exception:
+            log.warning(
+                "a batch of %d webhook events of account %s was rolled back; "
+                "applying them one at a time",
+                len(events),
+                account.pk,
+                exc_info=True,
+            )
+            failed = {}
+            for i, event in enumerate(events):
+                try:
+                    with transaction.atomic():
+                        handler.apply(account, event)
+                except Exception as exc:
+                    failed[i] = exc
+        applied = [e.pk for i, e in enumerate(events) if i not in failed]
         WebhookEvent.objects.filter(pk__in=applied).update(
             status=EventStatus.PROCESSED, error="", processed_at=timezone.now()
         )
-        for pk, error in failed:
-            WebhookEvent.objects.filter(pk=pk).update(
-                status=EventStatus.FAILED, error=error
+        for i, exc in failed.items():
+            log.error("webhook event %s failed", events[i].pk, exc_info=exc)
+            WebhookEvent.objects.filter(pk=events[i].pk).update(
+                status=EventStatus.FAILED,
+                error=redact(f"{type(exc).__name__}: {exc}")[:500],
             )
     return len(events)
 
