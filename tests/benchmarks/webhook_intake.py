@@ -13,7 +13,7 @@ the last accepted event until every event is applied; `uptime` load next to them
 Databases: `<name>_bench_hooks` and `<name>_bench_hooks_sb`, derived from
 DATABASE_URL (default postgres://postgres@127.0.0.1:5432/cobrowse), created fresh
 and dropped at the end. Redis: BENCH_REDIS_URL (default redis://127.0.0.1:6379/13),
-flushed first.
+flushed first (never CELERY_BROKER_URL's database).
 """
 
 from __future__ import annotations
@@ -227,6 +227,17 @@ def event_counts(db_url: str) -> dict:
     return rows
 
 
+def batch_count(db_url: str) -> int:
+    """How many batches the drains committed: the events of one batch share
+    their `processed_at` (one UPDATE per batch)."""
+    import psycopg
+
+    with psycopg.connect(db_url) as conn:
+        return conn.execute(
+            "SELECT count(DISTINCT (account_id, processed_at)) FROM core_webhookevent"
+        ).fetchone()[0]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=5000)
@@ -249,6 +260,7 @@ def main() -> None:
     if not base.startswith("postgres"):
         base = "postgres://postgres@127.0.0.1:5432/cobrowse"
     db_url, sb_url = db_urls(base)
+    # Not CELERY_BROKER_URL: the benchmark flushes its broker database.
     redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
     work = ROOT / "var" / "bench-hooks"
     work.mkdir(parents=True, exist_ok=True)
@@ -337,6 +349,7 @@ def main() -> None:
                 break
             time.sleep(0.05)
         applied_at = time.perf_counter()
+        batches = batch_count(db_url)
         cpu_web = session_cpu(web.pid) - cpu_web
         cpu_worker = session_cpu(worker.pid) - cpu_worker
         load_after = run(env, "uptime")
@@ -378,6 +391,10 @@ def main() -> None:
     out(
         f"applied exactly once: {verdict(exact)} (processed per account: "
         f"{sorted(processed.values())}; other statuses: {others or 'none'})"
+    )
+    out(
+        f"drain batches committed: {batches:,} "
+        f"({args.events / max(batches, 1):.1f} events per batch)"
     )
     out(
         f"CPU per event: web {cpu_web / args.events * 1000:.2f} ms, worker "
