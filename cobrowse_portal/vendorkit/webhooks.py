@@ -262,6 +262,83 @@ def write_records(model, account, records: list[dict], fields, locked) -> int:
     return bulk.write_rows(model, columns, values, conflict, savepoint=False)
 
 
+# --- the drain's statements ------------------------------------------------------
+# `core.process_webhook_events` runs for every few events while deliveries arrive:
+# its reads and writes of events are plain statements (no query compilation).
+class _DrainSQL:
+    def __init__(self, connection) -> None:
+        qn = connection.ops.quote_name
+        event = WebhookEvent._meta
+        table = qn(event.db_table)
+        col = {n: qn(event.get_field(n).column) for n in ("account", "status", "id")}
+        self.postgres = connection.vendor == "postgresql"
+        waiting = f"{col['account']} = %s AND {col['status']} = %s"
+        self.pending = (
+            f"SELECT {col['id']}, {qn('sequence')}, {qn('event_type')}, "
+            f"{qn('payload')} FROM {table} WHERE {waiting} "
+            f"ORDER BY {qn('sequence')}, {col['id']} LIMIT %s"
+        )
+        self.any = f"SELECT 1 FROM {table} WHERE {waiting} LIMIT 1"
+        self.mark = (
+            f"UPDATE {table} SET {col['status']} = %s, {qn('error')} = %s, "
+            f"{qn('processed_at')} = %s WHERE {col['id']} "
+        )
+
+
+_drain_sql: dict[str, _DrainSQL] = {}
+
+
+def _drain():
+    connection = connections[router.db_for_write(WebhookEvent)]
+    sql = _drain_sql.get(connection.vendor)
+    if sql is None:
+        sql = _drain_sql[connection.vendor] = _DrainSQL(connection)
+    return connection, sql
+
+
+def pending_events(account_id: int, limit: int) -> list[Event]:
+    """The account's received events, in the vendor's sequence order (then
+    arrival), at most `limit`, as `Event` tuples."""
+    connection, sql = _drain()
+    with connection.cursor() as cursor:
+        cursor.execute(sql.pending, [account_id, EventStatus.RECEIVED, limit])
+        rows = cursor.fetchall()
+    return [
+        Event(pk, sequence, event_type, _stored_payload(payload))
+        for pk, sequence, event_type, payload in rows
+    ]
+
+
+def _stored_payload(value):
+    if value is None or not isinstance(value, str | bytes):
+        return value
+    return parse_json(value.encode() if isinstance(value, str) else value)
+
+
+def has_pending(account_id: int) -> bool:
+    connection, sql = _drain()
+    with connection.cursor() as cursor:
+        cursor.execute(sql.any, [account_id, EventStatus.RECEIVED])
+        return cursor.fetchone() is not None
+
+
+def mark_events(pks: list[int], status: str, error: str = "") -> None:
+    """Set the status (and error) of these events in one UPDATE; processed ones
+    get their processing time."""
+    if not pks:
+        return
+    connection, sql = _drain()
+    at = timezone.now() if status == EventStatus.PROCESSED else None
+    params = [status, error, connection.ops.adapt_datetimefield_value(at)]
+    if sql.postgres:
+        statement, params = sql.mark + "= ANY(%s)", [*params, list(pks)]
+    else:
+        statement = sql.mark + f"IN ({', '.join(['%s'] * len(pks))})"
+        params += pks
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+
+
 def token_matches(account: VendorAccount | None, token: str) -> bool:
     return _token_ok(account.webhook_token if account else None, token)
 

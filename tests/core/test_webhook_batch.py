@@ -304,3 +304,21 @@ def test_events_that_change_nothing_write_nothing(account, monkeypatch):
     assert written == [] and indexed == []
     assert CobrowseSession.objects.filter(account=account).values().get() == before
     assert set(statuses(account).values()) == {EventStatus.PROCESSED}
+
+
+def test_the_drain_counts_usage_in_the_workspace_time_zone(reseller):
+    """The drain reads the account in one plain query (its workspace's time zone
+    included): a session started at 20:00 UTC counts on the next day in
+    Auckland, and a drain for an account that is gone does nothing."""
+    from cobrowse_portal.core.models import UsageDay
+
+    reseller.time_zone = "Pacific/Auckland"
+    reseller.save()
+    account = make_account(reseller, "Auckland desk")
+    store(account, 1, start_time="2026-10-01T20:00:00Z")
+    store(account, 2, "session.ended", end_time="2026-10-01T20:10:00Z", duration=600)
+    assert tasks.process_webhook_events(account.pk) == "2 events applied"
+    day = UsageDay.objects.get(account=account)
+    assert str(day.day) == "2026-10-02"
+    assert (day.activities, day.seconds) == (1, 600)
+    assert tasks.process_webhook_events(987654) == "account 987654 is gone"
