@@ -1,18 +1,22 @@
-"""The webhook drain in-process (`core.process_webhook_events`), without gunicorn,
-Celery or the senders: the worker's CPU per event and its statements per event,
-figures the machine's load does not inflate much. Prints; asserts nothing.
+"""The webhook intake and drain in-process, without gunicorn, Celery or the
+senders: CPU and statements per event of the intake (each delivery through
+Django's WSGI handler, as gunicorn calls it) and of the drain
+(`core.process_webhook_events`), figures the machine's load inflates less than
+wall-clock ones. Prints; asserts nothing.
 
   python -m tests.benchmarks.webhook_drain --events 5000
   DATABASE_URL=postgres://postgres@127.0.0.1:5432/cobrowse python -m …
-  … --profile backlog   (cProfile of that mode, top functions by own time)
+  … --profile backlog   (cProfile of that mode, top functions by CPU time)
 
 The events are the intake benchmark's (`webhook_intake.payloads`: 10 accounts,
-sessions queued, started and ended in sequence order), stored through the real
-intake (`vendorkit.webhooks.intake`, its task hand-off switched off). Two modes:
-`backlog` stores them all, then drains each account (batches of 100, as when the
-worker is behind); `trickle` stores `--trickle` events per account and drains, over
-and over (small batches, as when the worker keeps up with the senders). Each mode
-checks that every event was applied exactly once and each session ended. On
+sessions queued, started and ended in sequence order), delivered through the
+portal's WSGI handler (the queued task is not sent: `delay` is a no-op, the flag
+protocol runs). Modes: `intake` delivers them all (CPU and statements per
+delivery); `backlog` then drains each account (batches of 100, as when the
+worker is behind); `trickle` delivers `--trickle` events per account and drains,
+over and over (small batches, as when the worker keeps up with the senders).
+The drain modes check that every event was applied exactly once and each
+session ended. On
 PostgreSQL it works in `<name>_bench_drain` (derived from DATABASE_URL, dropped
 and recreated).
 """
@@ -25,6 +29,7 @@ import io
 import os
 import pstats
 import time
+import uuid
 
 from tests.benchmarks.databases import derived_url, recreate
 from tests.benchmarks.harness import WORK, bench_env
@@ -54,7 +59,7 @@ def _accounts(n: int, mode: str) -> list[dict]:
         account = VendorAccount(
             workspace=workspace,
             vendor="surfly",
-            name=f"{mode} {i}",
+            name=f"{mode} {i} {uuid.uuid4().hex[:8]}",
             base_url="http://127.0.0.1:9/v2",
             enabled=False,
         )
@@ -64,13 +69,36 @@ def _accounts(n: int, mode: str) -> list[dict]:
     return out
 
 
-def _deliver(work) -> None:
-    from cobrowse_portal.vendorkit import webhooks
+_app = None
 
+
+def _deliver(work) -> None:
+    """POST each body through Django's WSGI handler (middleware included)."""
+    global _app
+    if _app is None:
+        from django.core.handlers.wsgi import WSGIHandler
+
+        _app = WSGIHandler()
     for path, body in work:
-        _, _, account_id, token, _ = path.split("/")
-        status, _ = webhooks.intake(int(account_id), token, lambda b=body: b)
-        assert status == 202, status
+        environ = {
+            "REQUEST_METHOD": "POST",
+            "PATH_INFO": path,
+            "SCRIPT_NAME": "",
+            "SERVER_NAME": "127.0.0.1",
+            "SERVER_PORT": "8000",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "HTTP_HOST": "127.0.0.1",
+            "CONTENT_TYPE": "application/json",
+            "CONTENT_LENGTH": str(len(body)),
+            "wsgi.input": io.BytesIO(body),
+            "wsgi.errors": io.StringIO(),
+            "wsgi.url_scheme": "http",
+        }
+        statuses: list[str] = []
+        response = _app(environ, lambda s, h, out=statuses: out.append(s))
+        b"".join(response)
+        response.close()
+        assert statuses[0].startswith("202"), statuses
 
 
 def _run(mode: str, events: int, accounts: int, trickle: int, profiler) -> dict:
@@ -94,7 +122,7 @@ def _run(mode: str, events: int, accounts: int, trickle: int, profiler) -> dict:
 
     cpu = wall = 0.0
 
-    def drain() -> None:
+    def timed(step) -> None:
         nonlocal cpu, wall
         t, c = time.perf_counter(), time.process_time()
         if profiler is not None:
@@ -102,8 +130,7 @@ def _run(mode: str, events: int, accounts: int, trickle: int, profiler) -> dict:
         bulk.write_rows = write_rows
         try:
             with connection.execute_wrapper(statements):
-                for account_id in ids:
-                    tasks.process_webhook_events(account_id)
+                step()
         finally:
             bulk.write_rows = original
             if profiler is not None:
@@ -111,7 +138,14 @@ def _run(mode: str, events: int, accounts: int, trickle: int, profiler) -> dict:
         cpu += time.process_time() - c
         wall += time.perf_counter() - t
 
-    if mode == "backlog":
+    def drain() -> None:
+        timed(lambda: [tasks.process_webhook_events(pk) for pk in ids])
+
+    if mode == "intake":
+        _deliver(work[: len(ids)])  # each account seen once, as a running server has
+        timed(lambda: _deliver(work[len(ids) :]))
+        events -= len(ids)
+    elif mode == "backlog":
         _deliver(work)
         drain()
     else:
@@ -119,6 +153,15 @@ def _run(mode: str, events: int, accounts: int, trickle: int, profiler) -> dict:
         for i in range(0, len(work), step):
             _deliver(work[i : i + step])
             drain()
+    if mode == "intake":
+        stored = WebhookEvent.objects.filter(account_id__in=ids, status="received")
+        return {
+            "cpu": cpu,
+            "wall": wall,
+            "statements": statements.count,
+            "ok": stored.count() == len(work),
+            "events": events,
+        }
     left = WebhookEvent.objects.filter(account_id__in=ids).exclude(status="processed")
     sessions = CobrowseSession.objects.filter(account_id__in=ids)
     ok = (
@@ -133,7 +176,7 @@ def _run(mode: str, events: int, accounts: int, trickle: int, profiler) -> dict:
         "wall": wall,
         "statements": statements.count,
         "ok": ok,
-        "sessions": sessions.count(),
+        "events": events,
     }
 
 
@@ -141,18 +184,16 @@ def run(events: int, accounts: int, trickle: int, repeat: int, profile: str) -> 
     from django.db import connection
 
     from cobrowse_portal.core import tasks
-    from cobrowse_portal.vendorkit import webhooks
 
     out = print  # noqa: T202
-    # The intake's hand-off to Celery is off: the benchmark drains itself.
-    webhooks._request_processing = lambda account_id: None
-    tasks.request_webhook_processing = lambda account_id, force=False: False
-    profiler = cProfile.Profile() if profile else None
+    # Nothing is sent to a broker: the benchmark drains itself.
+    tasks.process_webhook_events.delay = lambda account_id: None
+    profiler = cProfile.Profile(time.process_time) if profile else None
     out(
         f"webhook drain on {connection.vendor}: {events:,} events over {accounts} "
         f"accounts, best of {repeat}; load before {os.getloadavg()}"
     )
-    for mode in ("backlog", "trickle"):
+    for mode in ("intake", "backlog", "trickle"):
         best = None
         for r in range(repeat):
             result = _run(
@@ -164,12 +205,14 @@ def run(events: int, accounts: int, trickle: int, repeat: int, profile: str) -> 
             )
             if best is None or result["cpu"] < best["cpu"]:
                 best = result
-        label = mode if mode == "backlog" else f"trickle ({trickle}/account)"
+        label = f"trickle ({trickle}/account)" if mode == "trickle" else mode
+        n = best["events"]
+        check = "all stored" if mode == "intake" else "exactly once and in order"
         out(
-            f"{label:<24} CPU {best['cpu'] / events * 1000:6.3f} ms/event, wall "
-            f"{best['wall'] / events * 1000:6.3f} ms/event, "
-            f"{best['statements'] / events:5.2f} statements/event, "
-            f"exactly once and in order: {'ok' if best['ok'] else 'NO'}"
+            f"{label:<24} CPU {best['cpu'] / n * 1000:6.3f} ms/event, wall "
+            f"{best['wall'] / n * 1000:6.3f} ms/event, "
+            f"{best['statements'] / n:5.2f} statements/event, "
+            f"{check}: {'ok' if best['ok'] else 'NO'}"
         )
     out(f"load after {os.getloadavg()}")
     if profiler is not None:
@@ -185,7 +228,9 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=10)
     parser.add_argument("--trickle", type=int, default=5)
     parser.add_argument("--repeat", type=int, default=2)
-    parser.add_argument("--profile", choices=["backlog", "trickle"], default="")
+    parser.add_argument(
+        "--profile", choices=["intake", "backlog", "trickle"], default=""
+    )
     args = parser.parse_args()
 
     pg = os.environ.get("DATABASE_URL", "")
@@ -198,7 +243,9 @@ def main() -> None:
             p.unlink()
         portal = f"sqlite:///{WORK / 'drain-portal.sqlite3'}"
     sandbox = f"sqlite:///{WORK / 'drain-sandbox.sqlite3'}"
-    os.environ.update(bench_env(portal, sandbox, SANDBOX_ENABLED="false"))
+    os.environ.update(
+        bench_env(portal, sandbox, SANDBOX_ENABLED="false", CONN_MAX_AGE="60")
+    )
 
     import django
 

@@ -98,6 +98,24 @@ def session_cpu(sid: int) -> float:
     return total / tick
 
 
+def database_cpu(name: str) -> float:
+    """CPU seconds used so far by the live PostgreSQL backends serving database
+    `name` (their process title names it; the portal keeps its connections for
+    the run, CONN_MAX_AGE)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            title = (proc / "cmdline").read_bytes()
+            if not title.startswith(b"postgres: ") or f" {name} ".encode() not in title:
+                continue
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
 def wait_port(port: int, proc: subprocess.Popen, what: str) -> None:
     import socket
 
@@ -337,8 +355,11 @@ def main() -> None:
         wait_port(port, web, "gunicorn")
         time.sleep(3)  # the worker connects to Redis
         load_before = run(env, "uptime")
+        db_name = db_url.rsplit("/", 1)[1]
         cpu_web, cpu_worker = session_cpu(web.pid), session_cpu(worker.pid)
+        cpu_db, cpu_senders = database_cpu(db_name), time.process_time()
         sent = send_all(port, bodies, args.senders)
+        cpu_senders = time.process_time() - cpu_senders
         accepted = sent["statuses"].get(202, 0)
         # Until every event is applied (or 120 s).
         deadline = time.perf_counter() + 120
@@ -352,6 +373,7 @@ def main() -> None:
         batches = batch_count(db_url)
         cpu_web = session_cpu(web.pid) - cpu_web
         cpu_worker = session_cpu(worker.pid) - cpu_worker
+        cpu_db = database_cpu(db_name) - cpu_db
         load_after = run(env, "uptime")
     finally:
         stop(web)
@@ -400,6 +422,11 @@ def main() -> None:
         f"CPU per event: web {cpu_web / args.events * 1000:.2f} ms, worker "
         f"{cpu_worker / args.events * 1000:.2f} ms (gunicorn and celery processes; "
         f"PostgreSQL and the senders not counted)"
+    )
+    per_event = 1000 / args.events
+    out(
+        f"CPU per event elsewhere: PostgreSQL backends {cpu_db * per_event:.2f} ms, "
+        f"the senders {cpu_senders * per_event:.2f} ms"
     )
     out(f"load before: {load_before}")
     out(f"load after:  {load_after}")
