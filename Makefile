@@ -83,7 +83,7 @@ format: install
 ## make bench: every benchmark; prints figures, asserts nothing.
 ## BENCH=sync|samesurf|webhooks|pages|admin|load|control picks some (comma-separated);
 ## BENCH_ARGS go to the sync one, SAMESURF_ARGS, WEBHOOK_BENCH_ARGS and PAGES_ARGS to
-## theirs (webhooks: PostgreSQL + Redis, from DATABASE_URL and CELERY_BROKER_URL).
+## theirs (webhooks: PostgreSQL + Redis, from DATABASE_URL and BENCH_REDIS_URL, flushed).
 BENCH ?= sync,samesurf,webhooks,pages,admin,load,control
 bench: install assets
 	@if [[ ",$(BENCH)," == *,sync,* ]]; then $(PY) -m tests.benchmarks.surfly_sync $(BENCH_ARGS); fi

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
+import time
 from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.utils import timezone
 
+from cobrowse_portal.vendorkit import webhooks
 from cobrowse_portal.vendorkit.models import deferred_index
 from cobrowse_portal.vendorkit.redaction import redact
 from cobrowse_portal.vendorkit.runs import (
@@ -19,9 +21,10 @@ from cobrowse_portal.vendorkit.runs import (
     lower_flag,
     raise_flag,
 )
+from cobrowse_portal.vendorkit.webhooks import Event
 
 from .choices import EventStatus, Trigger
-from .models import VendorAccount, WebhookEvent
+from .models import VendorAccount, WebhookEvent, Workspace
 
 log = logging.getLogger("cobrowse.core.tasks")
 
@@ -101,7 +104,13 @@ def request_webhook_processing(account_id: int, *, force: bool = False) -> bool:
 @shared_task(name="core.process_webhook_events")
 def process_webhook_events(account_id: int) -> str:
     """Apply all of an account's stored webhook events in the vendor's sequence
-    order, until none is left (events arriving meanwhile are drained too)."""
+    order, until none is left (events arriving meanwhile are drained too).
+
+    Runs for every few events while deliveries arrive, so its own statements are
+    few and plain: take the claim (one upsert), lower the flag, read the account,
+    then per read of events one query and per batch one transaction; at the end
+    one statement frees the claim and lowers the flag, and one looks for events
+    that arrived after the last read."""
     claim = acquire_claim(account_id, "webhooks")
     if claim is None:
         # The running drain re-checks for events after it ends; nothing to do.
@@ -110,56 +119,99 @@ def process_webhook_events(account_id: int) -> str:
     try:
         # From here on a new delivery queues one more task (it may find nothing).
         lower_flag(account_id, WEBHOOKS_QUEUED)
-        account = VendorAccount.objects.filter(pk=account_id).first()
+        account = _drain_account(account_id)
         if account is None:
             return f"account {account_id} is gone"
         handler = account.spec.webhooks
-        while True:
-            batch = list(
-                WebhookEvent.objects.filter(
-                    account=account, status=EventStatus.RECEIVED
-                ).order_by("sequence", "id")[:DRAIN_BATCH]
-            )
-            if not batch:
-                break
+        refreshed = time.monotonic()
+        while batch := webhooks.pending_events(account_id, DRAIN_BATCH):
             for i in range(0, len(batch), COMMIT_EVERY):
                 done += _apply_events(handler, account, batch[i : i + COMMIT_EVERY])
-            claim.heartbeat()
+            if time.monotonic() - refreshed > settings.SYNC_CLAIM_TTL_SECONDS / 4:
+                claim.heartbeat()
+                refreshed = time.monotonic()
     finally:
-        claim.release()
+        # Freed and lowered together: a flag raised after this is a delivery
+        # whose task will find the claim free.
+        claim.release(lower=WEBHOOKS_QUEUED)
     # A task that found us busy returned without draining: if anything arrived
-    # after our last look, queue one more drain (the flag may be theirs: force).
-    lower_flag(account_id, WEBHOOKS_QUEUED)
-    if WebhookEvent.objects.filter(
-        account_id=account_id, status=EventStatus.RECEIVED
-    ).exists():
-        request_webhook_processing(account_id, force=True)
+    # after our last look, queue one more drain.
+    if webhooks.has_pending(account_id):
+        request_webhook_processing(account_id)
     return f"{done} events applied"
 
 
-def _apply_events(handler, account, events: list[WebhookEvent]) -> int:
-    """Apply events in order in one transaction (one commit, not one per event);
-    each in its own savepoint, so one bad event does not block the rest."""
-    applied, failed = [], []
+def _drain_account(account_id: int) -> VendorAccount | None:
+    """The account as the drain needs it, from one plain query: its id,
+    workspace and vendor (its other fields are deferred: read on first use), and
+    the workspace's time zone noted for the usage rollups."""
+    meta, workspace = VendorAccount._meta, Workspace._meta
+    names = [
+        f.attname
+        for f in meta.concrete_fields
+        if f.attname in ("id", "workspace_id", "vendor")
+    ]
+    using = router.db_for_read(VendorAccount)
+    connection = connections[using]
+    qn = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {', '.join(f'a.{qn(n)}' for n in names)}, w.{qn('time_zone')} "
+            f"FROM {qn(meta.db_table)} a JOIN {qn(workspace.db_table)} w "
+            f"ON w.{qn('id')} = a.{qn('workspace_id')} WHERE a.{qn('id')} = %s",
+            [account_id],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    account = VendorAccount.from_db(using, names, row[:-1])
+    account._usage_zone = row[-1] or "UTC"  # read by vendorkit.activity
+    return account
+
+
+def _apply_events(handler, account, events: list[Event]) -> int:
+    """Apply events in order in one transaction (one commit, not one per event):
+    the handler applies the batch (`WebhookHandler.apply_batch`) and the events
+    are marked in one UPDATE. If that fails, the transaction is rolled back and
+    the batch applied again with each event in its own savepoint, so one bad
+    event does not block the rest."""
     # The control room's index follows the batch in one bulk write at its end,
-    # inside this transaction (not one index write per event).
+    # inside the transaction (not one index write per event).
+    try:
+        with transaction.atomic(), deferred_index():
+            _mark(events, handler.apply_batch(account, events))
+        return len(events)
+    except Exception:
+        log.warning(
+            "a batch of %d webhook events of account %s was rolled back; "
+            "applying them one at a time",
+            len(events),
+            account.pk,
+            exc_info=True,
+        )
     with transaction.atomic(), deferred_index():
-        for event in events:
+        failed = {}
+        for i, event in enumerate(events):
             try:
                 with transaction.atomic():
                     handler.apply(account, event)
-                applied.append(event.pk)
             except Exception as exc:
-                log.exception("webhook event %s failed", event.pk)
-                failed.append((event.pk, redact(exc)[:500]))
-        WebhookEvent.objects.filter(pk__in=applied).update(
-            status=EventStatus.PROCESSED, error="", processed_at=timezone.now()
-        )
-        for pk, error in failed:
-            WebhookEvent.objects.filter(pk=pk).update(
-                status=EventStatus.FAILED, error=error
-            )
+                failed[i] = exc
+        _mark(events, failed)
     return len(events)
+
+
+def _mark(events: list[Event], failed: dict[int, Exception]) -> None:
+    webhooks.mark_events(
+        [e.pk for i, e in enumerate(events) if i not in failed], EventStatus.PROCESSED
+    )
+    for i, exc in failed.items():
+        log.error("webhook event %s failed", events[i].pk, exc_info=exc)
+        webhooks.mark_events(
+            [events[i].pk],
+            EventStatus.FAILED,
+            redact(f"{type(exc).__name__}: {exc}")[:500],
+        )
 
 
 # --- the sweeper: nothing waits forever ------------------------------------------

@@ -229,16 +229,17 @@ COPY_MIN_ROWS = 200
 
 def write_rows(
     model, fields, values: list[tuple], conflict: str = "", *, savepoint: bool = True
-) -> None:
+) -> int:
     """INSERT `values` (tuples of database values, one per field of `fields`) into
     `model`'s table as one statement, followed by `conflict` (an ON CONFLICT
     clause or ""): SQLite executemany; PostgreSQL COPY into a temporary table, then
     one INSERT ... SELECT (small batches: one multi-row INSERT ... VALUES). Used for
     vendor rows and for the index derived from them. `savepoint=False` inside a
     caller's transaction: no savepoint of its own (the caller's rolls back all).
+    Returns the rows inserted or updated (the database's count).
     """
     if not values:
-        return
+        return 0
     connection = connections[router.db_for_write(model)]
     qn = connection.ops.quote_name
     table = qn(model._meta.db_table)
@@ -257,6 +258,7 @@ def write_rows(
                 + conflict,
                 [v for r in values for v in r],
             )
+            return cursor.cursor.rowcount
         elif connection.vendor == "postgresql":
             # COPY into a temporary table, then one INSERT ... SELECT: far fewer
             # round trips and less per-row parsing than a batched INSERT.
@@ -275,12 +277,14 @@ def write_rows(
                 f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {stage} "
                 + conflict
             )
+            return pg.rowcount
         else:
             placeholders = ", ".join(["%s"] * len(fields))
             cursor.executemany(
                 f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) " + conflict,
                 values,
             )
+            return cursor.rowcount
 
 
 def _pg_placeholder(field) -> str:

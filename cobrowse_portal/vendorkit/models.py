@@ -40,6 +40,23 @@ def deferred_index() -> Iterator[None]:
         activity.index_rows(model, account, sorted(external_ids))
 
 
+def index_later(model, account, external_ids) -> None:
+    """Bring the index in step with these stored rows of `model` (written by the
+    caller, in its transaction): at the end of the enclosing `deferred_index()`
+    block, or now outside one."""
+    from . import activity
+
+    if not activity.has_sources(model):
+        return
+    pending = _deferred.get()
+    if pending is not None:
+        pending.setdefault((model, account.pk), (account, set()))[1].update(
+            external_ids
+        )
+        return
+    activity.index_rows(model, account, list(external_ids))
+
+
 class SyncedModel(models.Model):
     """A local copy of one vendor object, keyed by (account, external_id).
 
@@ -76,11 +93,9 @@ class SyncedModel(models.Model):
 
         if not activity.has_sources(type(self)):
             return super().save(*args, **kwargs)
-        pending = _deferred.get()
-        if pending is not None:
+        if _deferred.get() is not None:
             super().save(*args, **kwargs)
-            key = (type(self), self.account_id)
-            pending.setdefault(key, (self.account, set()))[1].add(self.external_id)
+            index_later(type(self), self.account, [self.external_id])
             return None
         using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
         with transaction.atomic(using=using):

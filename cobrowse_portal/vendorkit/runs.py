@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, connections, models, router, transaction
+from django.db import connections, models, router, transaction
 from django.utils import timezone
 
 from cobrowse_portal.core.choices import AccountStatus, RunStatus, Trigger
@@ -28,6 +28,62 @@ log = logging.getLogger("cobrowse.vendorkit.runs")
 
 
 # --- claims ------------------------------------------------------------------------
+# Claims and flags are rows of SyncClaim, written with plain statements (one each,
+# no model instance or query compilation: the webhook drain takes and frees a
+# claim for every few events).
+class _ClaimSQL:
+    def __init__(self, connection) -> None:
+        qn = connection.ops.quote_name
+        self.table = table = qn(SyncClaim._meta.db_table)
+        acc, stream, token, expires = (
+            qn(n) for n in ("account_id", "stream", "token", "expires_at")
+        )
+        # An expired claim (its worker died) is taken over in the same statement;
+        # between racing workers the row lock decides.
+        self.acquire = (
+            f"INSERT INTO {table} ({acc}, {stream}, {token}, {expires}) "
+            f"VALUES (%s, %s, %s, %s) ON CONFLICT ({acc}, {stream}) DO UPDATE SET "
+            f"{token} = EXCLUDED.{token}, {expires} = EXCLUDED.{expires} "
+            f"WHERE {table}.{expires} < %s"
+        )
+        self.raised = (
+            f"SELECT 1 FROM {table} WHERE {acc} = %s AND {stream} = %s "
+            f"AND {expires} >= %s"
+        )
+        held = f"{acc} = %s AND {stream} = %s AND {token} = %s"
+        self.refresh = f"UPDATE {table} SET {expires} = %s WHERE {held}"
+        self.release = f"DELETE FROM {table} WHERE {held}"
+        self.release_and_lower = (
+            f"DELETE FROM {table} WHERE {acc} = %s AND "
+            f"(({stream} = %s AND {token} = %s) OR {stream} = %s)"
+        )
+        self.lower = f"DELETE FROM {table} WHERE {acc} = %s AND {stream} = %s"
+
+
+_claim_sql: dict[str, _ClaimSQL] = {}
+
+
+def _claims():
+    """(connection, its statements) for SyncClaim rows."""
+    connection = connections[router.db_for_write(SyncClaim)]
+    sql = _claim_sql.get(connection.vendor)
+    if sql is None:
+        sql = _claim_sql[connection.vendor] = _ClaimSQL(connection)
+    return connection, sql
+
+
+def _run(statement: str, params: list) -> int:
+    connection, _ = _claims()
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        return cursor.rowcount
+
+
+def _when(value):
+    connection, _ = _claims()
+    return connection.ops.adapt_datetimefield_value(value)
+
+
 @dataclass
 class Claim:
     account_id: int
@@ -36,14 +92,23 @@ class Claim:
 
     def heartbeat(self) -> None:
         """Push the expiry forward; called after every page."""
-        SyncClaim.objects.filter(
-            account_id=self.account_id, stream=self.stream, token=self.token
-        ).update(expires_at=_claim_expiry())
+        _, sql = _claims()
+        _run(
+            sql.refresh,
+            [_when(_claim_expiry()), self.account_id, self.stream, self.token],
+        )
 
-    def release(self) -> None:
-        SyncClaim.objects.filter(
-            account_id=self.account_id, stream=self.stream, token=self.token
-        ).delete()
+    def release(self, *, lower: str | None = None) -> None:
+        """Give the claim up (and, with `lower`, lower that flag of the account
+        in the same statement)."""
+        _, sql = _claims()
+        if lower is None:
+            _run(sql.release, [self.account_id, self.stream, self.token])
+        else:
+            _run(
+                sql.release_and_lower,
+                [self.account_id, self.stream, self.token, lower],
+            )
 
 
 def _claim_expiry():
@@ -53,24 +118,17 @@ def _claim_expiry():
 def acquire_claim(account_id: int, stream: str) -> Claim | None:
     """Take the (account, stream) claim, or None if a live run holds it.
 
-    The unique constraint decides between racing workers; an expired claim (its
-    worker crashed) is cleared first.
+    One statement: the unique constraint decides between racing workers, and an
+    expired claim (its worker crashed) is taken over.
     """
-    SyncClaim.objects.filter(
-        account_id=account_id, stream=stream, expires_at__lt=timezone.now()
-    ).delete()
+    _, sql = _claims()
     token = uuid.uuid4().hex
-    try:
-        with transaction.atomic():
-            SyncClaim.objects.create(
-                account_id=account_id,
-                stream=stream,
-                token=token,
-                expires_at=_claim_expiry(),
-            )
-    except IntegrityError:
-        return None
-    return Claim(account_id, stream, token)
+    now = timezone.now()
+    taken = _run(
+        sql.acquire,
+        [account_id, stream, token, _when(_claim_expiry()), _when(now)],
+    )
+    return Claim(account_id, stream, token) if taken == 1 else None
 
 
 # --- flags -------------------------------------------------------------------------
@@ -79,9 +137,7 @@ def acquire_claim(account_id: int, stream: str) -> Claim | None:
 # every database and shared by every process (unlike a local-memory cache).
 def raise_flag(account_id: int, name: str, ttl: int) -> bool:
     """Set the (account, name) flag; True if we set it, False if a live one was set."""
-    connection = connections[router.db_for_write(SyncClaim)]
-    qn = connection.ops.quote_name
-    table = qn(SyncClaim._meta.db_table)
+    connection, sql = _claims()
     now = timezone.now()
     adapt = connection.ops.adapt_datetimefield_value
     # Mostly the flag is up (a burst): a plain read answers that without a write
@@ -89,29 +145,16 @@ def raise_flag(account_id: int, name: str, ttl: int) -> bool:
     # lowered right after this read is the same as one lowered right after a
     # no-op upsert: the task that lowered it has yet to look for our event.
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT 1 FROM {table} WHERE {qn('account_id')} = %s AND "
-            f"{qn('stream')} = %s AND {qn('expires_at')} >= %s",
-            [account_id, name, adapt(now)],
-        )
+        cursor.execute(sql.raised, [account_id, name, adapt(now)])
         if cursor.fetchone():
             return False
-    sql = (
-        f"INSERT INTO {table} ({qn('account_id')}, {qn('stream')}, {qn('token')}, "
-        f"{qn('expires_at')}) VALUES (%s, %s, %s, %s) "
-        f"ON CONFLICT ({qn('account_id')}, {qn('stream')}) DO UPDATE SET "
-        f"{qn('token')} = EXCLUDED.{qn('token')}, "
-        f"{qn('expires_at')} = EXCLUDED.{qn('expires_at')} "
-        f"WHERE {table}.{qn('expires_at')} < %s"
-    )
     params = [account_id, name, "flag", adapt(now + timedelta(seconds=ttl)), adapt(now)]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.rowcount == 1
+    return _run(sql.acquire, params) == 1
 
 
 def lower_flag(account_id: int, name: str) -> None:
-    SyncClaim.objects.filter(account_id=account_id, stream=name).delete()
+    _, sql = _claims()
+    _run(sql.lower, [account_id, name])
 
 
 # --- cursors -----------------------------------------------------------------------

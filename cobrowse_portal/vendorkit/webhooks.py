@@ -3,7 +3,10 @@ size and JSON checks, store-once by the vendor's event id, and hand-off to Celer
 
 A vendor supplies a `WebhookHandler` subclass that says how to read its envelope,
 which columns its values land in (their sizes are checked at intake) and how to
-apply its events.
+apply its events. Events that each change one row of one model (a session, a
+room) subclass `RecordHandler` instead: the vendor writes only the merge of one
+event into the row's fields, and vendorkit applies a whole batch of events with a
+fixed number of statements.
 
 Text is normalised before anything is stored: lone UTF-16 surrogates (`"\\ud800"`
 is valid JSON, but PostgreSQL text and jsonb refuse it) become U+FFFD; NUL is
@@ -18,19 +21,20 @@ import hmac
 import json
 import math
 import re
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple
 
 import orjson
 from django.apps import apps
 from django.conf import settings
-from django.db import connections, router, transaction
+from django.db import connections, models, router, transaction
 from django.utils import timezone
 
 from cobrowse_portal.core.choices import EventStatus
 from cobrowse_portal.core.models import VendorAccount, WebhookEvent
 
-from . import registry
+from . import activity, bulk, registry
+from .models import index_later
 
 #: Where vendors post an account's events; the token segment is a secret, masked in
 #: every log line of every process (registered when the vendorkit app is ready, so
@@ -61,8 +65,278 @@ class WebhookHandler:
         checks `columns`; a vendor may add its own checks."""
         check_sizes(payload, column_limits(type(self)))
 
-    def apply(self, account: VendorAccount, event: WebhookEvent) -> None:
+    def apply(self, account: VendorAccount, event: Event) -> None:
+        """Apply one stored event (it has `pk`, `sequence`, `event_type` and
+        `payload`, as `Event` and `WebhookEvent` both do)."""
         raise NotImplementedError
+
+    def apply_batch(
+        self, account: VendorAccount, events: Sequence[Event]
+    ) -> dict[int, Exception]:
+        """Apply `events` in their order, inside the caller's transaction.
+        Returns the events that could not be applied (position in `events` ->
+        why); the others are applied. If it raises, the drain rolls the batch
+        back and applies its events one at a time with `apply()`. Default:
+        `apply()` per event, each in its own savepoint."""
+        failed: dict[int, Exception] = {}
+        for i, event in enumerate(events):
+            try:
+                with transaction.atomic():
+                    self.apply(account, event)
+            except Exception as exc:
+                failed[i] = exc
+        return failed
+
+
+class Event(NamedTuple):
+    """A stored event as the drain reads it (no model instance)."""
+
+    pk: int | None
+    sequence: int | None
+    event_type: str
+    payload: Any
+
+
+class StaleRead(Exception):
+    """A batch's write found a row its read had not seen (a concurrent write
+    stored it meanwhile): the batch is rolled back and applied event by event."""
+
+
+class RecordHandler(WebhookHandler):
+    """Events that each change one row of `model` (a `SyncedModel`, found by its
+    external id within the account), applied a batch at a time, with the same
+    statements whatever the batch's size:
+
+    - the batch's rows are read in one query (locked: `SELECT ... FOR UPDATE`
+      where the database has it), only the `fields` the merge needs;
+    - each event is merged in memory, in the batch's (sequence) order, into what
+      the stored row and the batch's earlier events made of the record
+      (`merge()`, where the vendor keeps the merge rule, `vendorkit.merge`);
+    - the rows that end up changed are written in one INSERT ... ON CONFLICT DO
+      UPDATE that updates only rows the read found (and locked), so a row a
+      concurrent pull inserted meanwhile is never overwritten from a stale
+      state: the write then stores fewer rows than it should and raises
+      `StaleRead`, and the drain applies the batch again one event at a time;
+    - their index rows follow in the same transaction (`deferred_index()`: one
+      index write at the drain's commit, or now outside one).
+
+    An event whose `record_key()` or `merge()` raises fails alone; the record
+    keeps the state it had before that event. An event that changes nothing
+    (`merge()` returns None, or the same fields) writes nothing.
+    """
+
+    #: The vendor model the events change.
+    model: type[models.Model]
+    #: The fields `merge()` reads and returns (all of them, every time); the
+    #: write sets these on an existing row and nothing else.
+    fields: tuple[str, ...] = ()
+
+    def record_key(self, event: Event) -> str:
+        """The external id of the row `event` changes."""
+        raise NotImplementedError
+
+    def merge(self, current: dict | None, event: Event) -> dict | None:
+        """The record's `fields` after `event`, as a new dict (never change
+        `current` in place), or None if the event changes nothing. `current` is
+        what the stored row and the batch's earlier events made of them, None
+        while there is no row (start from `blank()`)."""
+        raise NotImplementedError
+
+    def new_record(self, key: str) -> dict:
+        """Values of a row created by an event, besides `fields`."""
+        return {}
+
+    def blank(self) -> dict:
+        """`fields` as a new row has them (the model's defaults)."""
+        meta = self.model._meta
+        return {name: meta.get_field(name).get_default() for name in self.fields}
+
+    def apply(self, account, event) -> None:
+        failed = self.apply_batch(account, [event])
+        if failed:
+            raise failed[0]
+
+    def apply_batch(self, account, events):
+        failed: dict[int, Exception] = {}
+        keyed = []
+        for i, event in enumerate(events):
+            try:
+                keyed.append((i, str(self.record_key(event)), event))
+            except Exception as exc:
+                failed[i] = exc
+        if not keyed:
+            return failed
+        keys = list(dict.fromkeys(k for _, k, _ in keyed))
+        stored = read_records(self.model, account, keys, self.fields)
+        before = {k: {f: row[f] for f in self.fields} for k, row in stored.items()}
+        state = dict(before)
+        for i, key, event in keyed:
+            try:
+                merged = self.merge(state.get(key), event)
+            except Exception as exc:
+                failed[i] = exc
+                continue
+            if merged is not None:
+                state[key] = merged
+        changed = [k for k, fields in state.items() if fields != before.get(k)]
+        if changed:
+            records = [
+                {
+                    **(self.new_record(k) if k not in stored else {}),
+                    **state[k],
+                    "external_id": k,
+                }
+                for k in changed
+            ]
+            locked = [stored[k]["id"] for k in changed if k in stored]
+            written = write_records(self.model, account, records, self.fields, locked)
+            if written != len(records):
+                raise StaleRead(
+                    f"{len(records) - written} of {len(records)} rows changed "
+                    "since the batch read them"
+                )
+            index_later(self.model, account, changed)
+        return failed
+
+
+def read_records(model, account, keys: list[str], fields) -> dict[str, dict]:
+    """Rows of `model` of `account` by external id: {external_id: {"id", "external_id",
+    *fields}}, in one query per 1,000 keys, locked for the transaction where the
+    database can (`SELECT ... FOR UPDATE`)."""
+    using = router.db_for_write(model)
+    meta = model._meta
+    columns = [meta.pk, meta.get_field("external_id")]
+    columns += [meta.get_field(f) for f in fields]
+    lock = " FOR UPDATE" if connections[using].features.has_select_for_update else ""
+    out: dict[str, dict] = {}
+    for i in range(0, len(keys), bulk.BATCH):
+        part = keys[i : i + bulk.BATCH]
+        for row in activity.select_rows(
+            model,
+            columns,
+            f"account_id = %s AND external_id IN ({', '.join(['%s'] * len(part))})"
+            + lock,
+            [account.pk, *part],
+            using=using,
+        ):
+            out[row["external_id"]] = row
+    return out
+
+
+def write_records(model, account, records: list[dict], fields, locked) -> int:
+    """Write `records` (dicts of field values with `external_id`; a missing field
+    takes the model's default) as rows of `account` in one INSERT ... ON CONFLICT
+    (account, external_id) DO UPDATE of `fields`, only where the existing row's id
+    is in `locked`. Returns how many rows were inserted or updated."""
+    connection = connections[router.db_for_write(model)]
+    qn = connection.ops.quote_name
+    columns = [f for f in model._meta.concrete_fields if not f.primary_key]
+    convert = bulk.converters(columns, connection)
+    names = [f.attname for f in columns]
+    defaults = [
+        (f.name, f.attname, None if f.name == "account" else f.get_default())
+        for f in columns
+    ]
+    at = names.index("account_id")
+    values = []
+    for record in records:
+        get = record.get
+        row = [get(name, get(attname, default)) for name, attname, default in defaults]
+        row[at] = account.pk
+        values.append(
+            tuple(c(v) if c else v for v, c in zip(row, convert, strict=True))
+        )
+    table = qn(model._meta.db_table)
+    pk = qn(model._meta.pk.column)
+    meta = model._meta
+    sets = ", ".join(
+        f"{qn(meta.get_field(f).column)} = EXCLUDED.{qn(meta.get_field(f).column)}"
+        for f in fields
+    )
+    ids = ", ".join(str(int(i)) for i in locked)
+    only = f"{table}.{pk} IN ({ids})" if ids else "1 = 0"
+    conflict = (
+        f"ON CONFLICT ({qn('account_id')}, {qn('external_id')}) DO UPDATE SET "
+        f"{sets} WHERE {only}"
+    )
+    return bulk.write_rows(model, columns, values, conflict, savepoint=False)
+
+
+# --- the drain's statements ------------------------------------------------------
+# `core.process_webhook_events` runs for every few events while deliveries arrive:
+# its reads and writes of events are plain statements (no query compilation).
+class _DrainSQL:
+    def __init__(self, connection) -> None:
+        qn = connection.ops.quote_name
+        event = WebhookEvent._meta
+        table = qn(event.db_table)
+        col = {n: qn(event.get_field(n).column) for n in ("account", "status", "id")}
+        self.postgres = connection.vendor == "postgresql"
+        waiting = f"{col['account']} = %s AND {col['status']} = %s"
+        self.pending = (
+            f"SELECT {col['id']}, {qn('sequence')}, {qn('event_type')}, "
+            f"{qn('payload')} FROM {table} WHERE {waiting} "
+            f"ORDER BY {qn('sequence')}, {col['id']} LIMIT %s"
+        )
+        self.any = f"SELECT 1 FROM {table} WHERE {waiting} LIMIT 1"
+        self.mark = (
+            f"UPDATE {table} SET {col['status']} = %s, {qn('error')} = %s, "
+            f"{qn('processed_at')} = %s WHERE {col['id']} "
+        )
+
+
+_drain_sql: dict[str, _DrainSQL] = {}
+
+
+def _drain():
+    connection = connections[router.db_for_write(WebhookEvent)]
+    sql = _drain_sql.get(connection.vendor)
+    if sql is None:
+        sql = _drain_sql[connection.vendor] = _DrainSQL(connection)
+    return connection, sql
+
+
+def pending_events(account_id: int, limit: int) -> list[Event]:
+    """The account's received events, in the vendor's sequence order (then
+    arrival), at most `limit`, as `Event` tuples."""
+    connection, sql = _drain()
+    with connection.cursor() as cursor:
+        cursor.execute(sql.pending, [account_id, EventStatus.RECEIVED, limit])
+        rows = cursor.fetchall()
+    return [
+        Event(pk, sequence, event_type, _stored_payload(payload))
+        for pk, sequence, event_type, payload in rows
+    ]
+
+
+def _stored_payload(value):
+    if value is None or not isinstance(value, str | bytes):
+        return value
+    return parse_json(value.encode() if isinstance(value, str) else value)
+
+
+def has_pending(account_id: int) -> bool:
+    connection, sql = _drain()
+    with connection.cursor() as cursor:
+        cursor.execute(sql.any, [account_id, EventStatus.RECEIVED])
+        return cursor.fetchone() is not None
+
+
+def mark_events(pks: list[int], status: str, error: str = "") -> None:
+    """Set the status (and error) of these events in one UPDATE; processed ones
+    get their processing time."""
+    if not pks:
+        return
+    connection, sql = _drain()
+    at = timezone.now() if status == EventStatus.PROCESSED else None
+    params = [status, error, connection.ops.adapt_datetimefield_value(at)]
+    if sql.postgres:
+        statement, params = sql.mark + "= ANY(%s)", [*params, list(pks)]
+    else:
+        statement = sql.mark + f"IN ({', '.join(['%s'] * len(pks))})"
+        params += pks
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
 
 
 def token_matches(account: VendorAccount | None, token: str) -> bool:

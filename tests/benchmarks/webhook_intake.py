@@ -13,7 +13,7 @@ the last accepted event until every event is applied; `uptime` load next to them
 Databases: `<name>_bench_hooks` and `<name>_bench_hooks_sb`, derived from
 DATABASE_URL (default postgres://postgres@127.0.0.1:5432/cobrowse), created fresh
 and dropped at the end. Redis: BENCH_REDIS_URL (default redis://127.0.0.1:6379/13),
-flushed first.
+flushed first (never CELERY_BROKER_URL's database).
 """
 
 from __future__ import annotations
@@ -95,6 +95,24 @@ def session_cpu(sid: int) -> float:
             continue
         if int(fields[3]) == sid:  # field 6 of stat: the session id
             total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / tick
+
+
+def database_cpu(name: str) -> float:
+    """CPU seconds used so far by the live PostgreSQL backends serving database
+    `name` (their process title names it; the portal keeps its connections for
+    the run, CONN_MAX_AGE)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            title = (proc / "cmdline").read_bytes()
+            if not title.startswith(b"postgres: ") or f" {name} ".encode() not in title:
+                continue
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
     return total / tick
 
 
@@ -227,6 +245,17 @@ def event_counts(db_url: str) -> dict:
     return rows
 
 
+def batch_count(db_url: str) -> int:
+    """How many batches the drains committed: the events of one batch share
+    their `processed_at` (one UPDATE per batch)."""
+    import psycopg
+
+    with psycopg.connect(db_url) as conn:
+        return conn.execute(
+            "SELECT count(DISTINCT (account_id, processed_at)) FROM core_webhookevent"
+        ).fetchone()[0]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=5000)
@@ -249,6 +278,7 @@ def main() -> None:
     if not base.startswith("postgres"):
         base = "postgres://postgres@127.0.0.1:5432/cobrowse"
     db_url, sb_url = db_urls(base)
+    # Not CELERY_BROKER_URL: the benchmark flushes its broker database.
     redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
     work = ROOT / "var" / "bench-hooks"
     work.mkdir(parents=True, exist_ok=True)
@@ -325,8 +355,11 @@ def main() -> None:
         wait_port(port, web, "gunicorn")
         time.sleep(3)  # the worker connects to Redis
         load_before = run(env, "uptime")
+        db_name = db_url.rsplit("/", 1)[1]
         cpu_web, cpu_worker = session_cpu(web.pid), session_cpu(worker.pid)
+        cpu_db, cpu_senders = database_cpu(db_name), time.process_time()
         sent = send_all(port, bodies, args.senders)
+        cpu_senders = time.process_time() - cpu_senders
         accepted = sent["statuses"].get(202, 0)
         # Until every event is applied (or 120 s).
         deadline = time.perf_counter() + 120
@@ -337,8 +370,10 @@ def main() -> None:
                 break
             time.sleep(0.05)
         applied_at = time.perf_counter()
+        batches = batch_count(db_url)
         cpu_web = session_cpu(web.pid) - cpu_web
         cpu_worker = session_cpu(worker.pid) - cpu_worker
+        cpu_db = database_cpu(db_name) - cpu_db
         load_after = run(env, "uptime")
     finally:
         stop(web)
@@ -380,9 +415,18 @@ def main() -> None:
         f"{sorted(processed.values())}; other statuses: {others or 'none'})"
     )
     out(
+        f"drain batches committed: {batches:,} "
+        f"({args.events / max(batches, 1):.1f} events per batch)"
+    )
+    out(
         f"CPU per event: web {cpu_web / args.events * 1000:.2f} ms, worker "
         f"{cpu_worker / args.events * 1000:.2f} ms (gunicorn and celery processes; "
         f"PostgreSQL and the senders not counted)"
+    )
+    per_event = 1000 / args.events
+    out(
+        f"CPU per event elsewhere: PostgreSQL backends {cpu_db * per_event:.2f} ms, "
+        f"the senders {cpu_senders * per_event:.2f} ms"
     )
     out(f"load before: {load_before}")
     out(f"load after:  {load_after}")

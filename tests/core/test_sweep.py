@@ -84,17 +84,18 @@ def test_an_event_arriving_during_a_drain_is_drained_or_queues_exactly_one_task(
     a, _ = two
     from vendors.surfly.webhooks import SurflyWebhookHandler
 
-    real = SurflyWebhookHandler.apply
+    real = SurflyWebhookHandler.apply_batch
     arrived = []
 
-    def apply(self, account, ev):
-        real(self, account, ev)
-        if len(arrived) < 3:  # three deliveries while the drain runs
+    def apply_batch(self, account, events):
+        failed = real(self, account, events)
+        while len(arrived) < 3:  # three deliveries while the drain runs
             arrived.append(
                 post(client, hook_url(a), event(100 + len(arrived))).status_code
             )
+        return failed
 
-    monkeypatch.setattr(SurflyWebhookHandler, "apply", apply)
+    monkeypatch.setattr(SurflyWebhookHandler, "apply_batch", apply_batch)
     with django_capture_on_commit_callbacks(execute=True):
         post(client, hook_url(a), event(1))
     assert queued == [a.pk]
