@@ -388,6 +388,15 @@ def test_dashboard_tiles_from_rollups_live_rows_and_failed_runs(portal, client):
         UsageDayAgent.objects.create(
             account=acc, day=today - timedelta(days=back), agent_key=key
         )
+    # The same person at a second account: counted once a day and once a week.
+    desk = fake_account(portal.reseller, "Second desk", "upscope")
+    for back in (0, 3):
+        UsageDayAgent.objects.create(
+            account=desk, day=today - timedelta(days=back), agent_key="a"
+        )
+    UsageDayAgent.objects.create(  # another workspace's agent: not counted
+        account=portal.other_account, day=today, agent_key="z"
+    )
     act(acc, status=ActivityStatus.LIVE)
     act(acc, status=ActivityStatus.QUEUED)
     act(acc, status=ActivityStatus.ENDED)

@@ -105,7 +105,7 @@ def test_live_rows_keep_their_cells_and_escape_them(portal, client):
 #: agents (filter choices), the page (+ a rare tag's ids from the tag index;
 #: + a search's candidate ids from SQLite's FTS5 table; the trigram sample is
 #: read once an hour per process, here in the warm-up request);
-#: Dashboard: 12 with the Surfly account, as tests/vendors/surfly/test_list_queries.py
+#: Dashboard: 11 with the Surfly account, as tests/vendors/surfly/test_list_queries.py
 #: pins, + 1 for SameSurf's figures (one query for all its accounts; the schedules of
 #: every account are one query); Usage: the
 #: accounts, the rollups (+ the weekly distinct agents).
@@ -116,7 +116,7 @@ def test_live_rows_keep_their_cells_and_escape_them(portal, client):
         (ACTIVITY, {}, 6),
         (ACTIVITY, {"q": "visitor"}, 7 if connection.vendor == "sqlite" else 6),
         (ACTIVITY, {"tag": "vip"}, 7),
-        (DASHBOARD, {}, 13),
+        (DASHBOARD, {}, 12),
         (USAGE, {}, 5),
         (USAGE, {"period": "week"}, 6),
     ],
@@ -156,7 +156,7 @@ def test_dashboard_queries_are_constant_in_accounts(portal, client):
         rooms = make_samesurf_account(portal.reseller, f"Rooms {n}", f"k-{n}")
         seed_samesurf_rows(rooms, f"Rooms {n}")
     response, three = _captured(client, DASHBOARD)
-    assert len(three) == len(one) == 13, three
+    assert len(three) == len(one) == 12, three
     assert "Surfly desk 3" in body(response) and "Rooms 3" in body(response)
 
 

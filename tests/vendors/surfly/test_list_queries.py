@@ -113,7 +113,7 @@ EXPECTED_QUERIES = {
     # sidebar); the tiles: usage per day, open activities, agents per day and in
     # all, failed runs per day; every account's beat schedules (one query), the
     # Surfly accounts' live and agent counts (one query); then the recent failed runs.
-    "dashboard": 12,
+    "dashboard": 11,
     # + rows, agent names
     "live": 6,
     # + agents (filter choices and names), one page of rows
