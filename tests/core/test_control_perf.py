@@ -117,7 +117,7 @@ def test_live_rows_keep_their_cells_and_escape_them(portal, client):
         (ACTIVITY, {}, 5),
         (ACTIVITY, {"q": "visitor"}, 6 if connection.vendor == "sqlite" else 5),
         (ACTIVITY, {"tag": "vip"}, 6),
-        (DASHBOARD, {}, 12),
+        (DASHBOARD, {}, 11),
         (USAGE, {}, 4),
         (USAGE, {"period": "week"}, 5),
     ],
@@ -157,7 +157,7 @@ def test_dashboard_queries_are_constant_in_accounts(portal, client):
         rooms = make_samesurf_account(portal.reseller, f"Rooms {n}", f"k-{n}")
         seed_samesurf_rows(rooms, f"Rooms {n}")
     response, three = _captured(client, DASHBOARD)
-    assert len(three) == len(one) == 12, three
+    assert len(three) == len(one) == 11, three
     assert "Surfly desk 3" in body(response) and "Rooms 3" in body(response)
 
 

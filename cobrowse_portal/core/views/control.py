@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db import connections
 from django.db.models import BooleanField, Exists, F, OuterRef, Q
 from django.db.models.expressions import RawSQL
 from django.http import StreamingHttpResponse
@@ -25,7 +26,7 @@ from django.utils.safestring import mark_safe
 
 from cobrowse_portal.vendorkit import registry
 
-from .. import search
+from .. import copycsv, search
 from ..choices import BADGES, OPEN_STATUSES, ActivityKind, ActivityStatus, Role
 from ..fasthtml import clip, format_html, format_html_join
 from ..htmx import render_page
@@ -523,6 +524,44 @@ def _when(value, tz) -> str:
 
 
 def activity_csv_lines(qs, accounts: dict, tz):
+    """The CSV of `qs`, streamed: PostgreSQL writes it itself (`copy_csv_lines`)
+    where it knows the workspace's time zone, elsewhere Python does
+    (`python_csv_lines`); both give the same bytes. Decided when the body is first
+    read, so nothing touches the database before that."""
+    if csv_by_copy(qs.db, tz):
+        yield from copy_csv_lines(qs, accounts, tz)
+    else:
+        yield from python_csv_lines(qs, accounts, tz)
+
+
+def csv_by_copy(using: str, tz) -> bool:
+    return connections[using].vendor == "postgresql" and _database_knows_zone(
+        using, tz.key
+    )
+
+
+@lru_cache(maxsize=64)
+def _database_knows_zone(using: str, key: str) -> bool:
+    """Whether PostgreSQL's time zone data has `key` (it may lack a zone Python's
+    has; then Python writes the CSV rather than COPY failing mid-download)."""
+    with connections[using].cursor() as cursor:
+        cursor.execute(
+            "SELECT EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = %s)", [key]
+        )
+        return cursor.fetchone()[0]
+
+
+def copy_csv_lines(qs, accounts: dict, tz):
+    """The same CSV as `python_csv_lines`, written by PostgreSQL (core.copycsv)."""
+    buffer = io.StringIO()
+    csv.writer(buffer).writerow(CSV_COLUMNS)
+    yield buffer.getvalue()
+    labels = {spec.slug: spec.label for spec in registry.all_vendors()}
+    names = {pk: _cell(a.name) for pk, a in accounts.items()}
+    yield from copycsv.copy_csv_chunks(qs, labels, names, tz.key, CSV_CHUNK)
+
+
+def python_csv_lines(qs, accounts: dict, tz):
     """The CSV, a batch of rows per chunk: rows are read `CSV_CHUNK` at a time
     from a cursor, never all at once, and nothing is held beyond one batch."""
     rows = (

@@ -115,7 +115,7 @@ EXPECTED_QUERIES = {
     # the sidebar); the tiles: usage per day, open activities, agents per day and
     # in all, failed runs per day; every account's beat schedules (one query), the
     # Surfly accounts' live and agent counts (one query); then the recent failed runs.
-    "dashboard": 11,
+    "dashboard": 10,
     # + rows, agent names
     "live": 5,
     # + agents (filter choices and names), one page of rows
