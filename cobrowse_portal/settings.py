@@ -102,6 +102,7 @@ INSTALLED_APPS = [
     "vendors.surfly.sandbox",
     "vendors.samesurf",
     "vendors.samesurf.sandbox",
+    "vendors.upscope",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,12 @@
+"""Upscope's app. A minimal config for the local models; the VendorSpec
+(client, streams, sandbox, control-room sources) is declared with the client."""
+
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class UpscopeConfig(AppConfig):
+    name = "vendors.upscope"
+    label = "upscope"
+    verbose_name = "Upscope"
