@@ -102,6 +102,9 @@ INSTALLED_APPS = [
     "vendors.surfly.sandbox",
     "vendors.samesurf",
     "vendors.samesurf.sandbox",
+    # Upscope (issue 10): the client and its sandbox so far; the vendor app
+    # (VendorSpec, models, pages) joins it in part 2.
+    "vendors.upscope.sandbox",
 ]
 
 MIDDLEWARE = [
