@@ -128,7 +128,10 @@ def search_query(
             raise ValueError(f"{tag!r}: tags are # and upper-case letters or -")
         tokens.append(tag)
     for item in integration_ids:
-        name, _, ident = item.partition(":") if isinstance(item, str) else item
+        if isinstance(item, str):
+            name, _, ident = item.partition(":")
+        else:
+            name, ident = item
         if not INTEGRATION_NAME.match(name or "") or not ident or " " in ident:
             raise ValueError(f"{item!r}: an integration id is name:id")
         tokens.append(f"integration_id:{name}:{ident}")
