@@ -33,9 +33,10 @@ def test_check_connection_and_usage(api):
     now = timezone.now()
     sessions = main_sessions()
     assert usage.sessions_now == sessions.filter(ended_at__isnull=True).count() == 2
-    assert usage.sessions_last_30_days == sessions.filter(
-        started_at__gte=now - timedelta(days=30)
-    ).count()
+    assert (
+        usage.sessions_last_30_days
+        == sessions.filter(started_at__gte=now - timedelta(days=30)).count()
+    )
     assert usage.visitors_online_now >= 2  # two visitors are always online
     assert usage.agents_last_30_days >= 1
     assert usage.session_seconds_last_30_days > 0
@@ -136,9 +137,11 @@ def test_stop_is_never_a_confirmation(api):
     # Nothing runs now: Upscope (and the sandbox) answer the same ok.
     again = api.stop_session("v0004")
     assert again.confirmed is False
-    assert not main_sessions().filter(
-        visitor_short_id="v0004", ended_at__isnull=True
-    ).exists()
+    assert (
+        not main_sessions()
+        .filter(visitor_short_id="v0004", ended_at__isnull=True)
+        .exists()
+    )
 
 
 def test_delete_a_visitor_offline_only(api):

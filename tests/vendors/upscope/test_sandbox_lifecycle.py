@@ -116,9 +116,7 @@ def test_presence_is_a_function_of_the_clock():
     )
     start = datetime(2026, 1, 1, tzinfo=UTC)  # minute divisible by 30
     assert records.minute(start) % 30 == 0
-    states = [
-        records.clock_online(v, start + timedelta(minutes=i)) for i in range(60)
-    ]
+    states = [records.clock_online(v, start + timedelta(minutes=i)) for i in range(60)]
     assert states == ([True] * 5 + [False] * 25) * 2
     never = Visitor(cycle_minutes=30, online_minutes=0, added_at=start)
     assert not any(
@@ -142,7 +140,9 @@ def test_faults_are_injected_per_account(sandbox):
     assert api.usage().sessions_now is not None
 
 
-@override_settings(VENDOR_MAX_RETRIES=0, VENDOR_READ_TIMEOUT=0.5, VENDOR_BACKOFF_MAX=0.2)
+@override_settings(
+    VENDOR_MAX_RETRIES=0, VENDOR_READ_TIMEOUT=0.5, VENDOR_BACKOFF_MAX=0.2
+)
 def test_paging_through_20_percent_faults_gets_every_session_once(sandbox):
     api = client_for(sandbox)
     expected = list(

@@ -72,9 +72,8 @@ def test_not_found_and_online(sandbox):
     refused(sandbox, 404, "visitor_not_found", "DELETE", "visitors/nobody/session")
     refused(sandbox, 404, "visitor_not_found", "DELETE", "visitors/nobody")
     body = {"agent": {"id": "1", "name": "A"}}
-    refused(
-        sandbox, 404, "visitor_not_found", "POST", "visitors/nobody/watch_url", json=body
-    )
+    path = "visitors/nobody/watch_url"
+    refused(sandbox, 404, "visitor_not_found", "POST", path, json=body)
     refused(sandbox, 409, "visitor_online", "DELETE", "visitors/v0001")
     refused(sandbox, 404, "not_found", "GET", "visitors/v0001/history")
 
@@ -158,9 +157,7 @@ def test_agent_lookup_wants_exactly_email_or_external_id(sandbox):
     # The docs: "any other parameter … will return not found".
     refused(sandbox, 404, "agent_not_found", "GET", "agents/lookup")
     refused(sandbox, 404, "agent_not_found", "GET", "agents/lookup?id=u_1")
-    refused(
-        sandbox, 404, "agent_not_found", "GET", "agents/lookup?email=a@b.c&name=x"
-    )
+    refused(sandbox, 404, "agent_not_found", "GET", "agents/lookup?email=a@b.c&name=x")
     refused(
         sandbox,
         400,
