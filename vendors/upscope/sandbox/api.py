@@ -10,8 +10,9 @@ then the operation.
 Answers follow the docs: `{"status": "ok", …}` and `{"status": "error",
 "error": <code>}` with the documented statuses (401, 402, 404, 409). The docs
 name only the four 401 codes; the other codes here (`visitor_not_found`,
-`subscription_limit`, `visitor_online`, `invalid_request` …) are the sandbox's
-own choice (README "Upscope"), and a client must not depend on them.
+`subscription_limit`, `visitor_online`, 400s such as `agent_id_required` …)
+are the sandbox's own choice (README "Upscope"), and a client must not depend
+on them.
 """
 
 from __future__ import annotations
