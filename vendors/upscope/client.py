@@ -35,6 +35,7 @@ import re
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 from cobrowse_portal.vendorkit import errors
 from cobrowse_portal.vendorkit.client import BaseVendorClient, cap
@@ -171,7 +172,7 @@ def _visitor_path(short_id: str, tail: str = "") -> str:
     short_id = str(short_id).strip()
     if not short_id or "/" in short_id or short_id in (".", ".."):
         raise errors.NotFound("Upscope visitor ids are never empty or contain /")
-    return f"visitors/{short_id}{tail}"
+    return f"visitors/{quote(short_id, safe='')}{tail}"
 
 
 class UpscopeClient(BaseVendorClient):

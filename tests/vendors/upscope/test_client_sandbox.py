@@ -77,6 +77,14 @@ def test_an_unknown_visitor_is_not_found(api):
         assert info.value.status == 404
 
 
+def test_visitor_ids_are_quoted_into_the_path(api):
+    # Unquoted, "?x=1" would become a query string and fetch v0001.
+    with pytest.raises(errors.NotFound):
+        api.get_visitor("v0001?x=1")
+    with pytest.raises(errors.NotFound):
+        api.get_visitor("../usage")
+
+
 def test_watch_url_starts_a_session_with_every_option(api):
     link = api.create_watch_url(
         "v0003",
