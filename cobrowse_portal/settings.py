@@ -103,6 +103,7 @@ INSTALLED_APPS = [
     "vendors.samesurf",
     "vendors.samesurf.sandbox",
     "vendors.upscope",
+    "vendors.upscope.sandbox",
 ]
 
 MIDDLEWARE = [
