@@ -83,6 +83,7 @@ class UpscopeVisitor(SyncedModel):
         for i in range(0, len(ids), 1000):
             for ext, name, email, unique_id, identities, tags in (
                 cls.objects.filter(account=account, external_id__in=ids[i : i + 1000])
+                .order_by()  # a keyed read: not the default ordering's index walk
                 .values_list(
                     "external_id",
                     "call_name",
