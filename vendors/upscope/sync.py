@@ -30,6 +30,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from cobrowse_portal.core.models import AgentIdentity
@@ -218,7 +219,15 @@ def pull_visitors_online(ctx: RunContext) -> None:
     offline = (
         stale
         if len(online) < MAX_RESULTS
-        else _checked_offline(ctx, list(stale.values_list("external_id", flat=True)))
+        # Least recently refreshed first, so that all of them get their turn.
+        else _checked_offline(
+            ctx,
+            list(
+                stale.order_by(F("synced_at").asc(nulls_first=True), "pk").values_list(
+                    "external_id", flat=True
+                )
+            ),
+        )
     )
     # The fingerprint is cleared so that the next sight of a visitor is written
     # even if Upscope's answer is the same as before it went offline.

@@ -221,6 +221,44 @@ def test_a_full_online_answer_checks_the_others_one_by_one(
     assert not gone.is_online and gone.removed_at is not None
 
 
+def test_the_visitors_checked_by_id_take_turns(reseller, sandbox, live_server):
+    """More stored-online visitors missing from a full answer than one run asks
+    for: the least recently refreshed go first, so every one gets its turn."""
+    from vendors.upscope import sync
+
+    account = upscope(reseller, live_server)
+    vendor_account = Account.objects.get(api_key=MAIN_KEY)
+    everyone = Visitor.objects.filter(account=vendor_account)
+    everyone.update(online_minutes=0)
+    always = list(everyone.order_by("pk").values_list("pk", flat=True)[:40])
+    Visitor.objects.filter(pk__in=always).update(cycle_minutes=60, online_minutes=60)
+    run(account, "visitors")
+    answered = set(
+        UpscopeVisitor.objects.filter(account=account).values_list(
+            "external_id", flat=True
+        )
+    )
+    assert len(answered) == 10
+    unanswered = list(
+        everyone.filter(pk__in=always)
+        .exclude(short_id__in=answered)
+        .values_list("short_id", flat=True)
+    )
+    assert len(unanswered) == 30 > sync.STALE_CHECKS
+    UpscopeVisitor.objects.bulk_create(
+        [
+            UpscopeVisitor(account=account, external_id=short_id, is_online=True)
+            for short_id in unanswered
+        ]
+    )
+    run(account, "visitors")
+    run(account, "visitors")
+    fetched = UpscopeVisitor.objects.filter(
+        account=account, external_id__in=unanswered, added_at__isnull=False
+    )
+    assert fetched.count() == len(unanswered)
+
+
 def test_sessions_carry_their_visitors_name_and_tags(reseller, sandbox, live_server):
     account = upscope(reseller, live_server)
     run(account, "sessions")
