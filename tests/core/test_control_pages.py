@@ -335,7 +335,7 @@ def test_csv_export_applies_the_filters(portal, client, history):
     client.force_login(portal.personas["manager"])
     text = body(client.get(ACTIVITY_CSV, {"vendor": "upscope"}))
     rows = list(csv.reader(io.StringIO(text)))
-    assert [r[0] for r in rows[1:]] == ["upscope"]
+    assert [r[0] for r in rows[1:]] == ["Upscope"]  # the registered label
     assert rows[1][1] == "Second desk" and rows[1][7] == str(40 * 60)
 
 
@@ -540,7 +540,7 @@ def test_usage_table_chart_data_and_csv(portal, client, usage_rows):
     rows = list(csv.reader(io.StringIO(text)))
     assert rows[0] == ["day", "vendor", "activities", "minutes", "agents"]
     assert [today.isoformat(), "Surfly", "3", "10", "2"] in rows
-    assert [today.isoformat(), "upscope", "7", "1", "2"] in rows
+    assert [today.isoformat(), "Upscope", "7", "1", "2"] in rows  # registered now
     assert len(rows) == 4
 
 
