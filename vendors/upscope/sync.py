@@ -101,12 +101,27 @@ SESSION_LIFECYCLE = Lifecycle(
 
 
 # --- rows ---------------------------------------------------------------------
+#: Fields of a running session that change at every read.
+RUNNING_LENGTHS = (
+    "length_seconds",
+    "formatted_length",
+    "call_length_seconds",
+    "formatted_call_length",
+)
+
+
 def session_row(s: Session, labels: dict[str, tuple[str, list[str]]]) -> dict:
     """An UpscopeSession row from a Session; `labels` is short_id -> (label,
     tags) of the stored visitors (`UpscopeVisitor.labels_for`)."""
     first = s.agents[0] if s.agents else None
     label, tags = labels.get(s.visitor_id, ("", []))
     raw = dict(s.raw)
+    if s.ongoing:
+        # A running session's length grows at every read: left out of the
+        # fingerprinted payload, so a re-sync does not rewrite every running
+        # session it sees (the end brings Upscope's final length).
+        for key in RUNNING_LENGTHS:
+            raw.pop(key, None)
     if label or tags:
         # Not Upscope's: folded in so that a visitor named later is written.
         raw["_visitor"] = {"label": label, "tags": tags}

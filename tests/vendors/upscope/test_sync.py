@@ -320,3 +320,34 @@ def test_agents_are_looked_up_by_directory_email_and_external_id(
     act = Activity.objects.filter(account=account, agent_external_id=alice.external_id)
     assert act.exists() and act[0].agent_name == "Alice Agent"
     assert run(account, "agents").created == 0
+
+
+def test_a_running_sessions_growing_length_is_not_a_change():
+    """Upscope answers a running session's length as of the read: two reads a
+    minute apart are the same record (same fingerprint); its end is a change."""
+    from cobrowse_portal.vendorkit.bulk import fingerprint
+    from vendors.upscope.schemas import Session
+    from vendors.upscope.sync import session_row
+
+    running = {
+        "id": "s_9",
+        "visitor_id": "v0001",
+        "started_at": "2026-12-01T10:00:00.000Z",
+        "ended_at": None,
+        "updated_at": "2026-12-01T10:00:00.000Z",
+        "is_ongoing": True,
+        "length_seconds": 60,
+        "formatted_length": "1:00",
+        "agents": [{"id": "u_1", "name": "Alice Agent"}],
+    }
+    later = {**running, "length_seconds": 120, "formatted_length": "2:00"}
+    ended = {
+        **later,
+        "ended_at": "2026-12-01T10:02:00.000Z",
+        "updated_at": "2026-12-01T10:02:00.000Z",
+        "is_ongoing": False,
+    }
+    rows = [session_row(Session.parse(p), {}) for p in (running, later, ended)]
+    prints = [fingerprint(r["raw"]) for r in rows]
+    assert prints[0] == prints[1] != prints[2]
+    assert rows[2]["duration"] == 120 and rows[2]["raw"]["length_seconds"] == 120
