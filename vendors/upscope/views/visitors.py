@@ -47,6 +47,13 @@ LIMIT = 100
 VISITOR_SESSIONS = 50
 
 
+def refused_status(exc: VendorError) -> int:
+    """An action's page re-rendered after `exc`: 422 when Upscope refused;
+    200 when it did not answer (the page says so and keeps the input: no 5xx
+    for a vendor being away, as for every one-click action)."""
+    return 200 if exc.transient else form_status(exc)
+
+
 def _local_search(qs, tokens):
     """The stored visitors matching every token, as Upscope would match them
     (vendor-apis.md §3.6; free text is a case-blind substring here, Upscope's
@@ -152,7 +159,7 @@ def visitors_search(request, account_id: int):
                 found = services.search_visitors(account, form.cleaned_data["q"])
             except VendorError as exc:
                 error = failure_text(exc, account.spec.label)
-                status = form_status(exc)
+                status = refused_status(exc)
     page = _visitors_page(request, account, form, found=found, error=error)
     if page.status_code == 200:
         page.status_code = status
@@ -218,7 +225,7 @@ def visitor_watch(request, account_id: int, pk: int):
     except VendorError as exc:
         form.add_vendor_error(exc)
         return _detail(
-            request, account, visitor, status=form_status(exc), watch_form=form
+            request, account, visitor, status=refused_status(exc), watch_form=form
         )
     target = safe_url(link.watch_url)
     if not target:
@@ -274,7 +281,7 @@ def visitor_onpremise(request, account_id: int, pk: int):
             request,
             account,
             visitor,
-            status=form_status(exc),
+            status=refused_status(exc),
             onpremise_error=failure_text(exc, account.spec.label),
         )
     return _detail(request, account, visitor, onpremise=token)
