@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.db.models import Q
-from django.http import HttpResponseRedirect
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
@@ -231,7 +230,22 @@ def visitor_watch(request, account_id: int, pk: int):
     if not target:
         form.add_error(None, f"{account.spec.label} sent no usable watch link.")
         return _detail(request, account, visitor, status=422, watch_form=form)
-    return HttpResponseRedirect(target)
+    # A page that goes on to the link (a meta refresh), not a redirect: the
+    # site's CSP (`form-action 'self'`) stops a form's redirect to another
+    # host, and the watch link is Upscope's own page.
+    response = render_page(
+        request,
+        "upscope/watch_open.html",
+        page_context(
+            request,
+            account,
+            visitor=visitor,
+            watch_url=target,
+            expires_at=link.expires_at,
+        ),
+    )
+    response["Cache-Control"] = "no-store"  # the link must not be kept
+    return response
 
 
 @role_required(Role.AGENT)
