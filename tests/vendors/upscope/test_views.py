@@ -135,6 +135,12 @@ def test_the_stored_visitors_search_speaks_upscopes_syntax(
         assert (name in body) == (name in names), (query, name)
 
 
+def test_a_search_too_long_is_refused_next_to_the_box(crowd, desk, login, personas):
+    r = login(personas["agent"]).get(url("visitors", desk), {"q": "x" * 201})
+    assert r.status_code == 422 and "at most 200 characters" in text(r)
+    assert "Ana Lima" not in text(r)
+
+
 @pytest.mark.parametrize("query", ["#vip", "integration_id:IC:1", "#"])
 def test_a_token_upscope_could_never_match_is_said_next_to_the_box(
     crowd, desk, login, personas, query

@@ -95,7 +95,9 @@ def _detail_urls(account, rows) -> None:
 
 def _visitors_page(request, account, form, *, found=None, status=200, error=""):
     tokens, rows, truncated = [], [], False
-    if form.is_valid():
+    if not form.is_valid():
+        status = 422
+    else:
         try:
             tokens = parse_search(form.cleaned_data["q"])
         except ValueError as exc:
