@@ -11,11 +11,12 @@ import re
 from datetime import timedelta
 
 import pytest
+import responses
 from django.urls import reverse
 from django.utils import timezone
 
 from cobrowse_portal.core.choices import AccountStatus
-from cobrowse_portal.core.models import VendorAccount
+from cobrowse_portal.core.models import PendingWrite, VendorAccount
 from tests.conftest import sandbox_account
 from vendors.upscope.client import ONLINE_MESSAGE, QUOTA_MESSAGE
 from vendors.upscope.models import (
@@ -446,3 +447,25 @@ def test_onpremise_token_is_shown_once(live, reseller, login, personas, live_ser
     someone = next(iter(find(c, full, "").values()))
     refused = c.post(url("visitor_onpremise", full, someone.pk))
     assert refused.status_code == 422 and "subscription limits" in text(refused)
+
+
+# --- Upscope away: idempotent writes are kept, nothing typed is lost ---------------
+def test_stop_and_delete_are_kept_when_upscope_is_away(crowd, desk, login, personas):
+    c = login(personas["admin"])
+    with responses.RequestsMock(assert_all_requests_are_fired=False):
+        # No URL registered: every call is a connection error.
+        r = c.post(url("visitor_stop", desk, crowd["ana"].pk), follow=True)
+        said = " ".join(str(m) for m in r.context["messages"])
+        assert "Upscope is not answering right now" in said
+        assert "Stop requested" not in said
+        r = c.post(url("visitors_delete_offline", desk), {"confirm": "on"}, follow=True)
+        assert "will be retried automatically" in text(r)
+        watch = c.post(url("visitor_watch", desk, crowd["ana"].pk), {"metadata": "a=1"})
+        assert watch.status_code == 200 and "a=1" in text(watch)
+        assert "not answering" in text(watch)
+    kept = PendingWrite.objects.filter(account=desk).order_by("pk")
+    assert [w.action for w in kept] == [
+        "vendors.upscope.services.stop_session",
+        "vendors.upscope.services.delete_offline_visitors",
+    ]
+    assert UpscopeVisitor.objects.get(pk=crowd["ana"].pk).removed_at is None
