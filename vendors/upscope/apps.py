@@ -1,8 +1,7 @@
-"""Upscope registers itself with the vendor registry.
-
-Streams, control-room sources, the session-end intake and the demo rows are
-declared here; the pages (nav items) and the Live board's end action come with
-the views."""
+"""Upscope registers itself with the vendor registry: the client and sandbox,
+the streams (sync.py), the session-end intake (webhooks.py), the demo rows
+(demo.py), the pages (nav) and the Live board's end action, and what feeds the
+control room (models.py / activity.py say what feeds what)."""
 
 from __future__ import annotations
 
@@ -11,6 +10,7 @@ from cobrowse_portal.vendorkit.registry import (
     ActivitySource,
     AgentSource,
     CredentialField,
+    NavItem,
     Stream,
     VendorAppConfig,
     VendorSpec,
@@ -33,9 +33,10 @@ class UpscopeConfig(VendorAppConfig):
         credential_fields=(
             CredentialField(
                 "api_key",
-                "Secret API key",
-                help_text="Upscope settings → API. Upscope shows it only once: "
-                "regenerate it there if it was lost.",
+                "REST API key",
+                help_text="Upscope → Settings → Integrations → REST API (the "
+                "secret key, shown once: regenerate it there if it was lost; not "
+                "the public SDK key).",
             ),
         ),
         streams=(
@@ -60,7 +61,20 @@ class UpscopeConfig(VendorAppConfig):
                 "agents", "Agents (lookup)", f"{P}.sync.pull_agents", every=24 * 3600
             ),
         ),
-        capabilities=frozenset({"sessions", "visitors", "agents", "history"}),
+        # --- pages (an agent watches and stops; reports and lookups: managers;
+        # the deletes are admin-only inside their views' role checks) ---------
+        nav=(
+            NavItem("Visitors online", "upscope:visitors"),
+            NavItem("Sessions", "upscope:sessions", min_role="manager"),
+            NavItem("Agents", "upscope:agents", min_role="manager"),
+            NavItem("Usage", "upscope:usage", min_role="manager"),
+        ),
+        # The Live board's End button: stops the visitor's session at Upscope
+        # (which never confirms; the view says so).
+        end_activity="upscope:session_stop",
+        capabilities=frozenset(
+            {"sessions", "visitors", "watch_links", "agents", "history", "usage"}
+        ),
         sandbox_path="/sandbox/upscope/v1.3",
         sandbox_seed=f"{P}.sandbox.seed.seed",
         sandbox_demo_rows=f"{P}.demo.demo_rows",
@@ -69,7 +83,7 @@ class UpscopeConfig(VendorAppConfig):
             "client": {"api_key": "sandbox-upscope-key-0002"},
         },
         # Upscope posts a session's JSON to the watch link's `webhook_url` when
-        # it ends: the account's receiver (`webhooks.receiver_url`).
+        # it ends: the account's receiver (`vendorkit.webhooks.receiver_url`).
         webhook_handler=f"{P}.webhooks.UpscopeWebhookHandler",
         docs_url="https://docs.upscope.com/rest-api/endpoints/",
         # The control room: sessions are activities, looked-up agents directory

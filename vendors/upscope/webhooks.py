@@ -1,8 +1,9 @@
 """Upscope's session-end intake: a watch URL may carry a `webhook_url`, to which
 Upscope POSTs the session as JSON when it ends (vendor docs, "webhook_url").
-The portal sends the account's receiver (`receiver_url`) with every watch link,
-so the post reaches the shared receiver at /hooks/<account>/<token>/, which
-checks the token, stores the post once and hands it to Celery.
+The portal sends the account's receiver (`vendorkit.webhooks.receiver_url`)
+with every watch link, so the post reaches the shared receiver at
+/hooks/<account>/<token>/, which checks the token, stores the post once and
+hands it to Celery.
 
 The body is the bare Session object: no envelope, no event id, no type, no
 signature (none documented; the URL token is the only proof of origin). So the
@@ -18,8 +19,6 @@ from __future__ import annotations
 
 import hashlib
 
-from django.conf import settings
-
 from cobrowse_portal.vendorkit.bulk import upsert
 from cobrowse_portal.vendorkit.lenient import as_dt
 from cobrowse_portal.vendorkit.merge import is_newer
@@ -32,15 +31,6 @@ from .sync import SESSION_LIFECYCLE, _sequence, session_rows, session_stage
 #: The one kind of post Upscope makes (the name is ours: the post has no type).
 SESSION_ENDED = "session.ended"
 _SESSION = "upscope.UpscopeSession"
-
-
-def receiver_url(account, request=None) -> str:
-    """The absolute URL Upscope posts `account`'s ended sessions to (the watch
-    link's `webhook_url`): from the request's host when there is one, else
-    SITE_URL. It holds the account's webhook token (a secret)."""
-    if request is not None:
-        return request.build_absolute_uri(account.webhook_path)
-    return f"{settings.SITE_URL.rstrip('/')}{account.webhook_path}"
 
 
 class UpscopeWebhookHandler(WebhookHandler):

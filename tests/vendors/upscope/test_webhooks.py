@@ -22,10 +22,11 @@ from cobrowse_portal.core.choices import (
 )
 from cobrowse_portal.core.models import Activity, WebhookEvent
 from cobrowse_portal.vendorkit.runs import execute_stream
+from cobrowse_portal.vendorkit.webhooks import receiver_url
 from tests.conftest import sandbox_account
 from vendors.upscope.models import UpscopeSession
 from vendors.upscope.sandbox.models import CobrowsingSession
-from vendors.upscope.webhooks import UpscopeWebhookHandler, receiver_url
+from vendors.upscope.webhooks import UpscopeWebhookHandler
 
 from .conftest import SANDBOX
 
