@@ -102,6 +102,8 @@ INSTALLED_APPS = [
     "vendors.surfly.sandbox",
     "vendors.samesurf",
     "vendors.samesurf.sandbox",
+    "vendors.upscope",
+    "vendors.upscope.sandbox",
 ]
 
 MIDDLEWARE = [

@@ -36,3 +36,14 @@ for spec in registry.all_vendors():
         urlpatterns.append(
             path(f"sandbox/{spec.slug}/", include(f"vendors.{spec.slug}.sandbox.urls"))
         )
+
+#: Sandboxes of vendors whose app does not register a VendorSpec yet (their
+#: client and sandbox come first; the loop above mounts them once it does).
+SANDBOX_ONLY: tuple[str, ...] = ()
+if settings.SANDBOX_ENABLED:
+    registered = {spec.slug for spec in registry.all_vendors()}
+    for slug in SANDBOX_ONLY:
+        if slug not in registered:
+            urlpatterns.append(
+                path(f"sandbox/{slug}/", include(f"vendors.{slug}.sandbox.urls"))
+            )

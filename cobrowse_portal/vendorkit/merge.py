@@ -87,9 +87,13 @@ def keep_newer(model, account, rows: Iterable[dict], lifecycle: Lifecycle) -> li
     names = tuple(dict.fromkeys((*lifecycle.fields, *lifecycle.reads)))
     id_list = list(ids)
     for i in range(0, len(id_list), 1000):
-        for values in model.objects.filter(
-            account=account, external_id__in=id_list[i : i + 1000]
-        ).values("external_id", *names):
+        # No ORDER BY (a model's default ordering): SQLite would serve it by
+        # walking an ordered index over all the account's rows, not the key.
+        for values in (
+            model.objects.filter(account=account, external_id__in=id_list[i : i + 1000])
+            .order_by()
+            .values("external_id", *names)
+        ):
             stored[values["external_id"]] = values
     out = []
     for row, stage in zip(rows, stages, strict=True):

@@ -42,6 +42,21 @@ from .models import index_later
 ROUTE = "hooks/<int:account_id>/<secret:token>/"
 
 
+def receiver_url(account: VendorAccount, request=None) -> str:
+    """The absolute URL of `account`'s receiver (`/hooks/<id>/<token>/`), for a
+    vendor to post to: registered as a webhook (Surfly) or sent with each
+    request that asks for a callback (Upscope's watch-link `webhook_url`).
+
+    Built on the host the person is using when there is a `request` (the
+    address the vendor's sandbox can reach, whatever port the portal runs on),
+    else on `SITE_URL` (Celery replays, management commands). The token in it
+    is a secret: send it to the vendor, never show it on a page but an
+    admin's."""
+    if request is not None:
+        return request.build_absolute_uri(account.webhook_path)
+    return settings.SITE_URL.rstrip("/") + account.webhook_path
+
+
 class InvalidEvent(ValueError):
     """The body is not an event we can read."""
 

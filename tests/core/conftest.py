@@ -143,6 +143,49 @@ def seed_samesurf_rows(account, tag: str) -> dict:
     }
 
 
+UPSCOPE_URL = "https://upscope.test/v1.3"
+
+
+def make_upscope_account(workspace: Workspace, name: str, key: str) -> VendorAccount:
+    account = VendorAccount(
+        workspace=workspace, vendor="upscope", name=name, base_url=UPSCOPE_URL
+    )
+    account.set_credentials({"api_key": key})
+    account.save()
+    return account
+
+
+def seed_upscope_rows(account, tag: str) -> dict:
+    """One row of each Upscope model a page opens, named after `tag`."""
+    from vendors.upscope import models as m
+
+    now = timezone.now()
+    common = {"account": account, "synced_at": now}
+    return {
+        "visitor": m.UpscopeVisitor.objects.create(
+            external_id=f"{tag}-visitor",
+            call_name=f"{tag} Visitor",
+            is_online=True,
+            last_seen_at=now,
+            **common,
+        ),
+        "session": m.UpscopeSession.objects.create(
+            external_id=f"{tag}-session",
+            visitor_short_id=f"{tag}-visitor",
+            agent_name=f"{tag} Agent",
+            started_at=now,
+            is_ongoing=True,
+            **common,
+        ),
+        "agent": m.UpscopeAgent.objects.create(
+            external_id=f"{tag}-agent", name=f"{tag} Agent", **common
+        ),
+        "usage": m.UpscopeUsage.objects.create(
+            external_id=f"{tag}-hour", taken_at=now, sessions_now=1, **common
+        ),
+    }
+
+
 @dataclass
 class Portal:
     """Everything the page walkers need, for one test."""
@@ -160,15 +203,25 @@ class Portal:
     superuser: object = None
     samesurf: VendorAccount | None = None  # reseller's SameSurf account
     other_samesurf: VendorAccount | None = None
+    upscope: VendorAccount | None = None
+    other_upscope: VendorAccount | None = None
 
     @property
     def accounts(self) -> dict:
         """The reseller's account per vendor (the page walkers' `accounts`)."""
-        return {"surfly": self.account, "samesurf": self.samesurf}
+        return {
+            "surfly": self.account,
+            "samesurf": self.samesurf,
+            "upscope": self.upscope,
+        }
 
     @property
     def other_accounts(self) -> dict:
-        return {"surfly": self.other_account, "samesurf": self.other_samesurf}
+        return {
+            "surfly": self.other_account,
+            "samesurf": self.other_samesurf,
+            "upscope": self.other_upscope,
+        }
 
     @property
     def reseller_names(self) -> list[str]:
@@ -193,6 +246,12 @@ def portal(personas, reseller, client_workspace, other_workspace, superuser) -> 
     )
     seed_samesurf_rows(samesurf, "Zebracorn")
     seed_samesurf_rows(other_samesurf, "Initech")
+    upscope = make_upscope_account(reseller, "Zebracorn Visitors", SECRET + "-up")
+    other_upscope = make_upscope_account(
+        other_workspace, "Initech Visitors", OTHER_SECRET + "-up"
+    )
+    seed_upscope_rows(upscope, "Zebracorn")
+    seed_upscope_rows(other_upscope, "Initech")
     return Portal(
         personas=personas,
         reseller=reseller,
@@ -207,6 +266,8 @@ def portal(personas, reseller, client_workspace, other_workspace, superuser) -> 
         superuser=superuser,
         samesurf=samesurf,
         other_samesurf=other_samesurf,
+        upscope=upscope,
+        other_upscope=other_upscope,
     )
 
 

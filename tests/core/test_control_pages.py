@@ -152,7 +152,7 @@ def history(portal):
     ann = AgentIdentity.objects.create(
         workspace=portal.reseller, email="ann@x.com", name="Ann Agent"
     )
-    other_desk = fake_account(portal.reseller, "Second desk", "upscope")
+    other_desk = fake_account(portal.reseller, "Second desk", "serviceform")
     now = timezone.now()
     rows = {
         "ann": act(
@@ -162,7 +162,7 @@ def history(portal):
             started_at=now - timedelta(days=1),
             tags=["VIP"],
         ),
-        "upscope": act(
+        "serviceform": act(
             other_desk,
             started_at=now - timedelta(days=2),
             title="Checkout help",
@@ -184,15 +184,15 @@ def shown(html: str) -> set[int]:
 @pytest.mark.parametrize(
     "query, expect",
     [
-        ({}, {"ann", "upscope", "old", "live"}),
-        ({"vendor": "upscope"}, {"upscope"}),
+        ({}, {"ann", "serviceform", "old", "live"}),
+        ({"vendor": "serviceform"}, {"serviceform"}),
         ({"agent": "ANN"}, {"ann"}),
-        ({"agent": "none"}, {"upscope", "old", "live"}),
+        ({"agent": "none"}, {"serviceform", "old", "live"}),
         ({"status": "live"}, {"live"}),
         ({"tag": "vip"}, {"ann"}),
-        ({"min_minutes": "30"}, {"upscope"}),
+        ({"min_minutes": "30"}, {"serviceform"}),
         ({"max_minutes": "10"}, {"ann", "old", "live"}),
-        ({"q": "checkout"}, {"upscope"}),
+        ({"q": "checkout"}, {"serviceform"}),
         ({"q": "SHOP.example"}, {"old"}),
         ({"q": "bob"}, {"live"}),
         ({"q": "initech"}, set()),
@@ -339,9 +339,9 @@ def test_csv_export_streams_in_chunks(portal, client, monkeypatch):
 
 def test_csv_export_applies_the_filters(portal, client, history):
     client.force_login(portal.personas["manager"])
-    text = body(client.get(ACTIVITY_CSV, {"vendor": "upscope"}))
+    text = body(client.get(ACTIVITY_CSV, {"vendor": "serviceform"}))
     rows = list(csv.reader(io.StringIO(text)))
-    assert [r[0] for r in rows[1:]] == ["upscope"]
+    assert [r[0] for r in rows[1:]] == ["serviceform"]
     assert rows[1][1] == "Second desk" and rows[1][7] == str(40 * 60)
 
 
@@ -426,7 +426,7 @@ def test_dashboard_tolerates_an_unregistered_vendor(portal, client):
 @pytest.fixture
 def directory(portal):
     ws, acc = portal.reseller, portal.account
-    desk = fake_account(ws, "Upscope desk", "upscope")
+    desk = fake_account(ws, "Serviceform desk", "serviceform")
     ann = AgentIdentity.objects.create(workspace=ws, email="ann@x.com", name="Ann")
     bob = AgentIdentity.objects.create(workspace=ws, email="bob@x.com", name="Bob")
 
@@ -468,7 +468,11 @@ def test_agents_directory_columns_missing_and_counts(portal, client, directory):
     ann, bob = rows["ann@x.com"], rows["bob@x.com"]
     assert ann.count("exists") == 2 and "free" in ann and "away" in ann
     assert re.search(r'class="text-end">3</td>', ann)  # last 30 days only
-    assert "missing" in bob and "Upscope · Upscope desk" in bob or "upscope" in bob
+    assert (
+        "missing" in bob
+        and "serviceform · Serviceform desk" in bob
+        or "serviceform" in bob
+    )
     missing = client.get(AGENTS, {"missing": "1"}).content.decode()
     assert "bob@x.com" in missing and 'data-person="ann@x.com"' not in missing
     unlinked = html.split('id="unlinked"', 1)[1]
@@ -513,7 +517,7 @@ def test_link_refuses_another_workspaces_rows(portal, client, directory):
 # --- Usage ---------------------------------------------------------------------------
 @pytest.fixture
 def usage_rows(portal):
-    desk = fake_account(portal.reseller, "Upscope desk", "upscope")
+    desk = fake_account(portal.reseller, "Serviceform desk", "serviceform")
     today = control.local_today(portal.reseller)
     monday = today - timedelta(days=today.weekday())
     for account, back, n, secs in [
@@ -555,7 +559,7 @@ def test_usage_table_chart_data_and_csv(portal, client, usage_rows):
     rows = list(csv.reader(io.StringIO(text)))
     assert rows[0] == ["day", "vendor", "activities", "minutes", "agents"]
     assert [today.isoformat(), "Surfly", "3", "10", "2"] in rows
-    assert [today.isoformat(), "upscope", "7", "1", "2"] in rows
+    assert [today.isoformat(), "serviceform", "7", "1", "2"] in rows
     assert len(rows) == 4
 
 

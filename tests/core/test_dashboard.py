@@ -45,6 +45,7 @@ def test_cards_show_health_last_and_next_sync(portal, client):
     assert set(found) == {
         "Zebracorn Reseller Desk",
         "Zebracorn Rooms",
+        "Zebracorn Visitors",
         "Broken desk",
         "Paused desk",
     }

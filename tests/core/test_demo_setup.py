@@ -116,3 +116,52 @@ def test_the_demo_has_samesurf_data_on_every_page(client, live_server):
         response = client.get(reverse(f"samesurf:{name}", args=[desk.pk, *args]))
         assert response.status_code == 200, name
         assert text in response.content.decode(), name
+
+
+@pytest.mark.django_db(transaction=True, databases="__all__")
+def test_the_demo_has_an_upscope_sandbox_account_with_data(live_server):
+    """An Upscope sandbox account in both demo workspaces, the rows no stream
+    fills (visitors seen before the demo, the sandbox's users in the agent
+    directory), idempotent; after the streams `make run` starts with, sessions
+    (named after their visitors), visitors online, usage and agents are there,
+    and the control room has them."""
+    from cobrowse_portal.core.models import (
+        Activity,
+        AgentIdentity,
+        UsageDay,
+        VendorAccount,
+        VendorAgent,
+    )
+    from cobrowse_portal.vendorkit.runs import execute_stream
+    from vendors.upscope.models import (
+        UpscopeAgent,
+        UpscopeSession,
+        UpscopeUsage,
+        UpscopeVisitor,
+    )
+
+    for _ in range(2):
+        output = StringIO()
+        call_command("demo_setup", size=20, base_url=live_server.url, stdout=output)
+    assert "demo upscope: " in output.getvalue()
+    accounts = VendorAccount.objects.filter(vendor="upscope")
+    assert {a.workspace.slug for a in accounts} == {"acme-resellers", "globex"}
+    desk = accounts.get(workspace__slug="acme-resellers")
+    visitors = UpscopeVisitor.objects.filter(account=desk)
+    assert visitors.count() >= 4 and visitors.filter(call_name="Ana Lima").exists()
+    people = AgentIdentity.objects.filter(workspace=desk.workspace)
+    assert people.filter(email="alice@acme.test").count() == 1  # idempotent
+    for stream in ("visitors", "sessions", "usage", "agents"):
+        run = execute_stream(desk.pk, stream)
+        assert run.status == "succeeded", (stream, run.error)
+    sessions = UpscopeSession.objects.filter(account=desk)
+    assert sessions.filter(is_ongoing=True).exists()
+    assert sessions.filter(visitor_label="Ana Lima").exists()
+    assert visitors.filter(is_online=True).exists()
+    assert UpscopeUsage.objects.filter(account=desk).exists()
+    assert UsageDay.objects.filter(account=desk).exists()
+    assert UpscopeAgent.objects.filter(account=desk, email="alice@acme.test").exists()
+    assert VendorAgent.objects.filter(
+        account=desk, identity__email="alice@acme.test"
+    ).exists()
+    assert Activity.objects.filter(account=desk).count() == sessions.count()

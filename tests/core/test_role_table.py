@@ -118,6 +118,23 @@ ROLE_TABLE = {
     "samesurf:subscription_detail": M,
     "samesurf:subscription_key": M,
     "samesurf:subscription_delete": M,
+    # --- Upscope: visitors (agents: watch, stop and end co-browses) --------------
+    "upscope:visitors": A,
+    "upscope:visitors_search": A,  # a live search is part of finding a visitor
+    "upscope:visitor_detail": A,
+    "upscope:visitor_watch": A,
+    "upscope:visitor_stop": A,
+    "upscope:visitor_refresh": A,
+    "upscope:visitor_onpremise": A,  # an on-premise co-browse is a co-browse
+    "upscope:session_detail": A,  # the Live board links to it
+    "upscope:session_stop": A,  # the Live board's End
+    # --- Upscope: deletes at the vendor (admins: data gone for good) ------------
+    "upscope:visitor_delete": AD,
+    "upscope:visitors_delete_offline": AD,
+    # --- Upscope: reports and the agent directory (managers) --------------------
+    "upscope:sessions": M,
+    "upscope:agents": M,
+    "upscope:usage": M,
     # --- not role_required ------------------------------------------------------
     "login": PUBLIC,
     "logout": PUBLIC,
@@ -209,6 +226,11 @@ POSTS = {
         {"name": "Planted", "license_count": "3", "create_workspace": "on"}
     ],
     "samesurf:subscription_delete": [{"workspace": "archive"}, {"workspace": "keep"}],
+    "upscope:visitors_search": [{"q": "online"}],
+    "upscope:visitor_watch": [{"naked": "true", "metadata": "ticket=1"}],
+    "upscope:visitor_delete": [{"confirm": "on"}],
+    "upscope:visitors_delete_offline": [{"confirm": "on"}],
+    "upscope:agents": [{"email": "mallory@example.com"}],
 }
 MEMBERS = ("agent", "manager", "admin")  # least first: denials run before changes
 
@@ -254,6 +276,7 @@ def snapshot() -> dict:
         *apps.get_app_config("core").get_models(),
         *apps.get_app_config("surfly").get_models(),
         *apps.get_app_config("samesurf").get_models(),
+        *apps.get_app_config("upscope").get_models(),
         PeriodicTask,
     ]
     return {m._meta.label: list(m.objects.order_by("pk").values()) for m in models}

@@ -18,6 +18,7 @@ from cobrowse_portal.core.vendorforms import (
     success,
 )
 from cobrowse_portal.vendorkit.errors import VendorError
+from cobrowse_portal.vendorkit.webhooks import receiver_url
 
 from .. import services
 from ..forms import CompanyOptionsForm, WebhookForm
@@ -182,7 +183,7 @@ def webhooks_register(request, account_id: int):
     only: the receiver URL holds the account's secret webhook token."""
     account = surfly_account(request, account_id)
     label = account.spec.label
-    receiver = request.build_absolute_uri(account.webhook_path)
+    receiver = receiver_url(account, request)
     try:
         done = services.register_receiver(account, receiver)
     except VendorError as exc:

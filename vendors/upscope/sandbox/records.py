@@ -1,0 +1,141 @@
+"""How sandbox rows read as Upscope answers, and visitors' presence by the clock."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Value
+from django.db.models.functions import Mod
+from django.utils import timezone
+
+from .models import Account, CobrowsingSession, Visitor
+
+#: A visitor's embedded sessions (`visitor.sessions`: "the last 50").
+VISITOR_SESSIONS = 50
+#: An agent's embedded sessions ("the agent's last 10 sessions").
+AGENT_SESSIONS = 10
+
+
+def iso(value: datetime | None) -> str | None:
+    """ISO 8601 in UTC with milliseconds and a Z, as the docs' `expiration`."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def minute(now: datetime | None = None) -> int:
+    return int((now or timezone.now()).timestamp() // 60)
+
+
+def clock_online(v: Visitor, now: datetime) -> bool:
+    if v.online_minutes <= 0 or v.cycle_minutes <= 0:
+        return False
+    return (minute(now) + v.phase_minutes) % v.cycle_minutes < v.online_minutes
+
+
+def with_presence(qs: QuerySet, account: Account, now: datetime) -> QuerySet:
+    """Annotate `in_session` and `online` (clock or session), in SQL."""
+    running = CobrowsingSession.objects.filter(
+        account=account, visitor_short_id=OuterRef("short_id"), ended_at__isnull=True
+    )
+    return qs.annotate(
+        in_session=Exists(running),
+        clock_pos=Mod(F("phase_minutes") + Value(minute(now)), F("cycle_minutes")),
+    ).annotate(
+        online=Q(in_session=True)
+        | Q(online_minutes__gt=0, clock_pos__lt=F("online_minutes"))
+    )
+
+
+def last_seen(v: Visitor, now: datetime, online: bool) -> datetime:
+    """Now when online; else the end of the last online stretch of its cycle
+    (never before it was added)."""
+    if online:
+        return now
+    if v.online_minutes <= 0 or v.cycle_minutes <= 0:
+        return v.added_at
+    m = minute(now)
+    pos = (m + v.phase_minutes) % v.cycle_minutes
+    ended = datetime.fromtimestamp((m - (pos - v.online_minutes)) * 60, tz=UTC)
+    return max(ended, v.added_at)
+
+
+def _length(seconds: int) -> str:
+    minutes, secs = divmod(max(0, int(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def session(s: CobrowsingSession, account: Account, now: datetime) -> dict:
+    """A Session: the v1.1 example's fields plus `metadata`, `updated_at` and
+    `is_ongoing` (the v1.3 object is undocumented)."""
+    end = s.ended_at or now
+    length = int((end - s.started_at).total_seconds())
+    return {
+        "id": s.public_id,
+        "_type": "session",
+        "visitor_id": s.visitor_short_id,
+        "started_at": iso(s.started_at),
+        "ended_at": iso(s.ended_at),
+        "updated_at": iso(s.updated_at),
+        "is_ongoing": s.ended_at is None,
+        "length_seconds": length,
+        "formatted_length": _length(length),
+        "call_length_seconds": s.call_length_seconds,
+        "formatted_call_length": _length(s.call_length_seconds),
+        "went_live": s.went_live,
+        "features_used": list(s.features_used),
+        "team": {"id": account.team_id, "domain": account.domain, "_type": "team"},
+        "agents": list(s.agents),
+        "metadata": dict(s.metadata),
+    }
+
+
+def visitor(
+    v: Visitor,
+    account: Account,
+    now: datetime,
+    sessions: list[CobrowsingSession],
+) -> dict:
+    """A Visitor (`v` annotated by `with_presence`): the v1.3 table's fields
+    and v1.1's (`unique_id`, `lookup_code`, `tags`, location, `sessions`)."""
+    online = bool(v.online)
+    return {
+        "short_id": v.short_id,
+        "_type": "visitor",
+        "api_key": account.public_key,
+        "added_at": iso(v.added_at),
+        "last_seen_at": iso(last_seen(v, now, online)),
+        "browser_name": v.browser_name or None,
+        "device_name": v.device_name or None,
+        "device_type": v.device_type or None,
+        "call_name": v.call_name or None,
+        "email": v.email or None,
+        "identities": list(v.identities) or None,
+        "unique_id": v.unique_id or None,
+        "integration": v.integration or None,
+        "ip_address": v.ip_address,
+        "location_city": v.location_city or None,
+        "location_country": v.location_country or None,
+        "location_country_name": v.location_country_name or None,
+        "last_url": v.last_url,
+        "lookup_code": v.lookup_code or None,
+        "tags": list(v.tags),
+        "is_online": online,
+        "is_in_session": bool(v.in_session),
+        "is_supported": True,
+        "is_waiting_for_call": False,
+        "sessions": [session(s, account, now) for s in sessions],
+    }
+
+
+def visitor_sessions(account: Account, short_id: str) -> list[CobrowsingSession]:
+    return list(
+        CobrowsingSession.objects.filter(
+            account=account, visitor_short_id=short_id
+        ).order_by("-number")[:VISITOR_SESSIONS]
+    )
+
+
+def window(now: datetime, days: float) -> datetime:
+    return now - timedelta(days=days)
