@@ -47,7 +47,7 @@ def tricky(portal):
     ws.time_zone = "Europe/Amsterdam"
     ws.save(update_fields=["time_zone"])
     acc = portal.account  # Surfly, "Zebracorn Reseller Desk"
-    north = fake_account(ws, 'Desk, "North"', "upscope")
+    north = fake_account(ws, 'Desk, "North"', "legacychat")
     formula = fake_account(ws, "=Sum desk", "acme")  # a vendor nobody registered
     desk = "Zebracorn Reseller Desk"
     rows = {}
@@ -112,7 +112,7 @@ def tricky(portal):
         tags=["-neg"],
     )
     expect["1930"] = [
-        "upscope", "Desk, \"North\"", "chat", "c,3", "ended",
+        "legacychat", "Desk, \"North\"", "chat", "c,3", "ended",
         "1930-06-01T13:19:32+01:19:32", "1930-06-01T13:19:32.000001+01:19:32",
         "3600", "", "Zoë ' single", "", "", "'-neg",
     ]  # fmt: skip
@@ -151,7 +151,7 @@ CASES = [
     ({}, ["open", "summer", "tie", "dst", "1930"]),
     ({"tag": "vip"}, ["dst"]),
     ({"q": "café"}, ["dst"]),
-    ({"vendor": "upscope"}, ["1930"]),
+    ({"vendor": "legacychat"}, ["1930"]),
     ({"since": "2026-03-29", "until": "2026-03-29"}, ["tie", "dst"]),
     ({"min_minutes": "60"}, ["summer", "1930"]),
     ({"status": "live"}, ["open"]),
@@ -182,7 +182,7 @@ def test_csv_reference_bytes(portal, client, tricky):
     assert b',"He said ""hi"", then left\nand came back",\r\n' in served
     assert b",\"'\r\nCR\",'@home,'\tleading tab,x\r\n" in served
     assert "Café, naïve — 東京".encode() in served
-    assert b'upscope,"Desk, ""North""",chat,"c,3",' in served
+    assert b'legacychat,"Desk, ""North""",chat,"c,3",' in served
     assert served.count(b"\r\n") == 1 + 5 + 1  # header, 5 rows, one CRLF in a cell
 
 
@@ -203,7 +203,7 @@ def test_postgres_csv_falls_back_for_a_zone_the_database_lacks(
     """A zone Python knows and PostgreSQL does not: the Python path writes it."""
     monkeypatch.setattr(control, "_database_knows_zone", lambda *args: False)
     client.force_login(portal.personas["manager"])
-    assert body(client.get(ACTIVITY_CSV, {"vendor": "upscope"})) == as_csv(
+    assert body(client.get(ACTIVITY_CSV, {"vendor": "legacychat"})) == as_csv(
         [tricky["1930"]]
     )
 
