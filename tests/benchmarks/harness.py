@@ -534,3 +534,20 @@ def report_sync(
         f"(growth {growth:.0f} MB, target < 100 MB)"
     )
     out(f"load at the end {os.getloadavg()[0]:.2f}")
+
+
+def seeded_sandbox(vendor: str, tag: str, records: int, portal_url: str | None) -> dict:
+    """Fresh portal and sandbox databases for a vendor sync benchmark, migrated,
+    with the vendor's sandbox seeded with `records`: the child processes' env and
+    the seeding time."""
+    from tests.benchmarks.databases import recreate
+
+    portal, sandbox = fresh_databases(f"{vendor}-{tag}", portal_url)
+    if portal.startswith("postgres"):
+        recreate(portal)
+    env = bench_env(portal, sandbox)
+    manage(env, "migrate", "--noinput")
+    manage(env, "migrate", "--noinput", "--database", "sandbox")
+    t = time.perf_counter()
+    manage(env, "sandbox_seed", vendor, "--size", str(records), "--reset")
+    return {"env": env, "seed_seconds": time.perf_counter() - t}

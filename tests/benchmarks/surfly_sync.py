@@ -23,7 +23,6 @@ import json
 import shutil
 import time
 
-from tests.benchmarks.databases import recreate
 from tests.benchmarks.harness import (  # noqa: F401 (re-exported to the others)
     PY,
     ROOT,
@@ -40,23 +39,16 @@ from tests.benchmarks.harness import (  # noqa: F401 (re-exported to the others)
     report_sync,
     run_child,
     run_stream,
+    seeded_sandbox,
 )
 
 KEY = "sandbox-surfly-reseller-key-0001"
 
 
 def prepare(tag: str, records: int, page_size: int, portal_url: str | None) -> dict:
-    portal, sandbox = fresh_databases(tag, portal_url)
-    if portal.startswith("postgres"):
-        recreate(portal)
-    env = bench_env(portal, sandbox)
-    manage(env, "migrate", "--noinput")
-    manage(env, "migrate", "--noinput", "--database", "sandbox")
-    t = time.perf_counter()
-    manage(env, "sandbox_seed", "surfly", "--size", str(records), "--reset")
-    seeded = time.perf_counter() - t
-    child(env, "set-page-size", str(page_size))
-    return {"env": env, "seed_seconds": seeded}
+    prepared = seeded_sandbox("surfly", tag, records, portal_url)
+    child(prepared["env"], "set-page-size", str(page_size))
+    return prepared
 
 
 def child(env: dict, *args: str) -> dict:

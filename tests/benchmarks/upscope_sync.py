@@ -29,36 +29,24 @@ import argparse
 import json
 import os
 import shutil
-import time
 
-from tests.benchmarks.databases import recreate
 from tests.benchmarks.harness import (
     WORK,
     Server,
-    bench_env,
-    fresh_databases,
-    manage,
     peak_rss_mb,
     portal_database,
     raw_upsert,
     report_sync,
     run_child,
     run_stream,
+    seeded_sandbox,
 )
 
 MODULE = "tests.benchmarks.upscope_sync"
 
 
 def prepare(tag: str, records: int, portal_url: str | None) -> dict:
-    portal, sandbox = fresh_databases(f"upscope-{tag}", portal_url)
-    if portal.startswith("postgres"):
-        recreate(portal)
-    env = bench_env(portal, sandbox)
-    manage(env, "migrate", "--noinput")
-    manage(env, "migrate", "--noinput", "--database", "sandbox")
-    t = time.perf_counter()
-    manage(env, "sandbox_seed", "upscope", "--size", str(records), "--reset")
-    return {"env": env, "seed_seconds": time.perf_counter() - t}
+    return seeded_sandbox("upscope", tag, records, portal_url)
 
 
 def child(env: dict, *args: str) -> dict:
