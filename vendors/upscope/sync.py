@@ -64,6 +64,8 @@ log = logging.getLogger("cobrowse.vendors.upscope")
 STALE_CHECKS = 20
 #: Lookups per `agents` run (each is one request; the rest wait a day).
 MAX_LOOKUPS = 500
+#: The sessions stream's passes: new sessions by id, then changed ones by time.
+NEW, CHANGED = "new", "changed"
 
 # --- the merge rule -----------------------------------------------------------
 #: Session stages: ongoing, then ended.
@@ -284,39 +286,63 @@ def _newest(rows: list[dict], seen: datetime | None) -> datetime | None:
 
 
 def pull_sessions(ctx: RunContext) -> None:
-    """Backfill by `after_id`, then incremental by `updated_after` (the newest
-    change seen minus the look-back; Upscope's filter is "after", so the edge is
-    inside the window). Resumes a failed run at the page after the last stored."""
+    """Two passes, each page committed with the cursor past it:
+
+    1. new sessions by `after_id` (the backfill, then the sessions after the
+       last id seen: Upscope pages by id, so a new session is found whatever
+       its `updated_at` says);
+    2. after the first run, changed sessions by `updated_after` (the newest change
+       seen minus the look-back; Upscope's filter is "after", so the edge is
+       inside the window): ends, lengths, a late agent.
+
+    A failed run resumes at the page after the last one stored, in its pass."""
     cursor = ctx.cursor
     committed = as_dt(cursor.get("high_water"))
-    if cursor.get("after"):  # resume the failed run where it stopped
+    last_id = cursor.get("last_id")
+    phase = cursor.get("phase") or NEW
+    after = cursor.get("after")  # a failed run's position in `phase`
+    if after:
         since = as_dt(cursor.get("since"))
-        resume = {"after": cursor["after"]}
     else:
         lookback = timedelta(seconds=settings.SYNC_LOOKBACK_SECONDS)
         since = committed - lookback if committed else None
-        resume = None
     seen_max = as_dt(cursor.get("seen_max"))
 
-    def saved(after):
+    def saved(phase: str, after) -> dict:
         return {
             "high_water": committed.isoformat() if committed else None,
+            "last_id": last_id,
+            "phase": phase,
             "since": since.isoformat() if since else None,
             "after": after,
             "seen_max": seen_max.isoformat() if seen_max else None,
         }
 
-    pages = ctx.client.cobrowsing_sessions(updated_after=since, resume=resume)
-    for page in prefetch(pages):
-        rows = session_rows(ctx.account, page.items)
-        seen_max = _newest(rows, seen_max)
-        # The page's rows and the cursor past them commit together.
-        with transaction.atomic():
-            rows = keep_newer(UpscopeSession, ctx.account, rows, SESSION_LIFECYCLE)
-            ctx.add(upsert(UpscopeSession, ctx.account, rows))
-            ctx.page_done(saved(page.cursor.get("after")))
+    def store(pages, phase: str) -> None:
+        nonlocal seen_max, last_id
+        for page in prefetch(pages):
+            rows = session_rows(ctx.account, page.items)
+            seen_max = _newest(rows, seen_max)
+            if phase == NEW and page.items:
+                last_id = page.items[-1].id or last_id
+            # The page's rows and the cursor past them commit together.
+            with transaction.atomic():
+                rows = keep_newer(UpscopeSession, ctx.account, rows, SESSION_LIFECYCLE)
+                ctx.add(upsert(UpscopeSession, ctx.account, rows))
+                ctx.page_done(saved(phase, page.cursor.get("after")))
+
+    if phase == NEW:
+        start = after or last_id
+        store(ctx.client.cobrowsing_sessions(resume=start and {"after": start}), NEW)
+        after = None
+    if committed is not None:  # not the first run: what changed since
+        resume = {"after": after} if after else None
+        changed = ctx.client.cobrowsing_sessions(updated_after=since, resume=resume)
+        store(changed, CHANGED)
     newest = max(filter(None, [committed, seen_max]), default=None)
-    ctx.save_cursor({"high_water": newest.isoformat() if newest else None})
+    ctx.save_cursor(
+        {"high_water": newest.isoformat() if newest else None, "last_id": last_id}
+    )
 
 
 # --- usage (hourly) -------------------------------------------------------------

@@ -1,6 +1,6 @@
 """Upscope streams against the sandbox over HTTP (seeded once per session):
 sessions backfilled once and then pulled by `updated_after` (a no-change
-re-sync in one request), each page committed with its cursor, visitors online
+re-sync in two requests: new ids, then changes), each page committed with its cursor, visitors online
 (and offline again), usage into the control room, agents by lookup."""
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ def sent_queries(monkeypatch, path: str) -> list[str]:
     return seen
 
 
-def test_backfill_stores_every_session_once_then_resyncs_in_one_request(
+def test_backfill_stores_every_session_once_then_resyncs_in_two_requests(
     reseller, sandbox, live_server, monkeypatch
 ):
     account = upscope(reseller, live_server)
@@ -88,11 +88,17 @@ def test_backfill_stores_every_session_once_then_resyncs_in_one_request(
     high = datetime.fromisoformat(cursor["high_water"])
     assert abs(high - newest) < timedelta(milliseconds=1)
 
+    assert cursor["last_id"] == f"s_{max(vendor.values_list('number', flat=True))}"
+
     queries = sent_queries(monkeypatch, "cobrowsing_sessions/list")
     again = run(account, "sessions")
     assert again.requests <= 2
     assert (again.created, again.updated) == (0, 0)
-    assert all("updated_after=" in q for q in queries), queries
+    # New sessions after the last id, then changes in the look-back window.
+    assert len(queries) == 2, queries
+    assert f"after_id={cursor['last_id']}" in queries[0], queries
+    assert "updated_after=" not in queries[0], queries
+    assert "updated_after=" in queries[1], queries
     assert stored.count() == vendor.count() == acts.count()
 
 
@@ -118,13 +124,45 @@ def test_changes_arrive_by_updated_after(reseller, sandbox, live_server):
     )
     Account.objects.filter(pk=vendor_account.pk).update(next_session=number + 1)
     later = run(account, "sessions")
-    assert (later.created, later.updated, later.requests) == (1, 1, 1)
+    # The new one by id, the ended one by its change.
+    assert (later.created, later.updated, later.requests) == (1, 1, 2)
     ended = UpscopeSession.objects.get(account=account, external_id=running.public_id)
     assert not ended.is_ongoing and ended.ended_at is not None
     act = Activity.objects.get(account=account, external_id=running.public_id)
     assert act.status == ActivityStatus.ENDED
     new = UpscopeSession.objects.get(account=account, external_id=f"s_{number}")
     assert new.is_ongoing
+
+
+def test_a_new_session_is_found_by_id_whatever_its_updated_at(
+    reseller, sandbox, live_server
+):
+    """A session that appears at Upscope with a last change older than the
+    look-back window (a late write, a skewed clock) is still pulled: new sessions
+    come by id, not only by `updated_after`."""
+    account = upscope(reseller, live_server)
+    run(account, "sessions")
+    vendor_account = Account.objects.get(api_key=MAIN_KEY)
+    template = vendor_sessions().order_by("-number")[0]
+    number = vendor_account.next_session
+    long_ago = timezone.now() - timedelta(days=3)
+    CobrowsingSession.objects.create(
+        account=vendor_account,
+        number=number,
+        visitor_short_id="v0001",
+        started_at=long_ago,
+        ends_at=long_ago + timedelta(minutes=20),
+        ended_at=long_ago + timedelta(minutes=20),
+        updated_at=long_ago + timedelta(minutes=20),
+        agents=template.agents,
+        agent_ids=template.agent_ids,
+    )
+    Account.objects.filter(pk=vendor_account.pk).update(next_session=number + 1)
+    later = run(account, "sessions")
+    assert later.created == 1
+    found = UpscopeSession.objects.get(account=account, external_id=f"s_{number}")
+    assert not found.is_ongoing
+    assert Activity.objects.filter(account=account, external_id=f"s_{number}").exists()
 
 
 def test_a_failed_run_resumes_after_the_last_stored_page(
