@@ -1,7 +1,8 @@
 """Upscope streams against the sandbox over HTTP (seeded once per session):
-sessions backfilled once and then pulled by `updated_after` (a no-change
-re-sync in two requests: new ids, then changes), each page committed with its cursor, visitors online
-(and offline again), usage into the control room, agents by lookup."""
+sessions backfilled once, then pulled by new ids and by `updated_after` (a
+no-change re-sync in two requests), each page committed with its cursor,
+visitors online (and offline again), usage into the control room, agents by
+lookup."""
 
 from __future__ import annotations
 
