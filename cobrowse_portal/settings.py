@@ -104,6 +104,7 @@ INSTALLED_APPS = [
     "vendors.samesurf.sandbox",
     "vendors.upscope",
     "vendors.upscope.sandbox",
+    "vendors.smartsupp",
 ]
 
 MIDDLEWARE = [
