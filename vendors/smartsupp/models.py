@@ -271,9 +271,16 @@ def table_to_config(table) -> list[dict]:
     if not isinstance(table, dict):
         raise OfficeHoursError("Office hours are a table of days.")
     config = []
-    for dow in table:
-        if isinstance(dow, bool) or dow not in DAY_NAMES:
+    # A form may key the days by their numbers as text ("1").
+    days: dict[int, list] = {}
+    for dow, spans in table.items():
+        key = int(dow) if isinstance(dow, str) and dow.strip().isdigit() else dow
+        if isinstance(key, bool) or key not in DAY_NAMES:
             raise OfficeHoursError(f"{dow!r} is not a day (0 is Sunday, 6 Saturday).")
+        if key in days:
+            raise OfficeHoursError(f"{DAY_NAMES[key]} is given twice.")
+        days[key] = spans
+    table = days
     for dow, day in DAYS:
         spans = []
         for span in table.get(dow) or []:

@@ -369,6 +369,8 @@ def test_touching_ranges_are_allowed_but_overlapping_ones_refused():
         ({1: [("24:00", "24:00")]}, "24:00 can only end"),
         ({7: [("09:00", "10:00")]}, "not a day"),
         ({True: [("09:00", "10:00")]}, "not a day"),
+        ({"x": [("09:00", "10:00")]}, "not a day"),
+        ({1: [], "1": []}, "Monday is given twice"),
         ({1: [("09:00",)]}, "a start and an end"),
         ({1: [("9am", "10:00")]}, "not a time"),
         ([("09:00", "10:00")], "table of days"),
@@ -377,6 +379,11 @@ def test_touching_ranges_are_allowed_but_overlapping_ones_refused():
 def test_a_table_that_is_not_office_hours_is_refused(table, says):
     with pytest.raises(OfficeHoursError, match=says):
         table_to_config(table)
+
+
+def test_days_keyed_as_text_are_read_as_numbers():
+    config = table_to_config({"1": [("08:00", "09:00")], " 0": [("10:00", "11:00")]})
+    assert [entry["dow"] for entry in config] == [1, 0]
 
 
 def test_a_stored_config_is_read_leniently():
