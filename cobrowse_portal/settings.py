@@ -104,8 +104,7 @@ INSTALLED_APPS = [
     "vendors.samesurf.sandbox",
     "vendors.upscope",
     "vendors.upscope.sandbox",
-    # Smartsupp (issue 12): the legacy REST client and its sandbox first; the
-    # vendor app (VendorSpec, models, pages) joins it in part 2.
+    "vendors.smartsupp",
     "vendors.smartsupp.sandbox",
 ]
 
