@@ -292,12 +292,18 @@ def _pg_placeholder(field) -> str:
     return "%s::jsonb" if isinstance(field, models.JSONField) else "%s"
 
 
-def mark_removed(model, account, seen_ids: set[str]) -> int:
-    """Soft-delete rows of a full listing that the vendor no longer returns."""
+def mark_removed(
+    model, account, seen_ids: set[str], *, scope: dict | None = None
+) -> int:
+    """Soft-delete rows of a full listing that the vendor no longer returns.
+
+    `scope` (filter keywords) limits what the listing covers: a listing of one
+    parent's children (Smartsupp: one account's users) must not mark the rows
+    of the account's other parents removed."""
     active = set(
-        model.objects.filter(account=account, removed_at__isnull=True).values_list(
-            "external_id", flat=True
-        )
+        model.objects.filter(
+            account=account, removed_at__isnull=True, **(scope or {})
+        ).values_list("external_id", flat=True)
     )
     gone = list(active - {str(i) for i in seen_ids})
     now = timezone.now()
@@ -331,9 +337,15 @@ def delete_remote(row: models.Model, call: Callable[[], Any], *, gone: str) -> A
     return answer
 
 
-def reconcile(model, account, rows: Iterable[dict]) -> Counts:
-    """Apply a full listing: upsert every row, mark the missing ones removed."""
+def reconcile(
+    model, account, rows: Iterable[dict], *, scope: dict | None = None
+) -> Counts:
+    """Apply a full listing: upsert every row, mark the missing ones removed
+    (only among the rows `scope` selects, when the listing covers part of the
+    account: see `mark_removed`)."""
     rows = list(rows)
     counts = upsert(model, account, rows)
-    counts.removed = mark_removed(model, account, {str(r["external_id"]) for r in rows})
+    counts.removed = mark_removed(
+        model, account, {str(r["external_id"]) for r in rows}, scope=scope
+    )
     return counts

@@ -416,10 +416,10 @@ def test_dashboard_tiles_from_rollups_live_rows_and_failed_runs(portal, client):
 
 
 def test_dashboard_tolerates_an_unregistered_vendor(portal, client):
-    fake_account(portal.reseller, "Future vendor desk", "smartsupp")
+    fake_account(portal.reseller, "Future vendor desk", "legacychat")
     client.force_login(portal.personas["admin"])
     html = client.get(DASHBOARD).content.decode()
-    assert "smartsupp · Future vendor desk" in html
+    assert "legacychat · Future vendor desk" in html
 
 
 # --- Agents --------------------------------------------------------------------------

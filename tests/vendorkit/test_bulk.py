@@ -67,6 +67,29 @@ def test_reconcile_marks_missing_rows_removed_and_restores_returning_ones(accoun
     assert not SurflyAgent.objects.get(external_id="2").is_removed
 
 
+def test_a_scoped_reconcile_removes_only_within_its_scope(account):
+    """A listing of part of an account (one parent's children) marks missing
+    rows removed among that part only; the rest stay as they are."""
+    reconcile(
+        SurflyAgent,
+        account,
+        [agent(i, team="a" if i < 3 else "b") for i in (1, 2, 3, 4)],
+    )
+    SurflyAgent.objects.filter(external_id__in=["1", "2"]).update(email="a@x.test")
+    scope = {"email": "a@x.test"}
+    counts = reconcile(SurflyAgent, account, [], scope=scope)
+    assert counts.removed == 2
+    assert set(
+        SurflyAgent.objects.filter(removed_at=None).values_list(
+            "external_id", flat=True
+        )
+    ) == {"3", "4"}
+    # Nothing left in the scope: removing again counts nothing.
+    assert mark_removed(SurflyAgent, account, set(), scope=scope) == 0
+    # Unscoped, the same empty listing removes the rest.
+    assert mark_removed(SurflyAgent, account, set()) == 2
+
+
 def test_accounts_never_touch_each_other(account, other_account):
     reconcile(SurflyAgent, account, [agent(1)])
     reconcile(SurflyAgent, other_account, [agent(1), agent(2)])

@@ -463,17 +463,22 @@ def test_https_is_required_for_hosts_that_are_not_allow_listed(no_allow_list):
 def test_plain_http_is_allowed_for_a_vendor_whose_documented_root_is_http(
     no_allow_list, monkeypatch
 ):
-    """Smartsupp's v1 API root is documented as http://api.smartsupp.com."""
+    """Smartsupp's v1 API root is documented as http://api.smartsupp.com (its
+    registered spec names it), and any registered vendor's http root is
+    allowed the same way, on its own origin only."""
     import dataclasses
 
     from cobrowse_portal.vendorkit import registry
 
+    assert registry.get("smartsupp").default_base_url == "http://api.smartsupp.com"
+    outbound.check_url("http://api.smartsupp.com/accounts/")
     spec = dataclasses.replace(
         registry.get("surfly"),
-        slug="smartsupp",
-        default_base_url="http://api.smartsupp.com",
+        slug="legacychat",
+        default_base_url="http://chat.legacy.example",
     )
-    monkeypatch.setitem(registry._registry, "smartsupp", spec)
+    monkeypatch.setitem(registry._registry, "legacychat", spec)
+    outbound.check_url("http://chat.legacy.example/v1/")
     outbound.check_url("http://api.smartsupp.com/v1/visitors")
     with pytest.raises(errors.OutboundBlocked, match="https"):
         outbound.check_url("http://api.smartsupp.com:8080/v1/")  # another origin
