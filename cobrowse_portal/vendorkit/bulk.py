@@ -300,10 +300,12 @@ def mark_removed(
     `scope` (filter keywords) limits what the listing covers: a listing of one
     parent's children (Smartsupp: one account's users) must not mark the rows
     of the account's other parents removed."""
+    # No ORDER BY from the model's default ordering: a set needs none, and
+    # sorting a scoped read (one parent's rows) would walk another index.
     active = set(
-        model.objects.filter(
-            account=account, removed_at__isnull=True, **(scope or {})
-        ).values_list("external_id", flat=True)
+        model.objects.filter(account=account, removed_at__isnull=True, **(scope or {}))
+        .order_by()
+        .values_list("external_id", flat=True)
     )
     gone = list(active - {str(i) for i in seen_ids})
     now = timezone.now()
