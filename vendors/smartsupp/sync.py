@@ -18,7 +18,8 @@ vendor-apis.md §5.2), so:
   removed (`reconcile(scope=...)`: the other accounts' rows are untouched),
   and the cursor past the page commits in the same transaction. A failed run
   resumes at the account after the last page stored; the cursor is cleared
-  when a run completes. The queries per page do not depend on its size.
+  when a run completes. The queries per page do not depend on its size. A
+  run that finds no account ever stored lists the accounts first.
 
 Every row's `raw` is the vendor's object (no password: Smartsupp never sends
 one, and one would be dropped), so a re-sync that finds nothing changed writes
@@ -219,6 +220,10 @@ def _pages(
 
 def _pull_per_account(ctx: RunContext, model, listing, to_row) -> None:
     after = ctx.cursor.get("after") or 0
+    if not SmartsuppAccount.objects.filter(account=ctx.account).exists():
+        # Never listed (a new connection's streams are all due at once, in no
+        # set order): list the accounts first rather than find none.
+        pull_accounts(ctx)
     accounts = list(
         SmartsuppAccount.objects.filter(
             account=ctx.account, removed_at__isnull=True, pk__gt=after

@@ -137,6 +137,18 @@ def test_users_and_triggers_of_every_account_then_nothing_to_write(
     assert not load_cursor(account.pk, "users")  # a completed run leaves none
 
 
+def test_users_before_any_accounts_run_list_the_accounts_first(
+    reseller, sandbox, live_server
+):
+    """A new connection's streams are due at once, in no set order."""
+    account = smartsupp(reseller, live_server)
+    users = run(account, "users")
+    assert users.requests == 1 + SEED_SIZE
+    assert SmartsuppAccount.objects.filter(account=account).count() == SEED_SIZE
+    assert SmartsuppUser.objects.filter(account=account).count() == SEED_SIZE * 10
+    assert run(account, "accounts").created == 0
+
+
 def test_a_change_at_smartsupp_is_written_and_nothing_else(
     reseller, sandbox, live_server
 ):
