@@ -336,7 +336,10 @@ class OfficeHoursForm(VendorFormMixin, forms.Form):
                 # Checked day by day, so each refusal sits next to its day.
                 table_to_config({day.dow: spans})
             except OfficeHoursError as exc:
-                day.errors.append(str(exc))
+                text = str(exc)  # a bad HH:MM does not name its day: add it
+                if not text.startswith(day.name):
+                    text = f"{day.name}: {text}"
+                day.errors.append(text)
                 continue
             if spans and not day.open:
                 day.errors.append(
