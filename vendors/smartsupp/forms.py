@@ -298,13 +298,13 @@ class OfficeHoursForm(VendorFormMixin, forms.Form):
     days = forms.CharField(required=False, widget=forms.HiddenInput)
     config = forms.CharField(required=False, widget=forms.HiddenInput)
 
-    def __init__(self, *args, hours=None, **kwargs) -> None:
-        if hours is not None and not args and "initial" not in kwargs:
+    def __init__(self, data=None, *args, hours=None, **kwargs) -> None:
+        if hours is not None and "initial" not in kwargs:
             kwargs["initial"] = {
                 "active": hours.active,
                 "timezone": str(hours.timezone_value() or 0),
             }
-        super().__init__(*args, **kwargs)
+        super().__init__(data, *args, **kwargs)
         week = hours.week() if hours is not None else {}
         open_days = set(hours.days) if hours is not None else set()
         self.week = []

@@ -440,7 +440,10 @@ def test_office_hours_editor(live, acme, login, personas):
         {"dow": 2, "times": [{"from": 480, "to": 705}]},
     ]
     assert (remote.days, remote.timezone, remote.active) == ([1, 2], 1, True)
-    assert 'value="13:00"' in text(r)  # shown back from the stored row
+    # Shown back from the stored row: times, zone, on.
+    assert 'value="13:00"' in text(r)
+    assert r.context["form"]["timezone"].value() == "1"
+    assert r.context["form"]["active"].value() is True
     # Overlap: refused next to the day, nothing sent.
     overlap = {**week, "from_2": ["08:00", "10:00"], "to_2": ["11:00", "12:00"]}
     r = c.post(url("officehours", live, sa=acme), overlap)
