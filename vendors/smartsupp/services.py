@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
+from django.utils.timezone import now as _now
 
 from cobrowse_portal.core.choices import AccountStatus, WorkspaceKind
 from cobrowse_portal.core.models import VendorAccount, Workspace, unique_workspace_slug
@@ -252,12 +253,6 @@ def delete_account(account: VendorAccount, sa: SmartsuppAccount) -> str:
         removed_at=_now()
     )
     return answer if isinstance(answer, str) else "deleted"
-
-
-def _now():
-    from django.utils import timezone
-
-    return timezone.now()
 
 
 # --- users ---------------------------------------------------------------------------
