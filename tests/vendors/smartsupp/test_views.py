@@ -499,3 +499,38 @@ def test_away_creates_keep_the_input_updates_are_kept(desk, rows, login, persona
     # The users page shows the kept change.
     assert "Ann Kept" in text(c.get(url("users", desk)))
     assert SmartsuppUser.objects.get(pk=rows["user"].pk).fullname == "Ann Acme"
+
+
+def test_the_activity_index_links_to_the_transcript(desk, rows, login, personas):
+    from cobrowse_portal.core.models import Activity
+
+    activity = Activity.objects.get(account=desk, external_id=rows["chat"].external_id)
+    assert activity.link == url("chat", desk, rows["chat"].pk)
+    r = login(personas["agent"]).get(activity.link)
+    assert r.status_code == 200 and "Vera Acme" in text(r)
+
+
+@SANDBOX
+def test_a_kept_office_hours_write_is_replayed_when_smartsupp_is_back(
+    live, acme, login, personas
+):
+    from cobrowse_portal.core.tasks import retry_pending_write
+
+    c = login(personas["manager"])
+    week = {"timezone": "2", "open": "4", "from_4": "10:00", "to_4": "16:30"}
+    with responses.RequestsMock(assert_all_requests_are_fired=False):
+        r = c.post(url("officehours", live, sa=acme), week, follow=True)
+    assert "will be retried automatically" in text(r)
+    kept = PendingWrite.objects.get(account=live)
+    assert kept.kwargs == {
+        "active": False,
+        "days": [4],
+        "timezone": 2,
+        "config": [{"dow": 4, "times": [{"from": 600, "to": 990}]}],
+    }
+    assert not SmartsuppOfficeHours.objects.filter(smartsupp_account=acme).exists()
+    assert retry_pending_write(kept.pk).startswith("succeeded")
+    remote = sbx.OfficeHours.objects.get(account__number=int(acme.external_id))
+    assert (remote.days, remote.timezone) == ([4], 2)
+    stored = SmartsuppOfficeHours.objects.get(smartsupp_account=acme)
+    assert stored.week()[4] == [("10:00", "16:30")]
