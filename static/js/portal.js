@@ -48,6 +48,33 @@
       event.preventDefault();
       event.stopImmediatePropagation();
     }
+    // Editor rows (a trigger's conditions, a day's time ranges): "Add" clones
+    // the list's last row with its inputs cleared; "Remove" drops a row, or
+    // clears it when it is the last one (so there is always a row to type in).
+    var add = event.target.closest("[data-row-add]");
+    if (add) {
+      var list = document.querySelector(add.getAttribute("data-row-add"));
+      var rows = list ? list.querySelectorAll("[data-row]") : [];
+      if (rows.length) {
+        var fresh = rows[rows.length - 1].cloneNode(true);
+        fresh.querySelectorAll("input, textarea").forEach(function (input) { input.value = ""; });
+        fresh.querySelectorAll(".error").forEach(function (e) { e.remove(); });
+        fresh.classList.remove("has-error");
+        list.appendChild(fresh);
+        var first = fresh.querySelector("input, textarea");
+        if (first) { first.focus(); }
+      }
+    }
+    var remove = event.target.closest("[data-row-remove]");
+    if (remove) {
+      var row = remove.closest("[data-row]");
+      var box = row && row.parentNode;
+      if (box && box.querySelectorAll("[data-row]").length > 1) {
+        row.remove();
+      } else if (row) {
+        row.querySelectorAll("input, textarea").forEach(function (input) { input.value = ""; });
+      }
+    }
     var copy = event.target.closest("[data-copy]");
     if (copy && navigator.clipboard) {
       navigator.clipboard.writeText(copy.getAttribute("data-copy"));

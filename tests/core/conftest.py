@@ -186,6 +186,69 @@ def seed_upscope_rows(account, tag: str) -> dict:
     }
 
 
+SMARTSUPP_URL = "http://api.smartsupp.com"
+
+
+def make_smartsupp_account(
+    workspace: Workspace, name: str, key: str
+) -> VendorAccount | None:
+    """A Smartsupp account, once Smartsupp registers its VendorSpec (its pages
+    came before it: until then there is none to walk)."""
+    from cobrowse_portal.vendorkit import registry
+
+    if "smartsupp" not in {s.slug for s in registry.all_vendors()}:
+        return None
+    account = VendorAccount(
+        workspace=workspace, vendor="smartsupp", name=name, base_url=SMARTSUPP_URL
+    )
+    account.set_credentials({"api_key": key})
+    account.save()
+    return account
+
+
+def seed_smartsupp_rows(account, tag: str) -> dict:
+    """One row of each Smartsupp model a page opens, named after `tag`."""
+    if account is None:
+        return {}
+    from vendors.smartsupp import models as m
+
+    now = timezone.now()
+    common = {"account": account, "synced_at": now}
+    sa = m.SmartsuppAccount.objects.create(
+        external_id=f"{tag}-acct", title=f"{tag} Chat", account_key=f"{tag}k", **common
+    )
+    chat = m.SmartsuppChat.objects.create(
+        external_id=f"{tag}-chat",
+        smartsupp_account_id=sa.external_id,
+        begin_at=now,
+        visitor_name=f"{tag} Visitor",
+        **common,
+    )
+    m.SmartsuppChatMessage.objects.create(
+        chat=chat, position=0, type="visitor", content=f"{tag} hello"
+    )
+    return {
+        "account": sa,
+        "user": m.SmartsuppUser.objects.create(
+            external_id=f"{tag}-user",
+            smartsupp_account=sa,
+            role="agent",
+            fullname=f"{tag} Agent",
+            **common,
+        ),
+        "trigger": m.SmartsuppTrigger.objects.create(
+            external_id=f"{tag}-trigger",
+            smartsupp_account=sa,
+            name=f"{tag} greeting",
+            **common,
+        ),
+        "hours": m.SmartsuppOfficeHours.objects.create(
+            external_id=sa.external_id, smartsupp_account=sa, **common
+        ),
+        "chat": chat,
+    }
+
+
 @dataclass
 class Portal:
     """Everything the page walkers need, for one test."""
@@ -205,23 +268,31 @@ class Portal:
     other_samesurf: VendorAccount | None = None
     upscope: VendorAccount | None = None
     other_upscope: VendorAccount | None = None
+    smartsupp: VendorAccount | None = None  # None until its spec is registered
+    other_smartsupp: VendorAccount | None = None
 
     @property
     def accounts(self) -> dict:
         """The reseller's account per vendor (the page walkers' `accounts`)."""
-        return {
+        accounts = {
             "surfly": self.account,
             "samesurf": self.samesurf,
             "upscope": self.upscope,
         }
+        if self.smartsupp is not None:
+            accounts["smartsupp"] = self.smartsupp
+        return accounts
 
     @property
     def other_accounts(self) -> dict:
-        return {
+        accounts = {
             "surfly": self.other_account,
             "samesurf": self.other_samesurf,
             "upscope": self.other_upscope,
         }
+        if self.other_smartsupp is not None:
+            accounts["smartsupp"] = self.other_smartsupp
+        return accounts
 
     @property
     def reseller_names(self) -> list[str]:
@@ -252,6 +323,12 @@ def portal(personas, reseller, client_workspace, other_workspace, superuser) -> 
     )
     seed_upscope_rows(upscope, "Zebracorn")
     seed_upscope_rows(other_upscope, "Initech")
+    smartsupp = make_smartsupp_account(reseller, "Zebracorn Chat", SECRET + "-sm")
+    other_smartsupp = make_smartsupp_account(
+        other_workspace, "Initech Chat", OTHER_SECRET + "-sm"
+    )
+    seed_smartsupp_rows(smartsupp, "Zebracorn")
+    seed_smartsupp_rows(other_smartsupp, "Initech")
     return Portal(
         personas=personas,
         reseller=reseller,
@@ -268,6 +345,8 @@ def portal(personas, reseller, client_workspace, other_workspace, superuser) -> 
         other_samesurf=other_samesurf,
         upscope=upscope,
         other_upscope=other_upscope,
+        smartsupp=smartsupp,
+        other_smartsupp=other_smartsupp,
     )
 
 

@@ -135,6 +135,27 @@ ROLE_TABLE = {
     "upscope:sessions": M,
     "upscope:agents": M,
     "upscope:usage": M,
+    # --- Smartsupp: finished chats (agents: the Live board links to a chat) ------
+    "smartsupp:chats": A,
+    "smartsupp:chat": A,
+    # --- Smartsupp: reseller provisioning and account setup (managers) ----------
+    "smartsupp:accounts": M,
+    "smartsupp:account_add": M,
+    "smartsupp:account_edit": M,
+    "smartsupp:account_refresh": M,
+    "smartsupp:account_delete": M,  # as Surfly's client delete
+    "smartsupp:users": M,
+    "smartsupp:user_add": M,
+    "smartsupp:user_edit": M,
+    "smartsupp:user_refresh": M,
+    "smartsupp:user_delete": M,  # as Surfly's agent delete
+    "smartsupp:triggers": M,
+    "smartsupp:trigger_add": M,
+    "smartsupp:trigger_edit": M,
+    "smartsupp:trigger_active": M,
+    "smartsupp:trigger_refresh": M,
+    "smartsupp:trigger_delete": M,
+    "smartsupp:officehours": M,
     # --- not role_required ------------------------------------------------------
     "login": PUBLIC,
     "logout": PUBLIC,
@@ -231,6 +252,53 @@ POSTS = {
     "upscope:visitor_delete": [{"confirm": "on"}],
     "upscope:visitors_delete_offline": [{"confirm": "on"}],
     "upscope:agents": [{"email": "mallory@example.com"}],
+    "smartsupp:account_add": [
+        {"title": "Planted Co", "lang": "en", "create_workspace": "on"}
+    ],
+    "smartsupp:account_edit": [{"title": "Renamed Co", "lang": "en"}],
+    "smartsupp:account_delete": [
+        {"confirm": "on"},
+        {"confirm": "on", "workspace": "archive"},
+    ],
+    "smartsupp:user_add": [
+        {
+            "role": "admin",
+            "email": "mallory@example.com",
+            "fullname": "Mallory",
+            "password": "Correct-Horse-9",
+        }
+    ],
+    "smartsupp:user_edit": [{"role": "admin", "fullname": "Mallory"}],
+    "smartsupp:user_delete": [{"confirm": "on"}],
+    "smartsupp:trigger_add": [
+        {
+            "name": "Planted",
+            "event": "onload",
+            "constraints": "all",
+            "condition_name": "delay_site",
+            "condition_value": "1",
+            "action_message": "Hi",
+        }
+    ],
+    "smartsupp:trigger_edit": [
+        {
+            "name": "Planted",
+            "event": "onload",
+            "constraints": "all",
+            "action_message": "Hi",
+        }
+    ],
+    "smartsupp:trigger_active": [{"active": "0"}, {"active": "1"}],
+    "smartsupp:trigger_delete": [{"confirm": "on"}],
+    "smartsupp:officehours": [
+        {
+            "timezone": "0",
+            "active": "on",
+            "open": "1",
+            "from_1": "08:00",
+            "to_1": "09:00",
+        }
+    ],
 }
 MEMBERS = ("agent", "manager", "admin")  # least first: denials run before changes
 
@@ -277,6 +345,7 @@ def snapshot() -> dict:
         *apps.get_app_config("surfly").get_models(),
         *apps.get_app_config("samesurf").get_models(),
         *apps.get_app_config("upscope").get_models(),
+        *apps.get_app_config("smartsupp").get_models(),
         PeriodicTask,
     ]
     return {m._meta.label: list(m.objects.order_by("pk").values()) for m in models}
