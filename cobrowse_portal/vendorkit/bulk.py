@@ -224,7 +224,7 @@ def converters(fields, connection) -> list:
 
 #: PostgreSQL: below this many rows one multi-row INSERT ... VALUES costs less than
 #: staging them with COPY (four statements: create, truncate, copy, insert).
-COPY_MIN_ROWS = 200
+COPY_MIN_ROWS = 10
 
 
 def write_rows(

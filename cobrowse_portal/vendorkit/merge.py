@@ -81,12 +81,10 @@ def keep_newer(model, account, rows: Iterable[dict], lifecycle: Lifecycle) -> li
         for r, stage in zip(rows, stages, strict=True)
         if lifecycle.last is None or stage.rank < lifecycle.last
     }
-    if not ids:
-        return rows
     stored: dict[str, dict] = {}
     names = tuple(dict.fromkeys((*lifecycle.fields, *lifecycle.reads)))
     id_list = list(ids)
-    for i in range(0, len(id_list), 1000):
+    for i in range(0, len(id_list), 1000):  # none when every row is at its last stage
         # No ORDER BY (a model's default ordering): SQLite would serve it by
         # walking an ordered index over all the account's rows, not the key.
         for values in (
@@ -96,9 +94,15 @@ def keep_newer(model, account, rows: Iterable[dict], lifecycle: Lifecycle) -> li
         ):
             stored[values["external_id"]] = values
     out = []
+    # A record pulled twice in one batch (a group of pages) is compared with its
+    # earlier copy, not only with the stored row: the write keeps the last copy,
+    # which must not be the older one.
+    latest: dict[str, dict] = {}
     for row, stage in zip(rows, stages, strict=True):
-        current = stored.get(str(row["external_id"]))
+        key = str(row["external_id"])
+        current = latest.get(key) or stored.get(key)
         if current is not None and not is_newer(stage, lifecycle.stage(current)):
             row = {**row, **{f: current[f] for f in lifecycle.fields if f in current}}
+        latest[key] = row
         out.append(row)
     return out

@@ -40,3 +40,26 @@ def test_keep_newer_reads_without_the_models_ordering(reseller):
     assert rows == [{"external_id": "s_1", "ended_at": end}]
     assert len(queries) == 1
     assert "ORDER BY" not in queries[0]["sql"].upper()
+
+
+def test_a_record_twice_in_one_batch_keeps_its_newer_copy(reseller):
+    """Pages written in groups: the same record may come twice in one batch. The
+    later copy is compared with the earlier one (the write keeps the last), so
+    an older later copy never moves the record backwards."""
+    account = sandbox_account(reseller, "http://127.0.0.1:1", vendor="upscope")
+    end = datetime(2026, 12, 1, tzinfo=UTC)
+    rows = keep_newer(
+        UpscopeSession,
+        account,
+        [
+            {"external_id": "s_9", "ended_at": end, "n": 1},  # ended (not stored)
+            {"external_id": "s_9", "ended_at": None, "n": 2},  # a stale running copy
+            {"external_id": "s_8", "ended_at": None, "n": 3},
+        ],
+        LIFECYCLE,
+    )
+    assert rows == [
+        {"external_id": "s_9", "ended_at": end, "n": 1},
+        {"external_id": "s_9", "ended_at": end, "n": 2},  # stage kept, rest pulled
+        {"external_id": "s_8", "ended_at": None, "n": 3},
+    ]

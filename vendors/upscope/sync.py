@@ -44,7 +44,7 @@ from cobrowse_portal.vendorkit.bulk import Counts, reconcile, upsert
 from cobrowse_portal.vendorkit.errors import NotFound
 from cobrowse_portal.vendorkit.lenient import as_dt
 from cobrowse_portal.vendorkit.merge import Lifecycle, Stage, keep_newer
-from cobrowse_portal.vendorkit.pagination import prefetch
+from cobrowse_portal.vendorkit.pagination import grouped, prefetch
 from cobrowse_portal.vendorkit.runs import RunContext
 
 from .client import MAX_RESULTS, search_query
@@ -285,6 +285,10 @@ def _newest(rows: list[dict], seen: datetime | None) -> datetime | None:
     return max([*stamps, seen] if seen else stamps) if stamps else seen
 
 
+#: Sessions written (and their cursor committed) per group of pages.
+GROUP_ROWS = 1000
+
+
 def pull_sessions(ctx: RunContext) -> None:
     """Two passes, each page committed with the cursor past it:
 
@@ -320,7 +324,8 @@ def pull_sessions(ctx: RunContext) -> None:
 
     def store(pages, phase: str) -> None:
         nonlocal seen_max, last_id
-        for page in prefetch(pages):
+        # Upscope pages hold 100 sessions: written ten pages at a time.
+        for page in grouped(prefetch(pages), GROUP_ROWS):
             rows = session_rows(ctx.account, page.items)
             seen_max = _newest(rows, seen_max)
             if phase == NEW and page.items:

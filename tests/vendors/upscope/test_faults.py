@@ -13,6 +13,7 @@ from cobrowse_portal.core.models import Activity
 from cobrowse_portal.vendorkit.runs import execute_stream, load_cursor
 from cobrowse_portal.vendorkit.sandbox.faults import clear_faults, set_faults
 from tests.conftest import sandbox_account
+from vendors.upscope import sync as upscope_sync
 from vendors.upscope.models import UpscopeSession
 from vendors.upscope.sandbox import views as sandbox_views
 from vendors.upscope.sandbox.models import CobrowsingSession
@@ -35,6 +36,7 @@ def test_backfill_with_20_percent_faults_stores_every_session_once(
     # Upscope's page size is its own (undocumented); smaller pages here, so a
     # backfill of the test seed is many pages.
     monkeypatch.setattr(sandbox_views, "SESSIONS_PAGE", 20)
+    monkeypatch.setattr(upscope_sync, "GROUP_ROWS", 40)  # two pages a write
     vendor = {
         s.public_id: (s.started_at, s.ended_at, s.visitor_short_id)
         for s in CobrowsingSession.objects.filter(account__api_key=MAIN_KEY)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import pytest
 import requests
 from django.utils import timezone
 
@@ -15,6 +16,7 @@ from cobrowse_portal.core.choices import ActivityKind, ActivityStatus, RunStatus
 from cobrowse_portal.core.models import Activity, AgentIdentity, UsageDay, VendorAgent
 from cobrowse_portal.vendorkit.runs import execute_stream, load_cursor
 from tests.conftest import sandbox_account
+from vendors.upscope import sync
 from vendors.upscope.models import (
     UpscopeAgent,
     UpscopeSession,
@@ -27,6 +29,13 @@ from vendors.upscope.sandbox.seed import MAIN_KEY
 from .conftest import SANDBOX
 
 pytestmark = SANDBOX
+
+
+@pytest.fixture(autouse=True)
+def _page_by_page(monkeypatch):
+    """Each page of 100 its own write and cursor here (the tests below are about
+    pages); grouping pages into larger writes has its own test."""
+    monkeypatch.setattr(sync, "GROUP_ROWS", 100)
 
 
 def run(account, stream):
@@ -55,6 +64,28 @@ def sent_queries(monkeypatch, path: str) -> list[str]:
 
     monkeypatch.setattr(requests.adapters.HTTPAdapter, "send", send)
     return seen
+
+
+def test_a_backfill_writes_pages_in_groups(reseller, sandbox, live_server, monkeypatch):
+    monkeypatch.setattr(sync, "GROUP_ROWS", 150)  # two pages of 100 a write
+    account = upscope(reseller, live_server)
+    vendor = vendor_sessions()
+    assert vendor.count() > 200  # more than one group
+    sizes = []
+    real = sync.upsert
+
+    def recording(model, account, rows, **kwargs):
+        rows = list(rows)
+        sizes.append(len(rows))
+        return real(model, account, rows, **kwargs)
+
+    monkeypatch.setattr(sync, "upsert", recording)
+    first = run(account, "sessions")
+    assert first.requests > first.pages  # fewer writes than pages fetched
+    assert all(n == 200 for n in sizes[:-1]) and 0 < sizes[-1] <= 200, sizes
+    assert len(sizes) == first.pages  # one write, one saved cursor, per group
+    stored = UpscopeSession.objects.filter(account=account)
+    assert stored.count() == vendor.count() == first.created
 
 
 def test_backfill_stores_every_session_once_then_resyncs_in_two_requests(
@@ -173,7 +204,6 @@ def test_a_failed_run_resumes_after_the_last_stored_page(
     run asks for the page after page 2 and stores the rest."""
     account = upscope(reseller, live_server)
     queries = sent_queries(monkeypatch, "cobrowsing_sessions/list")
-    from vendors.upscope import sync
 
     real = sync.upsert
     calls = []
@@ -263,7 +293,6 @@ def test_a_full_online_answer_checks_the_others_one_by_one(
 def test_the_visitors_checked_by_id_take_turns(reseller, sandbox, live_server):
     """More stored-online visitors missing from a full answer than one run asks
     for: the least recently refreshed go first, so every one gets its turn."""
-    from vendors.upscope import sync
 
     account = upscope(reseller, live_server)
     vendor_account = Account.objects.get(api_key=MAIN_KEY)
