@@ -42,6 +42,7 @@ from cobrowse_portal.vendorkit.activity import update_rows
 from cobrowse_portal.vendorkit.bulk import delete_remote, upsert
 from cobrowse_portal.vendorkit.redaction import redact, register_secret
 
+from . import sync
 from .models import (
     SmartsuppAccount,
     SmartsuppOfficeHours,
@@ -53,7 +54,7 @@ from .schemas import Account, OfficeHours, Trigger, User
 log = logging.getLogger("cobrowse.vendors.smartsupp.services")
 
 #: Keys never kept from a payload (a user answer might echo what it was sent).
-SECRET_KEYS = frozenset({"password", "apiKey", "api_key"})
+SECRET_KEYS = sync.SECRET_KEYS
 
 
 def client_for(account: VendorAccount):
@@ -86,35 +87,20 @@ def _clean(raw: dict) -> dict:
 
 
 # --- payloads as stored rows --------------------------------------------------------
+# The streams' mappers (sync.py), so a row written from a page and the same row
+# pulled later have one shape and one fingerprint; what a partial answer of a
+# write leaves out keeps its stored value.
 def account_row(answer: Account, existing: SmartsuppAccount | None = None) -> dict:
-    """A Smartsupp account as a row; what a partial answer left out keeps its
-    stored value (an update may answer nothing, or only some fields)."""
-    row = {
-        "external_id": answer.id,
-        "title": answer.title,
-        "lang": answer.lang,
-        "account_key": answer.account_key,
-        "raw": _clean(answer.raw),
-    }
+    row = sync.account_row(answer)
     if existing is not None:
         for name in ("title", "lang", "account_key"):
             row[name] = row[name] or getattr(existing, name)
-        row["raw"] = {**(existing.raw or {}), **row["raw"]}
+        row["raw"] = {**_clean(existing.raw or {}), **row["raw"]}
     return row
 
 
 def user_row(sa: SmartsuppAccount, answer: User, existing=None) -> dict:
-    row = {
-        "external_id": answer.id,
-        "smartsupp_account": sa.pk,
-        "role": answer.role,
-        "email": answer.email,
-        "fullname": answer.fullname,
-        "nickname": answer.nickname,
-        "lang": answer.lang,
-        "active": answer.active,
-        "raw": _clean(answer.raw),
-    }
+    row = sync.user_row(answer, sa.pk, sa.external_id)
     if existing is not None:
         for name in ("role", "email", "fullname", "nickname", "lang"):
             row[name] = row[name] or getattr(existing, name)
@@ -125,32 +111,15 @@ def user_row(sa: SmartsuppAccount, answer: User, existing=None) -> dict:
 
 
 def trigger_row(sa: SmartsuppAccount, answer: Trigger) -> dict:
-    return {
-        "external_id": answer.id,
-        "smartsupp_account": sa.pk,
-        "name": answer.name,
-        "description": answer.description,
-        # A trigger is active unless Smartsupp says otherwise (its default).
-        "active": answer.active if answer.active is not None else True,
-        "event": answer.event,
-        "only_once": answer.only_once,
-        "constraints": answer.constraints,
-        "conditions": [c.as_json() for c in answer.conditions],
-        "actions": [a.as_json() for a in answer.actions],
-        "raw": _clean(answer.raw),
-    }
+    row = sync.trigger_row(answer, sa.pk, sa.external_id)
+    # An answer filled from what was sent (`_fill`) holds its rows parsed.
+    row["conditions"] = [c.as_json() for c in answer.conditions]
+    row["actions"] = [a.as_json() for a in answer.actions]
+    return row
 
 
 def office_hours_row(sa: SmartsuppAccount, answer: OfficeHours) -> dict:
-    return {
-        "external_id": sa.external_id,
-        "smartsupp_account": sa.pk,
-        "active": bool(answer.active),
-        "days": list(answer.days),
-        "timezone": "" if answer.timezone is None else str(answer.timezone),
-        "config": [c.as_json() for c in answer.config],
-        "raw": _clean(answer.raw),
-    }
+    return sync.office_hours_row(answer, sa.pk, sa.external_id)
 
 
 def _store(model, account, row):

@@ -63,10 +63,13 @@ def finished_chat(
     agent = (
         User.objects.filter(account=account, active=True)
         .order_by("number")
-        .values_list("nickname", "email")
+        .values_list("nickname", "email", "number")
         .first()
     )
-    agent_name, agent_email = agent or (AGENT, "")
+    # Unknown (vendor-apis.md §5.5): what a message's `from` holds. The visitor's
+    # messages carry the visitor id there, so an agent's carry the agent's user
+    # id (the portal matches chats to its users by it) and `email` the e-mail.
+    agent_name, agent_email, agent_id = agent or (AGENT, "", None)
     answered = not (missed or offline)
     duration = rng.randrange(60, 900) if answered else 0
     end = now - timedelta(seconds=rng.randrange(1, 60))
@@ -99,7 +102,7 @@ def finished_chat(
             {
                 "type": "agent",
                 "name": agent_name,
-                "from": agent_email or None,
+                "from": str(agent_id) if agent_id is not None else None,
                 "content": ANSWERS[i],
                 "sentAt": _ms(begin) + 1000 * first_response,
                 "triggeredBy": None,
