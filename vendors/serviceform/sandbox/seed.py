@@ -336,10 +336,13 @@ def _chats(rng, account: Account, count: int, anchor) -> None:
         t = started
         messages = []
         first_response = None
-        for n in range(rng.randrange(2, 9)):
+        length = rng.randrange(2, 9)
+        for n in range(length):
             if n % 2 == 0:
                 sender, text, author = "visitor", rng.choice(VISITOR_LINES), ""
-            elif chatbot or (n == 1 and rng.random() < 0.5):
+            elif chatbot or (n == 1 and length >= 4 and rng.random() < 0.5):
+                # A human chat may open with the bot's greeting; it still has
+                # an agent's answer after it.
                 sender, text, author = "bot", rng.choice(BOT_LINES), "Acme assistant"
             else:
                 sender, text, author = "agent", rng.choice(AGENT_LINES), agent[1]
