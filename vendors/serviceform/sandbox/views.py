@@ -343,8 +343,8 @@ def list_chats(request, account: Account):
         qs = qs.filter(uid=uid)
     if chatbot is not None:
         qs = qs.filter(chatbot=chatbot)
-    if not show:
-        qs = qs.defer("messages")
+    # `messages` is read even without showMessages: lastMessage, lastSender
+    # and lastMessageTime come from it (in the same query, never per chat).
     found = qs.order_by("started", "cid")[:limit]
     return respond([chat_record(c, show) for c in found])
 
