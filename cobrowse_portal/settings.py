@@ -104,6 +104,8 @@ INSTALLED_APPS = [
     "vendors.samesurf.sandbox",
     "vendors.upscope",
     "vendors.upscope.sandbox",
+    # Serviceform: its models first (issue 11); its sandbox app joins with the client.
+    "vendors.serviceform",
 ]
 
 MIDDLEWARE = [
