@@ -152,7 +152,9 @@ class ServiceformItem(SyncedModel):
                 fields=["account", "space", "-updated", "-id"],
                 name="sf_item_space_upd_idx",
             ),
-            # The search box: a prefix of the primary field within a space.
+            # An exact primary field within a space (the admin's search), and
+            # a space's items sorted by it. A substring search box needs a
+            # trigram index (PostgreSQL) where the page adds one.
             models.Index(
                 fields=["account", "space", "primary_field"],
                 name="sf_item_space_primary_idx",
