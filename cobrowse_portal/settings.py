@@ -104,8 +104,7 @@ INSTALLED_APPS = [
     "vendors.samesurf.sandbox",
     "vendors.upscope",
     "vendors.upscope.sandbox",
-    # Serviceform (issue 11): the client and its sandbox (part 1); the vendor
-    # app (VendorSpec, models, admin) joins it in part 2.
+    "vendors.serviceform",
     "vendors.serviceform.sandbox",
 ]
 
