@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import copy
-from functools import wraps
+from functools import lru_cache, wraps
 from urllib.parse import urlsplit
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import render
-from django.urls import Resolver404, resolve
+from django.urls import Resolver404, get_urlconf, resolve
 
 from .choices import ROLE_RANK, Role
 from .models import VendorAccount
@@ -24,12 +24,20 @@ def has_role(request, minimum: str) -> bool:
 def may_open(request, url: str) -> bool:
     """Whether the current role passes the role check of the view behind `url`
     (a link to a page that would answer 403 is not worth showing)."""
+    found, minimum = _min_role(urlsplit(url).path, get_urlconf())
+    return found and (minimum is None or has_role(request, minimum))
+
+
+@lru_cache(maxsize=4096)
+def _min_role(path: str, urlconf) -> tuple[bool, str | None]:
+    """Whether `path` resolves, and its view's least role: resolving walks the
+    URLconf's patterns, and the dashboard asks for every figure's link (the
+    URLconf is fixed once loaded, so the answer per path is too)."""
     try:
-        view = resolve(urlsplit(url).path).func
+        view = resolve(path, urlconf).func
     except Resolver404:
-        return False
-    minimum = getattr(view, "min_role", None)
-    return minimum is None or has_role(request, minimum)
+        return False, None
+    return True, getattr(view, "min_role", None)
 
 
 def role_required(minimum: str = Role.AGENT):

@@ -8,11 +8,11 @@ from django.db import connection
 from django.db.models import Count, OuterRef, Subquery
 from django.test.utils import CaptureQueriesContext
 
-from cobrowse_portal.core.models import VendorAccount
+from cobrowse_portal.core.models import SyncRun, VendorAccount
 from cobrowse_portal.core.prepared import prepared_rows
 from vendors.surfly.models import SurflyAgent
 
-from .conftest import make_account
+from .conftest import make_account, make_run
 
 
 def _query(pks):
@@ -71,3 +71,37 @@ def test_a_value_that_is_not_a_parameter_is_refused(accounts):
 
     with pytest.raises(AssertionError, match="not parameters"):
         prepared_rows("test.bad", VendorAccount, build, [accounts[0].pk])
+
+
+def _runs_query(values):
+    """Dates and datetimes as values, beside an integer and a constant."""
+    account_id, since, day = values
+    return (
+        SyncRun.objects.filter(
+            account_id=account_id, queued_at__gte=since, queued_at__date__lte=day
+        )
+        .exclude(stream="never")
+        .order_by("pk")
+        .values_list("pk", "stream")
+    )
+
+
+def test_dates_and_datetimes_are_values_too(accounts):
+    from datetime import UTC, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    account = accounts[0]
+    base = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+    for hours in range(0, 96, 7):
+        make_run(account, stream=f"s{hours}", queued_at=base + timedelta(hours=hours))
+    helsinki = ZoneInfo("Europe/Helsinki")
+    cases = [
+        (account.pk, base, base.date()),
+        (account.pk, base + timedelta(hours=20), (base + timedelta(days=2)).date()),
+        (account.pk, datetime(2026, 6, 2, 1, 30, tzinfo=helsinki), base.date()),
+        (account.pk, base - timedelta(days=9), (base + timedelta(days=9)).date()),
+        (accounts[1].pk, base, base.date()),
+    ]
+    for values in cases:
+        got = prepared_rows("test.runs", SyncRun, _runs_query, list(values))
+        assert [tuple(r) for r in got] == list(_runs_query(values)), values

@@ -14,7 +14,8 @@ from django.db.models import Count, Sum
 from django.db.models.functions import TruncDate
 
 from ..choices import RunStatus
-from ..models import SyncRun, UsageDay, UsageDayAgent
+from ..models import Activity, SyncRun, UsageDay, UsageDayAgent
+from ..prepared import prepared_rows, prepared_sql
 from .control import local_today, open_rows, workspace_tz
 
 DAYS = 14
@@ -58,17 +59,22 @@ def _active_agents(accounts, first, today) -> tuple[dict, int]:
     account_ids = [a.pk for a in accounts]
     if not account_ids:
         return {}, 0
-    pairs = (
-        UsageDayAgent.objects.filter(
-            account_id__in=account_ids, day__gte=first, day__lte=today
+
+    def pairs(values):
+        return (
+            UsageDayAgent.objects.filter(
+                account_id__in=values[:-2], day__gte=values[-2], day__lte=values[-1]
+            )
+            .values("day", "agent_key")
+            .distinct()
+            .order_by()
         )
-        .values("day", "agent_key")
-        .distinct()
-        .order_by()
+
+    sql, params, using = prepared_sql(
+        "kpi.agents", UsageDayAgent, pairs, [*account_ids, first, today]
     )
-    sql, params = pairs.query.get_compiler(using=pairs.db).as_sql()
     week_start = today - timedelta(days=6)
-    with connections[pairs.db].cursor() as cursor:
+    with connections[using].cursor() as cursor:
         cursor.execute(
             f"WITH pairs AS ({sql}) "
             "SELECT day, COUNT(*) FROM pairs GROUP BY day "
@@ -81,9 +87,52 @@ def _active_agents(accounts, first, today) -> tuple[dict, int]:
     for day, n in rows:
         if day is None:
             week = n
-        else:  # SQLite answers a raw query's dates as text
-            per_day[day if isinstance(day, date) else date.fromisoformat(day)] = n
+        else:
+            per_day[_day(day)] = n
     return per_day, week
+
+
+def _day(value) -> date:
+    """A date from a raw row: SQLite answers a raw query's dates as text."""
+    return value if isinstance(value, date) else date.fromisoformat(value)
+
+
+# The tiles' statements are written by the ORM once per process (core.prepared):
+# compiling them cost about as much CPU as running them.
+def _usage_query(values):
+    workspace_id, first, today = values
+    return (
+        UsageDay.objects.filter(
+            workspace_id=workspace_id, day__gte=first, day__lte=today
+        )
+        .values("day")
+        .annotate(n=Sum("activities"), s=Sum("seconds"))
+        .order_by()
+        .values_list("day", "n", "s")
+    )
+
+
+def _live_query(values):
+    return open_rows(values[0]).values_list("id", flat=True)[: LIVE_CAP + 1]
+
+
+def _failed_query(tz):
+    def build(values):
+        workspace_id, since = values
+        return (
+            SyncRun.objects.filter(
+                account__workspace_id=workspace_id,
+                status=RunStatus.FAILED,
+                queued_at__gte=since,
+            )
+            .annotate(d=TruncDate("queued_at", tzinfo=tz))
+            .values("d")
+            .annotate(n=Count("id"))
+            .order_by()
+            .values_list("d", "n")
+        )
+
+    return build
 
 
 def kpi_tiles(workspace, accounts, *, with_runs: bool) -> list[dict]:
@@ -91,23 +140,20 @@ def kpi_tiles(workspace, accounts, *, with_runs: bool) -> list[dict]:
     days = [today - timedelta(days=DAYS - 1 - i) for i in range(DAYS)]
     first = days[0]
     usage = {
-        row["day"]: row
-        for row in UsageDay.objects.filter(
-            workspace=workspace, day__gte=first, day__lte=today
+        _day(day): (n, secs)
+        for day, n, secs in prepared_rows(
+            "kpi.usage", UsageDay, _usage_query, [workspace.pk, first, today]
         )
-        .values("day")
-        .annotate(n=Sum("activities"), s=Sum("seconds"))
-        .order_by()
     }
-    activities = [int(usage.get(d, {}).get("n") or 0) for d in days]
-    minutes = [round((usage.get(d, {}).get("s") or 0) / 60) for d in days]
+    activities = [int(usage.get(d, (0, 0))[0] or 0) for d in days]
+    minutes = [round((usage.get(d, (0, 0))[1] or 0) / 60) for d in days]
     tiles = [
         _tile("Activities", activities),
         _tile("Minutes", minutes, unit="min"),
     ]
 
     # Open rows now: read through the Live board's partial index, capped.
-    live = len(open_rows(workspace).values_list("id", flat=True)[: LIVE_CAP + 1])
+    live = len(prepared_rows("kpi.live", Activity, _live_query, [workspace.pk]))
     tiles.append(
         {
             "label": "Live now",
@@ -124,17 +170,11 @@ def kpi_tiles(workspace, accounts, *, with_runs: bool) -> list[dict]:
     if with_runs:
         tz = workspace_tz(workspace)
         since = datetime.combine(first, time.min, tz)
-        failed = dict(
-            SyncRun.objects.filter(
-                account__workspace=workspace,
-                status=RunStatus.FAILED,
-                queued_at__gte=since,
+        failed = {
+            _day(d): n
+            for d, n in prepared_rows(
+                f"kpi.failed.{tz}", SyncRun, _failed_query(tz), [workspace.pk, since]
             )
-            .annotate(d=TruncDate("queued_at", tzinfo=tz))
-            .values("d")
-            .annotate(n=Count("id"))
-            .order_by()
-            .values_list("d", "n")
-        )
+        }
         tiles.append(_tile("Failed runs", _series(failed, days)))
     return tiles
