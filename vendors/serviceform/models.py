@@ -10,7 +10,6 @@ encrypted, in the account).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 
 from django.db import models, router, transaction
@@ -19,79 +18,29 @@ from cobrowse_portal.vendorkit.activity import record_vendor_usage
 from cobrowse_portal.vendorkit.bulk import upsert
 from cobrowse_portal.vendorkit.models import SyncedModel
 
+from .schemas import SpaceField
+
 
 # --- flex spaces and their items ------------------------------------------------------
-@dataclass(frozen=True)
-class FieldOption:
-    """One choice of a choice field (`options[]`: machine, label, value)."""
+def field_defs(fields) -> list[SpaceField]:
+    """The typed definitions of a space's stored `fields` JSON, in the vendor's
+    order, read by the client's own parser (`schemas.SpaceField`: one reading
+    of a field definition for the sync, the forms and the item columns).
 
-    machine: str
-    label: str
-    value: str
-
-
-@dataclass(frozen=True)
-class FieldDef:
-    """One field definition of a space, as forms and item columns use it."""
-
-    machine: str
-    name: str
-    id: str
-    type: str
-    required: bool
-    options: tuple[FieldOption, ...]
-
-    @property
-    def label(self) -> str:
-        return self.name or self.machine
-
-
-def _text(value) -> str:
-    if isinstance(value, bool) or value is None:
-        return ""
-    return str(value).strip() if isinstance(value, (str, int, float)) else ""
-
-
-def field_defs(fields) -> list[FieldDef]:
-    """The typed definitions of a space's `fields` JSON, in the vendor's order.
-
-    Entries without a `machine` name are skipped (an item's values are keyed by
-    it, so such a field cannot be read or written). # Unknown (vendor-apis.md
-    §4.4): the docs show no `required` flag; it is read where sent (a truthy
-    `required`), else False, and the sandbox's field types decide the rest."""
-    out: list[FieldDef] = []
+    Entries without a `machine` name (or id) and repeats are skipped (an item's
+    values are keyed by it, so such a field cannot be read or written), and so
+    are options without a value (nothing could be stored for them)."""
+    out: list[SpaceField] = []
     seen: set[str] = set()
     for f in fields if isinstance(fields, list) else []:
         if not isinstance(f, dict):
             continue
-        machine = _text(f.get("machine"))
-        if not machine or machine in seen:
+        d = SpaceField.parse(f)
+        if not d.machine or d.machine in seen:
             continue
-        seen.add(machine)
-        options = []
-        for o in f.get("options") if isinstance(f.get("options"), list) else []:
-            if not isinstance(o, dict):
-                continue
-            value = _text(o.get("value")) or _text(o.get("machine"))
-            if not value:
-                continue
-            options.append(
-                FieldOption(
-                    machine=_text(o.get("machine")) or value,
-                    label=_text(o.get("label")) or value,
-                    value=value,
-                )
-            )
-        out.append(
-            FieldDef(
-                machine=machine,
-                name=_text(f.get("name")),
-                id=_text(f.get("id")),
-                type=_text(f.get("type")).lower(),
-                required=f.get("required") is True,
-                options=tuple(options),
-            )
-        )
+        seen.add(d.machine)
+        d.options = [o for o in d.options if o.value]
+        out.append(d)
     return out
 
 
@@ -111,7 +60,7 @@ class ServiceformSpace(SyncedModel):
             models.Index(fields=["account", "name"], name="sf_space_name_idx"),
         ]
 
-    def field_defs(self) -> list[FieldDef]:
+    def field_defs(self) -> list[SpaceField]:
         return field_defs(self.fields)
 
     def __str__(self) -> str:

@@ -169,6 +169,10 @@ class SpaceField:
     required: bool = False
 
     @property
+    def label(self) -> str:
+        return self.name or self.machine
+
+    @property
     def is_choice(self) -> bool:
         return self.type in CHOICE_TYPES
 

