@@ -39,7 +39,7 @@ for spec in registry.all_vendors():
 
 #: Sandboxes of vendors whose app does not register a VendorSpec yet (their
 #: client and sandbox come first; the loop above mounts them once it does).
-SANDBOX_ONLY: tuple[str, ...] = ("serviceform",)
+SANDBOX_ONLY: tuple[str, ...] = ()
 if settings.SANDBOX_ENABLED:
     registered = {spec.slug for spec in registry.all_vendors()}
     for slug in SANDBOX_ONLY:

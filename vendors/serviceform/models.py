@@ -387,6 +387,8 @@ STAT_COLUMNS = {
     "avg_response_seconds": (
         "averageResponseTime",
         "avgResponseTime",
+        # The metric the statistics endpoint is asked for (schemas.METRICS).
+        "avg_first_response",
         "avg_response_seconds",
     ),
     "rating": ("satisfactionScore", "rating"),
