@@ -278,7 +278,11 @@ def chat_row(c: Chat, now: datetime, *, with_messages: bool) -> dict:
         "site_name": _cap(c.site, 200),
         "source": _cap(c.source, 100),
         "team": _cap(as_str(c.raw.get("team") or c.raw.get("department")), 100),
-        "page_url": _cap(safe_url(c.url), 2000),
+        # The schema checked `fullUrl` (safe_url); the `url` fallback it did not.
+        "page_url": _cap(
+            c.url if c.url and c.url == c.raw.get("fullUrl") else safe_url(c.url),
+            2000,
+        ),
         "visitor_name": _cap(c.visitor_name, 200),
         "visitor_email": _cap(c.visitor_email, 254),
         "visitor_phone": _cap(c.visitor_phone, 64),
