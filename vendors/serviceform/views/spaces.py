@@ -159,7 +159,9 @@ def item_new(request, account_id: int, space_pk: int):
     account = serviceform_account(request, account_id)
     space = _space_or_404(account, space_pk)
     form = ItemForm(
-        space.field_defs(), request.POST or None, vendor_label=account.spec.label
+        space.field_defs(),
+        request.POST if request.method == "POST" else None,
+        vendor_label=account.spec.label,
     )
     response, status = submit(
         request,
@@ -197,7 +199,7 @@ def item_edit(request, account_id: int, pk: int):
     space = item.space
     form = ItemForm(
         space.field_defs(),
-        request.POST or None,
+        request.POST if request.method == "POST" else None,
         item=item,
         vendor_label=account.spec.label,
     )
@@ -256,7 +258,7 @@ def item_delete(request, account_id: int, pk: int):
     item's other writes; kept and retried when Serviceform is away."""
     account = serviceform_account(request, account_id)
     item = _item_or_404(account, pk)
-    form = DeleteForm(request.POST or None)
+    form = DeleteForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         write = Write(
             account, services.delete_item, f"Delete item {item} of {item.space}", item
