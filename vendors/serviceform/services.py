@@ -277,10 +277,13 @@ def update_item(
 ) -> ServiceformItem:
     """PUT /flex/spaces/{spaceId}/items/{itemId}. Unknown (vendor-apis.md §4.4)
     whether PUT replaces or merges, so every value the item should keep is
-    sent: the stored values (fields the form does not know included), then the
-    form's (a cleared field as null). `values` are JSON values, so a kept write
-    replays exactly."""
-    body = {**(item.values or {}), **values, "primary_field": primary_field}
+    sent: the stored values of the space's fields, then the form's (a cleared
+    field as null). A stored value of a field the space no longer has is not
+    sent (Serviceform refuses an unknown field: every later edit would fail).
+    `values` are JSON values, so a kept write replays exactly."""
+    known = {f.machine for f in item.space.field_defs()}
+    kept = {k: v for k, v in (item.values or {}).items() if k in known}
+    body = {**kept, **values, "primary_field": primary_field}
     try:
         with _Guard(account):
             fresh = client_for(account).update_item(
