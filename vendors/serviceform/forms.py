@@ -179,7 +179,10 @@ def day_start(day: date) -> datetime:
 
 
 def day_end(day: date) -> datetime:
-    """Midnight (UTC) after `day`: an "until" date includes that whole day."""
+    """Midnight (UTC) after `day`: an "until" date includes that whole day
+    (the last day there is: the end of time)."""
+    if day >= date.max:
+        return datetime.max.replace(tzinfo=UTC)
     return day_start(day) + timedelta(days=1)
 
 
@@ -281,5 +284,11 @@ class StatsRangeForm(FastWidgetsMixin, forms.Form):
         """(first day, last day): the form's, else the last STATS_DAYS days."""
         data = self.cleaned_data if self.is_bound and self.is_valid() else {}
         until = data.get("until") or today
-        since = data.get("since") or until - timedelta(days=STATS_DAYS - 1)
+        since = data.get("since") or _days_before(until, STATS_DAYS - 1)
+        if (until - since).days >= STATS_MAX_DAYS:  # "From" alone, long ago
+            since = _days_before(until, STATS_MAX_DAYS - 1)
         return since, until
+
+
+def _days_before(day: date, days: int) -> date:
+    return day - timedelta(days=min(days, (day - date.min).days))

@@ -188,3 +188,16 @@ def test_the_filters_offer_each_choice_field():
 def test_the_statistics_range(data, expected):
     form = StatsRangeForm(data or None)
     assert form.window(datetime(2026, 12, 2, tzinfo=UTC).date()) == expected
+
+
+def test_ranges_at_the_ends_of_the_calendar():
+    from vendors.serviceform.forms import day_end
+
+    assert day_end(date.max).year == 9999
+    form = StatsRangeForm({"since": "0001-01-01"})
+    since, until = form.window(date(2026, 12, 2))
+    assert (until - since).days == 365
+    assert StatsRangeForm({"until": "0001-01-05"}).window(date(2026, 12, 2)) == (
+        date(1, 1, 1),
+        date(1, 1, 5),
+    )
