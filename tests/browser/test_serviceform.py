@@ -17,14 +17,11 @@ from playwright.sync_api import expect
 
 from tests.browser.helpers import log_in
 from tests.conftest import sandbox_account
-from tests.vendors.serviceform.pages_spec import ensure_spec
 from vendors.serviceform import services
 from vendors.serviceform.models import ServiceformItem, ServiceformSpace
 from vendors.serviceform.sandbox.models import Chat as SandboxChat
 from vendors.serviceform.sandbox.models import Item as SandboxItem
 from vendors.serviceform.sandbox.seed import MAIN_KEY, seed
-
-ensure_spec()
 
 pytestmark = [
     pytest.mark.browser,

@@ -15,9 +15,9 @@ were).
 A rejected key (403, or 401 from the leads section) also puts the account in
 "needs attention" with the client's message, as a failed sync would.
 
-The row mappings below are the pages' own; the streams (sync.py) store the same
-objects from their listings. # Integrator: where sync.py has its own
-`item_row` / `chat_row` / `message_rows`, these should call them (one mapping).
+Answers are stored through the streams' mappings (sync.py): a row written from
+a page and the same row pulled later have one shape, one status rule and one
+fingerprint.
 """
 
 from __future__ import annotations
@@ -33,12 +33,12 @@ from cobrowse_portal.core.choices import AccountStatus
 from cobrowse_portal.core.models import VendorAccount
 from cobrowse_portal.core.writes import retryable
 from cobrowse_portal.vendorkit import errors
-from cobrowse_portal.vendorkit.bulk import delete_remote, upsert
+from cobrowse_portal.vendorkit.bulk import delete_remote
 from cobrowse_portal.vendorkit.redaction import redact
 
+from . import sync
 from .client import MAX_LIMIT
 from .models import (
-    ChatStatus,
     ServiceformChat,
     ServiceformItem,
     ServiceformMessage,
@@ -47,10 +47,6 @@ from .models import (
 from .schemas import Chat, Item
 
 log = logging.getLogger("cobrowse.vendors.serviceform.services")
-
-#: A chat with no `ended` and no message for this long is taken as over.
-#: Unknown (vendor-apis.md §4.6): the docs give no end signal for a chat.
-IDLE_ENDS_CHAT = timedelta(hours=1)
 
 
 def client_for(account: VendorAccount):
@@ -77,136 +73,34 @@ class _Guard:
 
 
 # --- Serviceform payloads as stored rows ----------------------------------------------
-def item_row(space: ServiceformSpace, item: Item) -> dict:
-    """An Item as a ServiceformItem row of `space` (values by machine name)."""
-    return {
-        "external_id": item.id,
-        "space": space.pk,
-        "space_external_id": item.space_id or space.external_id,
-        "uid": item.uid[:128],
-        "uuid": item.uuid[:128],
-        "client_id": item.client_id[:128],
-        "primary_field": item.primary_field[:500],
-        "values": item.values,
-        "created": item.created,
-        "updated": item.updated,
-        "last_updater": item.last_updater[:200],
-        "raw": item.raw,
-    }
-
-
 def store_item(
     account: VendorAccount, space: ServiceformSpace, item: Item
 ) -> ServiceformItem:
     if not item.id:
         raise errors.MalformedResponse("Serviceform answered an item without an id")
-    upsert(ServiceformItem, account, [item_row(space, item)])
+    sync.store_items(account, space, [item])
     return ServiceformItem.objects.get(account=account, external_id=item.id)
 
 
-def chat_status(chat: Chat, now=None) -> str:
-    """Ended when Serviceform sends an `ended` time, or when nothing happened in
-    the chat for IDLE_ENDS_CHAT (Unknown, vendor-apis.md §4.6: no end signal is
-    documented; `ended` falls back to the last message's time, which alone
-    does not mean the chat is over)."""
-    if chat.raw.get("ended"):
-        return ChatStatus.ENDED
-    last = chat.ended or chat.changed or chat.started
-    now = now or timezone.now()
-    return ChatStatus.ENDED if last and now - last > IDLE_ENDS_CHAT else ChatStatus.OPEN
-
-
-def chat_row(chat: Chat, *, with_messages: bool) -> dict:
-    """A Chat as a ServiceformChat row; `messages_changed_at` is set when the
-    answer carried the history (so the streams do not fetch it again)."""
-    raw = chat.raw
-    status = chat_status(chat)
-    duration = None
-    if chat.started and chat.ended and chat.ended >= chat.started:
-        duration = int((chat.ended - chat.started).total_seconds())
-    row = {
-        "external_id": chat.id,
-        "visitor_uid": chat.uid[:128],
-        "session_id": str(raw.get("session") or "")[:128],
-        "site_name": chat.site[:200],
-        "source": chat.source[:100],
-        "page_url": chat.url[:2000],
-        "visitor_name": chat.visitor_name[:200],
-        "visitor_email": chat.visitor_email[:254],
-        "visitor_phone": chat.visitor_phone[:64],
-        "agent_external_id": chat.agent_id[:128],
-        "agent_name": chat.agent_name[:200],
-        "agent_email": chat.agent_email[:254],
-        "is_chatbot": chat.chatbot,
-        "status": status,
-        "started_at": chat.started,
-        "agent_joined_at": chat.agent_joined,
-        "ended_at": chat.ended if status == ChatStatus.ENDED else None,
-        "last_message_at": chat.messages[-1].sent_at if chat.messages else chat.ended,
-        "changed_at": chat.changed,
-        "duration": duration,
-        "first_response_seconds": chat.first_response_seconds,
-        "rating": chat.rating,
-        "message_count": chat.message_count or 0,
-        "last_message": chat.last_message,
-        "last_sender": str(raw.get("lastSender") or "")[:40],
-        # The history is kept in its own rows, not twice.
-        "raw": {k: v for k, v in raw.items() if k != "history"},
-    }
-    if with_messages:
-        row["messages_changed_at"] = chat.changed or chat.ended or chat.started
-    return row
-
-
-def message_rows(row: ServiceformChat, chat: Chat) -> list[dict]:
-    """The chat's history as ServiceformMessage rows, in the vendor's order (a
-    message without an id is keyed by its position, "#3")."""
-    out = []
-    for position, msg in enumerate(chat.messages):
-        message_id = (msg.id or f"#{position}")[:100]
-        out.append(
-            {
-                "external_id": ServiceformMessage.key(row.external_id, message_id),
-                "chat": row.pk,
-                "message_id": message_id,
-                "position": position,
-                "sender": msg.sender,
-                "author": msg.author[:200],
-                "kind": msg.kind[:40],
-                "text": msg.text,
-                "sent_at": msg.sent_at,
-                "raw": {
-                    "id": msg.id,
-                    "sender": msg.sender,
-                    "author": msg.author,
-                    "text": msg.text,
-                    "sent_at": msg.sent_at.isoformat() if msg.sent_at else None,
-                    "kind": msg.kind,
-                },
-            }
-        )
-    return out
-
-
 def store_chat(account: VendorAccount, chat: Chat) -> ServiceformChat:
-    """One chat and its messages in one transaction; messages no longer in the
-    history are marked removed."""
-    if not chat.id:
+    """One chat and its whole history in one transaction; messages no longer in
+    the history are marked removed."""
+    key = sync.chat_key(chat)
+    if not key:
         raise errors.MalformedResponse("Serviceform answered a chat without a cid")
+    now = timezone.now()
     with transaction.atomic():
-        fields = chat_row(chat, with_messages=True)
-        upsert(ServiceformChat, account, [fields])
-        # An unchanged chat is skipped by its fingerprint: the messages' fetch
+        sync.store_chats(account, [chat], {key: chat}, now)
+        row = ServiceformChat.objects.get(account=account, external_id=key)
+        # An unchanged chat is skipped by its fingerprint: the history's fetch
         # time is written all the same.
-        ServiceformChat.objects.filter(account=account, external_id=chat.id).update(
-            messages_changed_at=fields["messages_changed_at"]
-        )
-        row = ServiceformChat.objects.get(account=account, external_id=chat.id)
-        rows = message_rows(row, chat)
-        upsert(ServiceformMessage, account, rows)
+        stamp = sync.messages_stamp(chat) or now
+        ServiceformChat.objects.filter(pk=row.pk).update(messages_changed_at=stamp)
+        row.messages_changed_at = stamp
+        kept = [r["external_id"] for r in sync.message_rows(row.pk, key, chat.messages)]
         ServiceformMessage.objects.filter(account=account, chat=row).exclude(
-            external_id__in=[r["external_id"] for r in rows]
-        ).filter(removed_at__isnull=True).update(removed_at=timezone.now())
+            external_id__in=kept
+        ).filter(removed_at__isnull=True).update(removed_at=now)
     return row
 
 

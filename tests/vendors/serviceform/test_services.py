@@ -16,7 +16,7 @@ from cobrowse_portal.core.models import VendorAccount
 from cobrowse_portal.core.writes import defer, overlay
 from cobrowse_portal.vendorkit import errors
 from tests.conftest import sandbox_account
-from vendors.serviceform import services
+from vendors.serviceform import services, sync
 from vendors.serviceform.models import (
     ChatStatus,
     ServiceformChat,
@@ -28,9 +28,7 @@ from vendors.serviceform.sandbox.models import Item as SandboxItem
 from vendors.serviceform.schemas import Chat
 
 from .conftest import SANDBOX, main_chats, request_space
-from .pages_spec import ensure_spec
 
-ensure_spec()
 pytestmark = SANDBOX
 
 
@@ -172,7 +170,8 @@ def test_refresh_chat_reads_the_transcript_by_the_visitor(account):
     assert payload.messages == []
     from cobrowse_portal.vendorkit.bulk import upsert
 
-    upsert(ServiceformChat, account, [services.chat_row(payload, with_messages=False)])
+    row = sync.chat_row(payload, timezone.now(), with_messages=False)
+    upsert(ServiceformChat, account, [row])
     chat = ServiceformChat.objects.get(account=account, external_id=sandbox_chat.cid)
     assert chat.needs_messages
     fresh = services.refresh_chat(account, chat)
@@ -191,10 +190,10 @@ def test_a_chat_without_an_end_stays_open_until_it_goes_quiet():
     now = timezone.now()
     recent = Chat(id="c1", started=now - timedelta(minutes=5), raw={})
     quiet = Chat(id="c2", started=datetime(2026, 1, 1, tzinfo=UTC), raw={})
-    assert services.chat_status(recent, now) == ChatStatus.OPEN
-    assert services.chat_status(quiet, now) == ChatStatus.ENDED
+    assert sync.chat_status(recent, now) == ChatStatus.OPEN
+    assert sync.chat_status(quiet, now) == ChatStatus.ENDED
     ended = Chat(id="c3", started=now, raw={"ended": "2026-01-01T00:00:00Z"})
-    assert services.chat_status(ended, now) == ChatStatus.ENDED
+    assert sync.chat_status(ended, now) == ChatStatus.ENDED
 
 
 def test_a_rejected_key_marks_the_account(reseller, sandbox, live_server):

@@ -28,10 +28,7 @@ from vendors.serviceform.sandbox.models import Item as SandboxItem
 from vendors.serviceform.sandbox.seed import REQUEST_FIELDS, _fields
 
 from .conftest import SANDBOX, main_chats
-from .pages_spec import ensure_spec
 from .test_services import VALUES, local_space
-
-ensure_spec()
 
 HX = {"HTTP_HX_REQUEST": "true"}
 
