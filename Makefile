@@ -81,15 +81,17 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 
 ## make bench: every benchmark; prints figures, asserts nothing.
-## BENCH=sync|samesurf|upscope|smartsupp|webhooks|pages|admin|load|control picks
-## some (comma-separated); BENCH_ARGS go to the sync one, SAMESURF_ARGS,
-## UPSCOPE_ARGS, SMARTSUPP_ARGS, WEBHOOK_BENCH_ARGS and PAGES_ARGS to theirs
-## (webhooks: PostgreSQL + Redis, from DATABASE_URL and BENCH_REDIS_URL, flushed).
-BENCH ?= sync,samesurf,upscope,smartsupp,webhooks,pages,admin,load,control
+## BENCH=sync|samesurf|upscope|serviceform|smartsupp|webhooks|pages|admin|load|control
+## picks some (comma-separated); BENCH_ARGS go to the sync one, SAMESURF_ARGS,
+## UPSCOPE_ARGS, SERVICEFORM_ARGS (e.g. --chats 5000), SMARTSUPP_ARGS,
+## WEBHOOK_BENCH_ARGS and PAGES_ARGS to theirs (webhooks: PostgreSQL + Redis, from
+## DATABASE_URL and BENCH_REDIS_URL, flushed).
+BENCH ?= sync,samesurf,upscope,serviceform,smartsupp,webhooks,pages,admin,load,control
 bench: install assets
 	@if [[ ",$(BENCH)," == *,sync,* ]]; then $(PY) -m tests.benchmarks.surfly_sync $(BENCH_ARGS); fi
 	@if [[ ",$(BENCH)," == *,samesurf,* ]]; then $(PY) -m tests.benchmarks.samesurf_sync $(SAMESURF_ARGS); fi
 	@if [[ ",$(BENCH)," == *,upscope,* ]]; then $(PY) -m tests.benchmarks.upscope_sync $(UPSCOPE_ARGS); fi
+	@if [[ ",$(BENCH)," == *,serviceform,* ]]; then $(PY) -m tests.benchmarks.serviceform_sync $(SERVICEFORM_ARGS); fi
 	@if [[ ",$(BENCH)," == *,smartsupp,* ]]; then $(PY) -m tests.benchmarks.smartsupp_sync $(SMARTSUPP_ARGS); fi
 	@if [[ ",$(BENCH)," == *,webhooks,* ]]; then $(PY) -m tests.benchmarks.webhook_intake $(WEBHOOK_BENCH_ARGS); fi
 	@if [[ ",$(BENCH)," == *,control,* ]]; then $(PY) -m tests.benchmarks.control_pages $(CONTROL_ARGS); fi

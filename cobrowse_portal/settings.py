@@ -106,6 +106,8 @@ INSTALLED_APPS = [
     "vendors.upscope.sandbox",
     "vendors.smartsupp",
     "vendors.smartsupp.sandbox",
+    "vendors.serviceform",
+    "vendors.serviceform.sandbox",
 ]
 
 MIDDLEWARE = [

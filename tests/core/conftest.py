@@ -249,6 +249,57 @@ def seed_smartsupp_rows(account, tag: str) -> dict:
     }
 
 
+def seed_serviceform_rows(account, tag: str) -> dict:
+    from vendors.serviceform import models as m
+
+    now = timezone.now()
+    common = {"account": account, "synced_at": now}
+    space = m.ServiceformSpace.objects.create(
+        external_id=f"{tag}-space",
+        name=f"{tag} Space",
+        fields=[
+            {
+                "machine": "customer",
+                "name": "Customer",
+                "type": "text",
+                "required": True,
+            },
+            {
+                "machine": "status",
+                "name": "Status",
+                "type": "select",
+                "options": [{"machine": "new", "label": "New", "value": "new"}],
+            },
+        ],
+        **common,
+    )
+    chat = m.ServiceformChat.objects.create(
+        external_id=f"{tag}-chat",
+        visitor_name=f"{tag} Visitor",
+        started_at=now,
+        **common,
+    )
+    return {
+        "space": space,
+        "item": m.ServiceformItem.objects.create(
+            external_id=f"{tag}-item",
+            space=space,
+            space_external_id=space.external_id,
+            primary_field=f"{tag} Item",
+            values={"customer": tag, "status": "new"},
+            updated=now,
+            **common,
+        ),
+        "lead": m.ServiceformLead.objects.create(
+            external_id=f"{tag}-lead", name=f"{tag} Lead", created=now, **common
+        ),
+        "chat": chat,
+        "stat": m.ServiceformChatStatDay.objects.create(
+            external_id=now.date().isoformat(), day=now.date(), chats=1, **common
+        ),
+    }
+
+
 @dataclass
 class Portal:
     """Everything the page walkers need, for one test."""
@@ -270,6 +321,8 @@ class Portal:
     other_upscope: VendorAccount | None = None
     smartsupp: VendorAccount | None = None  # None until its spec is registered
     other_smartsupp: VendorAccount | None = None
+    serviceform: VendorAccount | None = None
+    other_serviceform: VendorAccount | None = None
 
     @property
     def accounts(self) -> dict:
@@ -278,6 +331,7 @@ class Portal:
             "surfly": self.account,
             "samesurf": self.samesurf,
             "upscope": self.upscope,
+            "serviceform": self.serviceform,
         }
         if self.smartsupp is not None:
             accounts["smartsupp"] = self.smartsupp
@@ -289,6 +343,7 @@ class Portal:
             "surfly": self.other_account,
             "samesurf": self.other_samesurf,
             "upscope": self.other_upscope,
+            "serviceform": self.other_serviceform,
         }
         if self.other_smartsupp is not None:
             accounts["smartsupp"] = self.other_smartsupp
@@ -329,6 +384,24 @@ def portal(personas, reseller, client_workspace, other_workspace, superuser) -> 
     )
     seed_smartsupp_rows(smartsupp, "Zebracorn")
     seed_smartsupp_rows(other_smartsupp, "Initech")
+    serviceform = VendorAccount(
+        workspace=reseller,
+        vendor="serviceform",
+        name="Zebracorn Forms",
+        base_url="https://serviceform.test",
+    )
+    serviceform.set_credentials({"api_key": SECRET + "-sf"})
+    serviceform.save()
+    other_serviceform = VendorAccount(
+        workspace=other_workspace,
+        vendor="serviceform",
+        name="Initech Forms",
+        base_url="https://serviceform.test",
+    )
+    other_serviceform.set_credentials({"api_key": OTHER_SECRET + "-sf"})
+    other_serviceform.save()
+    seed_serviceform_rows(serviceform, "Zebracorn")
+    seed_serviceform_rows(other_serviceform, "Initech")
     return Portal(
         personas=personas,
         reseller=reseller,
@@ -347,6 +420,8 @@ def portal(personas, reseller, client_workspace, other_workspace, superuser) -> 
         other_upscope=other_upscope,
         smartsupp=smartsupp,
         other_smartsupp=other_smartsupp,
+        serviceform=serviceform,
+        other_serviceform=other_serviceform,
     )
 
 

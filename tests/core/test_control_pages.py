@@ -152,7 +152,7 @@ def history(portal):
     ann = AgentIdentity.objects.create(
         workspace=portal.reseller, email="ann@x.com", name="Ann Agent"
     )
-    other_desk = fake_account(portal.reseller, "Second desk", "serviceform")
+    other_desk = fake_account(portal.reseller, "Second desk", "legacychat")
     now = timezone.now()
     rows = {
         "ann": act(
@@ -162,7 +162,7 @@ def history(portal):
             started_at=now - timedelta(days=1),
             tags=["VIP"],
         ),
-        "serviceform": act(
+        "legacychat": act(
             other_desk,
             started_at=now - timedelta(days=2),
             title="Checkout help",
@@ -184,15 +184,15 @@ def shown(html: str) -> set[int]:
 @pytest.mark.parametrize(
     "query, expect",
     [
-        ({}, {"ann", "serviceform", "old", "live"}),
-        ({"vendor": "serviceform"}, {"serviceform"}),
+        ({}, {"ann", "legacychat", "old", "live"}),
+        ({"vendor": "legacychat"}, {"legacychat"}),
         ({"agent": "ANN"}, {"ann"}),
-        ({"agent": "none"}, {"serviceform", "old", "live"}),
+        ({"agent": "none"}, {"legacychat", "old", "live"}),
         ({"status": "live"}, {"live"}),
         ({"tag": "vip"}, {"ann"}),
-        ({"min_minutes": "30"}, {"serviceform"}),
+        ({"min_minutes": "30"}, {"legacychat"}),
         ({"max_minutes": "10"}, {"ann", "old", "live"}),
-        ({"q": "checkout"}, {"serviceform"}),
+        ({"q": "checkout"}, {"legacychat"}),
         ({"q": "SHOP.example"}, {"old"}),
         ({"q": "bob"}, {"live"}),
         ({"q": "initech"}, set()),
@@ -339,9 +339,9 @@ def test_csv_export_streams_in_chunks(portal, client, monkeypatch):
 
 def test_csv_export_applies_the_filters(portal, client, history):
     client.force_login(portal.personas["manager"])
-    text = body(client.get(ACTIVITY_CSV, {"vendor": "serviceform"}))
+    text = body(client.get(ACTIVITY_CSV, {"vendor": "legacychat"}))
     rows = list(csv.reader(io.StringIO(text)))
-    assert [r[0] for r in rows[1:]] == ["serviceform"]
+    assert [r[0] for r in rows[1:]] == ["legacychat"]
     assert rows[1][1] == "Second desk" and rows[1][7] == str(40 * 60)
 
 
@@ -426,7 +426,7 @@ def test_dashboard_tolerates_an_unregistered_vendor(portal, client):
 @pytest.fixture
 def directory(portal):
     ws, acc = portal.reseller, portal.account
-    desk = fake_account(ws, "Serviceform desk", "serviceform")
+    desk = fake_account(ws, "Legacy chat desk", "legacychat")
     ann = AgentIdentity.objects.create(workspace=ws, email="ann@x.com", name="Ann")
     bob = AgentIdentity.objects.create(workspace=ws, email="bob@x.com", name="Bob")
 
@@ -470,8 +470,8 @@ def test_agents_directory_columns_missing_and_counts(portal, client, directory):
     assert re.search(r'class="text-end">3</td>', ann)  # last 30 days only
     assert (
         "missing" in bob
-        and "serviceform · Serviceform desk" in bob
-        or "serviceform" in bob
+        and "legacychat · Legacy chat desk" in bob
+        or "legacychat" in bob
     )
     missing = client.get(AGENTS, {"missing": "1"}).content.decode()
     assert "bob@x.com" in missing and 'data-person="ann@x.com"' not in missing
@@ -517,7 +517,7 @@ def test_link_refuses_another_workspaces_rows(portal, client, directory):
 # --- Usage ---------------------------------------------------------------------------
 @pytest.fixture
 def usage_rows(portal):
-    desk = fake_account(portal.reseller, "Serviceform desk", "serviceform")
+    desk = fake_account(portal.reseller, "Legacy chat desk", "legacychat")
     today = control.local_today(portal.reseller)
     monday = today - timedelta(days=today.weekday())
     for account, back, n, secs in [
@@ -559,7 +559,7 @@ def test_usage_table_chart_data_and_csv(portal, client, usage_rows):
     rows = list(csv.reader(io.StringIO(text)))
     assert rows[0] == ["day", "vendor", "activities", "minutes", "agents"]
     assert [today.isoformat(), "Surfly", "3", "10", "2"] in rows
-    assert [today.isoformat(), "serviceform", "7", "1", "2"] in rows
+    assert [today.isoformat(), "legacychat", "7", "1", "2"] in rows
     assert len(rows) == 4
 
 

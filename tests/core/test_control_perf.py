@@ -124,7 +124,7 @@ def test_live_rows_keep_their_cells_and_escape_them(portal, client):
 )
 def test_page_queries_are_constant_in_rows(portal, client, path, params, expected):
     client.force_login(portal.personas["manager"])
-    desk = fake_account(portal.reseller, "Serviceform desk", "serviceform")
+    desk = fake_account(portal.reseller, "Legacy chat desk", "legacychat")
 
     def add(n):
         for i in range(n):

@@ -69,7 +69,7 @@ def corpus(portal):
     """The TEXTS in the manager's workspace (one row removed, one in another
     workspace, one in another account of this one), oldest a year ago."""
     now = timezone.now()
-    desk = fake_account(portal.reseller, "Second desk", "serviceform")
+    desk = fake_account(portal.reseller, "Second desk", "legacychat")
     rows = []
     for i, (agent, visitor, url, title, tags) in enumerate(TEXTS):
         rows.append(

@@ -156,6 +156,19 @@ ROLE_TABLE = {
     "smartsupp:trigger_refresh": M,
     "smartsupp:trigger_delete": M,
     "smartsupp:officehours": M,
+    # --- Serviceform: chats (agents: the control room links a transcript) -------
+    "serviceform:chats": A,
+    "serviceform:chat": A,
+    "serviceform:chat_refresh": A,
+    # --- Serviceform: spaces and item writes, leads, statistics (managers) -----
+    "serviceform:spaces": M,
+    "serviceform:space_items": M,
+    "serviceform:item_new": M,
+    "serviceform:item_edit": M,
+    "serviceform:item_refresh": M,
+    "serviceform:item_delete": M,  # an item is the account's record (browser test)
+    "serviceform:leads": M,
+    "serviceform:statistics": M,
     # --- not role_required ------------------------------------------------------
     "login": PUBLIC,
     "logout": PUBLIC,
@@ -299,6 +312,9 @@ POSTS = {
             "to_1": "09:00",
         }
     ],
+    "serviceform:item_new": [{"primary_field": "Planted", "customer": "X"}],
+    "serviceform:item_edit": [{"primary_field": "Planted", "customer": "X"}],
+    "serviceform:item_delete": [{"confirm": "on"}],
 }
 MEMBERS = ("agent", "manager", "admin")  # least first: denials run before changes
 

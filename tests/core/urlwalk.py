@@ -44,7 +44,15 @@ SPECIAL = {
 # Kwargs whose value names a vendor object: looked up by model name in the vendor
 # app (``session_pk`` -> a model whose name contains "session"); `pk` guesses the
 # model from the URL name. No match: a nonexistent id, and 404 is fine.
-OBJECT_KWARGS = {"pk", "session_pk", "agent_pk", "webhook_pk", "client_pk", "server_pk"}
+OBJECT_KWARGS = {
+    "pk",
+    "session_pk",
+    "agent_pk",
+    "webhook_pk",
+    "client_pk",
+    "server_pk",
+    "space_pk",  # Serviceform: a flex space's items and its new-item form
+}
 MISSING_ID = 987654321
 
 
