@@ -315,6 +315,25 @@ def _account_status(account: VendorAccount, status: str, message: str) -> None:
     )
 
 
+class RejectedKeyGuard:
+    """`with RejectedKeyGuard(account):` around a service's vendor calls: rejected
+    credentials (`AuthError`) put the account in "needs attention" with the
+    client's message, as a failed run does (the error still reaches the view)."""
+
+    def __init__(self, account: VendorAccount) -> None:
+        self.account = account
+
+    def __enter__(self) -> RejectedKeyGuard:
+        return self
+
+    def __exit__(self, kind, exc, tb) -> bool:
+        if isinstance(exc, errors.AuthError):
+            _account_status(
+                self.account, AccountStatus.NEEDS_ATTENTION, exc.user_message()
+            )
+        return False
+
+
 def _fail(ctx: RunContext, message: str) -> None:
     ctx._write_progress()
     ctx.run.refresh_from_db()

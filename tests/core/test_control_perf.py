@@ -108,7 +108,8 @@ def test_live_rows_keep_their_cells_and_escape_them(portal, client):
 #: read once an hour per process, here in the warm-up request);
 #: Dashboard: 11 with the Surfly account, as tests/vendors/surfly/test_list_queries.py
 #: pins, + 1 for SameSurf's figures (one query for all its accounts; the schedules of
-#: every account are one query); Usage: the
+#: every account are one query), + 1 each for Serviceform's and Smartsupp's figures
+#: (Upscope declares none); Usage: the
 #: accounts, the rollups (+ the weekly distinct agents).
 @pytest.mark.parametrize(
     "path, params, expected",
@@ -117,7 +118,7 @@ def test_live_rows_keep_their_cells_and_escape_them(portal, client):
         (ACTIVITY, {}, 5),
         (ACTIVITY, {"q": "visitor"}, 6 if connection.vendor == "sqlite" else 5),
         (ACTIVITY, {"tag": "vip"}, 6),
-        (DASHBOARD, {}, 11),
+        (DASHBOARD, {}, 13),
         (USAGE, {}, 4),
         (USAGE, {"period": "week"}, 5),
     ],
@@ -157,7 +158,7 @@ def test_dashboard_queries_are_constant_in_accounts(portal, client):
         rooms = make_samesurf_account(portal.reseller, f"Rooms {n}", f"k-{n}")
         seed_samesurf_rows(rooms, f"Rooms {n}")
     response, three = _captured(client, DASHBOARD)
-    assert len(three) == len(one) == 11, three
+    assert len(three) == len(one) == 13, three
     assert "Surfly desk 3" in body(response) and "Rooms 3" in body(response)
 
 

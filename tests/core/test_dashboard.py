@@ -46,6 +46,8 @@ def test_cards_show_health_last_and_next_sync(portal, client):
         "Zebracorn Reseller Desk",
         "Zebracorn Rooms",
         "Zebracorn Visitors",
+        "Zebracorn Forms",
+        "Zebracorn Chat",
         "Broken desk",
         "Paused desk",
     }

@@ -29,12 +29,11 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from cobrowse_portal.core.choices import AccountStatus
 from cobrowse_portal.core.models import VendorAccount
 from cobrowse_portal.core.writes import retryable
 from cobrowse_portal.vendorkit import errors
 from cobrowse_portal.vendorkit.bulk import delete_remote
-from cobrowse_portal.vendorkit.redaction import redact
+from cobrowse_portal.vendorkit.runs import RejectedKeyGuard
 
 from . import sync
 from .client import MAX_LIMIT
@@ -53,23 +52,8 @@ def client_for(account: VendorAccount):
     return account.client()
 
 
-class _Guard:
-    """`with _Guard(account):` around Serviceform calls: a rejected key marks
-    the account as needing attention."""
-
-    def __init__(self, account: VendorAccount) -> None:
-        self.account = account
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, kind, exc, tb) -> bool:
-        if isinstance(exc, errors.AuthError):
-            VendorAccount.objects.filter(pk=self.account.pk).update(
-                status=AccountStatus.NEEDS_ATTENTION,
-                status_message=redact(exc.user_message())[:500],
-            )
-        return False
+# A rejected key marks the account (vendorkit), around every call below.
+_Guard = RejectedKeyGuard
 
 
 # --- Serviceform payloads as stored rows ----------------------------------------------

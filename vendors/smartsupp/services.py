@@ -34,13 +34,13 @@ from typing import Any
 from django.db import transaction
 from django.utils.timezone import now as _now
 
-from cobrowse_portal.core.choices import AccountStatus, WorkspaceKind
+from cobrowse_portal.core.choices import WorkspaceKind
 from cobrowse_portal.core.models import VendorAccount, Workspace, unique_workspace_slug
 from cobrowse_portal.core.writes import retryable
-from cobrowse_portal.vendorkit import errors
 from cobrowse_portal.vendorkit.activity import update_rows
 from cobrowse_portal.vendorkit.bulk import delete_remote, upsert
-from cobrowse_portal.vendorkit.redaction import redact, register_secret
+from cobrowse_portal.vendorkit.redaction import register_secret
+from cobrowse_portal.vendorkit.runs import RejectedKeyGuard
 
 from . import sync
 from .models import (
@@ -61,24 +61,8 @@ def client_for(account: VendorAccount):
     return account.client()
 
 
-class _Guard:
-    """`with _Guard(account):` around Smartsupp calls: a 401 (the partner key
-    refused) puts the portal account in "needs attention" with our message
-    (Smartsupp's own repeats the key, so it is never shown or kept)."""
-
-    def __init__(self, account: VendorAccount) -> None:
-        self.account = account
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, kind, exc, tb) -> bool:
-        if isinstance(exc, errors.AuthError):
-            VendorAccount.objects.filter(pk=self.account.pk).update(
-                status=AccountStatus.NEEDS_ATTENTION,
-                status_message=redact(exc.user_message())[:500],
-            )
-        return False
+# A rejected key marks the account (vendorkit), around every call below.
+_Guard = RejectedKeyGuard
 
 
 def _clean(raw: dict) -> dict:

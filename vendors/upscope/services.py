@@ -29,12 +29,11 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from cobrowse_portal.core.choices import AccountStatus
 from cobrowse_portal.core.models import VendorAccount, VendorAgent
 from cobrowse_portal.core.writes import retryable
 from cobrowse_portal.vendorkit import errors
 from cobrowse_portal.vendorkit.bulk import delete_remote, upsert
-from cobrowse_portal.vendorkit.redaction import redact
+from cobrowse_portal.vendorkit.runs import RejectedKeyGuard
 
 from . import sync
 from .models import UpscopeAgent, UpscopeSession, UpscopeVisitor
@@ -51,26 +50,8 @@ def client_for(account: VendorAccount):
     return account.client()
 
 
-def _needs_attention(account: VendorAccount, exc: errors.AuthError) -> None:
-    VendorAccount.objects.filter(pk=account.pk).update(
-        status=AccountStatus.NEEDS_ATTENTION,
-        status_message=redact(exc.user_message())[:500],
-    )
-
-
-class _Guard:
-    """`with _Guard(account):` around Upscope calls: a 401 marks the account."""
-
-    def __init__(self, account: VendorAccount) -> None:
-        self.account = account
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, kind, exc, tb) -> bool:
-        if isinstance(exc, errors.AuthError):
-            _needs_attention(self.account, exc)
-        return False
+# A rejected key marks the account (vendorkit), around every call below.
+_Guard = RejectedKeyGuard
 
 
 def _not_found(exc: errors.NotFound, text: str) -> errors.NotFound:
