@@ -348,6 +348,16 @@ VENDOR_ALLOWED_HOSTS = env.list("VENDOR_ALLOWED_HOSTS", default=[]) + (
 SYNC_LOOKBACK_SECONDS = env.int("SYNC_LOOKBACK_SECONDS", default=600)
 # How long a sync claim lives without a heartbeat before another worker may take it.
 SYNC_CLAIM_TTL_SECONDS = env.int("SYNC_CLAIM_TTL_SECONDS", default=900)
+# Serviceform's chats stream (vendors/serviceform/sync.py): days the first run
+# backfills, how far back each run reads again (a chat is listed by its start
+# time only), how long a chat without an end may stay quiet before it counts as
+# ended (the API sends no end signal), and days of chat statistics per run.
+SERVICEFORM_CHAT_HISTORY_DAYS = env.int("SERVICEFORM_CHAT_HISTORY_DAYS", default=90)
+SERVICEFORM_CHAT_LOOKBACK_SECONDS = env.int(
+    "SERVICEFORM_CHAT_LOOKBACK_SECONDS", default=3 * 3600
+)
+SERVICEFORM_CHAT_IDLE_SECONDS = env.int("SERVICEFORM_CHAT_IDLE_SECONDS", default=1800)
+SERVICEFORM_STAT_DAYS = env.int("SERVICEFORM_STAT_DAYS", default=30)
 WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=256 * 1024)
 # The sweeper (core.sweep, every minute) re-queues webhook events and kept writes
 # waiting this long past due: their task was lost.
