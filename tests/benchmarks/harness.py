@@ -551,3 +551,25 @@ def seeded_sandbox(vendor: str, tag: str, records: int, portal_url: str | None) 
     t = time.perf_counter()
     manage(env, "sandbox_seed", vendor, "--size", str(records), "--reset")
     return {"env": env, "seed_seconds": time.perf_counter() - t}
+
+
+def bench_account(vendor: str, base_url: str, credentials: dict | None = None):
+    """The benchmark workspace's account of `vendor`, pointed at the sandbox served
+    at `base_url` (created once with the spec's reseller demo credentials, or
+    `credentials`). Child side: Django is set up."""
+    from cobrowse_portal.core.models import VendorAccount, Workspace
+    from cobrowse_portal.vendorkit import registry
+
+    spec = registry.get(vendor)
+    workspace, _ = Workspace.objects.get_or_create(
+        slug="bench", defaults={"name": "Bench"}
+    )
+    account = VendorAccount.objects.filter(workspace=workspace, vendor=vendor).first()
+    if account is None:
+        account = VendorAccount(workspace=workspace, vendor=vendor, name="bench")
+        account.set_credentials(
+            credentials or spec.sandbox_demo_credentials["reseller"]
+        )
+    account.base_url = f"{base_url}{spec.sandbox_path}"
+    account.save()
+    return account

@@ -32,6 +32,7 @@ import shutil
 from tests.benchmarks.harness import (
     WORK,
     Server,
+    bench_account,
     peak_rss_mb,
     portal_database,
     raw_upsert,
@@ -54,26 +55,12 @@ def child(env: dict, *args: str) -> dict:
 
 # --- child side (inside Django) -----------------------------------------------
 def _account(base_url: str, page_size: str):
-    from cobrowse_portal.core.models import VendorAccount, Workspace
-    from cobrowse_portal.vendorkit import registry
     from vendors.samesurf.client import SameSurfClient
 
     # The rooms asked for per page (`take`); 0: the client's own default.
     if int(page_size):
         SameSurfClient.page_size = int(page_size)
-    spec = registry.get("samesurf")
-    workspace, _ = Workspace.objects.get_or_create(
-        slug="bench", defaults={"name": "Bench"}
-    )
-    account = VendorAccount.objects.filter(
-        workspace=workspace, vendor="samesurf"
-    ).first()
-    if account is None:
-        account = VendorAccount(workspace=workspace, vendor="samesurf", name="bench")
-        account.set_credentials(spec.sandbox_demo_credentials["reseller"])
-    account.base_url = f"{base_url}{spec.sandbox_path}"
-    account.save()
-    return account
+    return bench_account("samesurf", base_url)
 
 
 def _vendor_rooms():

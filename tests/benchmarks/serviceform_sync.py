@@ -34,6 +34,7 @@ import shutil
 from tests.benchmarks.harness import (
     WORK,
     Server,
+    bench_account,
     peak_rss_mb,
     portal_database,
     raw_upsert,
@@ -60,23 +61,8 @@ def child(env: dict, *args: str) -> dict:
 def _account(base_url: str):
     from django.conf import settings
 
-    from cobrowse_portal.core.models import VendorAccount, Workspace
-    from cobrowse_portal.vendorkit import registry
-
     settings.SERVICEFORM_CHAT_HISTORY_DAYS = HISTORY_DAYS
-    spec = registry.get("serviceform")
-    workspace, _ = Workspace.objects.get_or_create(
-        slug="bench", defaults={"name": "Bench"}
-    )
-    account = VendorAccount.objects.filter(
-        workspace=workspace, vendor="serviceform"
-    ).first()
-    if account is None:
-        account = VendorAccount(workspace=workspace, vendor="serviceform", name="bench")
-        account.set_credentials(spec.sandbox_demo_credentials["reseller"])
-    account.base_url = f"{base_url}{spec.sandbox_path}"
-    account.save()
-    return account
+    return bench_account("serviceform", base_url)
 
 
 def _vendor_chats():

@@ -33,6 +33,7 @@ import shutil
 from tests.benchmarks.harness import (
     WORK,
     Server,
+    bench_account,
     peak_rss_mb,
     portal_database,
     raw_upsert,
@@ -55,22 +56,7 @@ def child(env: dict, *args: str) -> dict:
 
 # --- child side (inside Django) -----------------------------------------------
 def _account(base_url: str):
-    from cobrowse_portal.core.models import VendorAccount, Workspace
-    from cobrowse_portal.vendorkit import registry
-
-    spec = registry.get("upscope")
-    workspace, _ = Workspace.objects.get_or_create(
-        slug="bench", defaults={"name": "Bench"}
-    )
-    account = VendorAccount.objects.filter(
-        workspace=workspace, vendor="upscope"
-    ).first()
-    if account is None:
-        account = VendorAccount(workspace=workspace, vendor="upscope", name="bench")
-        account.set_credentials(spec.sandbox_demo_credentials["reseller"])
-    account.base_url = f"{base_url}{spec.sandbox_path}"
-    account.save()
-    return account
+    return bench_account("upscope", base_url)
 
 
 def _vendor_sessions():

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 
 from cobrowse_portal.core.permissions import account_for, has_role
+from cobrowse_portal.core.writes import overlay
 
 from ..models import SmartsuppAccount, SmartsuppTrigger, SmartsuppUser
 
@@ -43,6 +45,37 @@ def triggers_of(account, sa):
     return SmartsuppTrigger.objects.filter(
         account=account, smartsupp_account=sa, removed_at__isnull=True
     ).select_related("smartsupp_account")
+
+
+def child(model, account, pk: int):
+    """One user or trigger (`model`) of this portal account whose Smartsupp
+    account is not removed; a 404 otherwise."""
+    return get_object_or_404(
+        model.objects.filter(account=account, removed_at__isnull=True).select_related(
+            "smartsupp_account"
+        ),
+        pk=pk,
+        smartsupp_account__removed_at__isnull=True,
+    )
+
+
+def children(model, account, sa, *order: str) -> list:
+    """The users or triggers of Smartsupp account `sa`, with kept writes shown."""
+    return overlay(
+        account,
+        model.objects.filter(
+            account=account, smartsupp_account=sa, removed_at__isnull=True
+        )
+        .defer("raw", "fingerprint")
+        .order_by(*order),
+    )
+
+
+def list_url(name: str, account, sa) -> str:
+    """A per-Smartsupp-account list page (`name`), with `sa` picked."""
+    return reverse(name, kwargs={"account_id": account.pk}) + (
+        f"?{PICK}={sa.pk}" if sa is not None else ""
+    )
 
 
 def picked(request, account) -> tuple[list[SmartsuppAccount], SmartsuppAccount | None]:

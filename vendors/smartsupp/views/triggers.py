@@ -6,7 +6,7 @@ office-hours editor."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
@@ -22,29 +22,29 @@ from cobrowse_portal.core.vendorforms import (
     submit_write,
     success,
 )
-from cobrowse_portal.core.writes import intended, overlay
+from cobrowse_portal.core.writes import intended
 from cobrowse_portal.vendorkit.errors import VendorError
 
 from .. import services
 from ..forms import ConfirmDeleteForm, OfficeHoursForm, TriggerForm
 from ..models import SmartsuppOfficeHours, SmartsuppTrigger
-from .common import PICK, page_context, picked, smartsupp_account
+from .common import (
+    PICK,
+    child,
+    children,
+    list_url,
+    page_context,
+    picked,
+    smartsupp_account,
+)
 
 
 def _trigger(account, pk: int) -> SmartsuppTrigger:
-    return get_object_or_404(
-        SmartsuppTrigger.objects.filter(
-            account=account, removed_at__isnull=True
-        ).select_related("smartsupp_account"),
-        pk=pk,
-        smartsupp_account__removed_at__isnull=True,
-    )
+    return child(SmartsuppTrigger, account, pk)
 
 
 def _list_url(account, sa) -> str:
-    return reverse("smartsupp:triggers", kwargs={"account_id": account.pk}) + (
-        f"?{PICK}={sa.pk}" if sa is not None else ""
-    )
+    return list_url("smartsupp:triggers", account, sa)
 
 
 @role_required(Role.MANAGER)
@@ -53,14 +53,7 @@ def triggers(request, account_id: int):
     accounts, sa = picked(request, account)
     rows = []
     if sa is not None:
-        rows = overlay(
-            account,
-            SmartsuppTrigger.objects.filter(
-                account=account, smartsupp_account=sa, removed_at__isnull=True
-            )
-            .defer("raw", "fingerprint")
-            .order_by("name", "id"),
-        )
+        rows = children(SmartsuppTrigger, account, sa, "name", "id")
     return render_page(
         request,
         "smartsupp/triggers.html",

@@ -5,8 +5,7 @@ reload from Smartsupp, delete behind a confirmation page."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.shortcuts import get_object_or_404, redirect
-from django.urls import reverse
+from django.shortcuts import redirect
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
@@ -22,29 +21,28 @@ from cobrowse_portal.core.vendorforms import (
     submit_write,
     success,
 )
-from cobrowse_portal.core.writes import intended, overlay
+from cobrowse_portal.core.writes import intended
 from cobrowse_portal.vendorkit.errors import VendorError
 
 from .. import services
 from ..forms import ConfirmDeleteForm, UserCreateForm, UserEditForm
 from ..models import SmartsuppUser
-from .common import PICK, page_context, picked, smartsupp_account
+from .common import (
+    child,
+    children,
+    list_url,
+    page_context,
+    picked,
+    smartsupp_account,
+)
 
 
 def _user(account, pk: int) -> SmartsuppUser:
-    return get_object_or_404(
-        SmartsuppUser.objects.filter(
-            account=account, removed_at__isnull=True
-        ).select_related("smartsupp_account"),
-        pk=pk,
-        smartsupp_account__removed_at__isnull=True,
-    )
+    return child(SmartsuppUser, account, pk)
 
 
 def _list_url(account, sa) -> str:
-    return reverse("smartsupp:users", kwargs={"account_id": account.pk}) + (
-        f"?{PICK}={sa.pk}" if sa is not None else ""
-    )
+    return list_url("smartsupp:users", account, sa)
 
 
 @role_required(Role.MANAGER)
@@ -53,14 +51,7 @@ def users(request, account_id: int):
     accounts, sa = picked(request, account)
     rows = []
     if sa is not None:
-        rows = overlay(
-            account,
-            SmartsuppUser.objects.filter(
-                account=account, smartsupp_account=sa, removed_at__isnull=True
-            )
-            .defer("raw", "fingerprint")
-            .order_by("fullname", "id"),
-        )
+        rows = children(SmartsuppUser, account, sa, "fullname", "id")
     return render_page(
         request,
         "smartsupp/users.html",
