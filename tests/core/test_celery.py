@@ -9,6 +9,7 @@ import time
 import pytest
 from celery.contrib.testing.worker import start_worker
 from django.conf import settings
+from kombu import pools
 from kombu.exceptions import EncodeError
 
 from cobrowse_portal import celery_app
@@ -65,11 +66,15 @@ def worker_app(monkeypatch, tmp_path):
     monkeypatch.setitem(celery_app.conf, "task_always_eager", False)
     # Fresh connection and producer pools for the broker chosen above: an earlier
     # test that published a task has cached both for the default broker.
-    monkeypatch.setattr(celery_app, "_pool", None)
-    monkeypatch.setattr(celery_app.amqp, "_producer_pool", None)
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
     yield celery_app
     if celery_app._pool is not None:
         celery_app._pool.force_close_all()
+    # And fresh ones after it: the producer pools live in kombu's global registry,
+    # and the worker's shutdown closes pools a later test would be handed
+    # ("Acquire on closed pool" when it publishes, e.g. a kept write's retry).
+    pools.reset()
     celery_app._pool = None
     celery_app.amqp._producer_pool = None
 
