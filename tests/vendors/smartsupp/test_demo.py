@@ -22,7 +22,12 @@ from cobrowse_portal.core.models import (
 )
 from cobrowse_portal.vendorkit.runs import execute_stream
 from vendors.smartsupp.demo import DEMO_CHATS
-from vendors.smartsupp.models import SmartsuppAccount, SmartsuppChat, SmartsuppUser
+from vendors.smartsupp.models import (
+    SmartsuppAccount,
+    SmartsuppChat,
+    SmartsuppOfficeHours,
+    SmartsuppUser,
+)
 from vendors.smartsupp.sandbox.models import Account
 from vendors.smartsupp.sandbox.seed import CLIENT_KEY, MAIN_NAME, RESELLER_KEY
 
@@ -49,6 +54,12 @@ def test_the_demo_has_smartsupp_chats_and_hooks(live_server, monkeypatch):
     )
     globex = accounts.get(workspace__slug="globex")
     assert SmartsuppChat.objects.filter(account=globex).count() == DEMO_CHATS
+    # Office hours have no documented read: the demo stores the sandbox's, so
+    # the Office hours page starts with data (every account of the demo keys).
+    hours = SmartsuppOfficeHours.objects.filter(account=desk, removed_at__isnull=True)
+    assert hours.count() == Account.objects.filter(owner__key=RESELLER_KEY).count()
+    assert hours.count() == 5 and all(h.config for h in hours)
+    assert SmartsuppOfficeHours.objects.filter(account=globex).count() == 1
 
     main = Account.objects.get(title=MAIN_NAME)
     assert main.hook_url == f"{live_server.url}{desk.webhook_path}"
@@ -72,6 +83,8 @@ def test_the_demo_has_smartsupp_chats_and_hooks(live_server, monkeypatch):
     for stream in ("accounts", "users", "triggers"):
         run = execute_stream(desk.pk, stream)
         assert run.status == "succeeded", (stream, run.error)
+        if stream == "accounts":  # the demo stored them through its mapping
+            assert (run.created, run.updated) == (0, 0), run
     assert SmartsuppAccount.objects.filter(account=desk).count() == 5
     assert SmartsuppUser.objects.filter(account=desk, email="alice@acme.test").exists()
     assert VendorAgent.objects.filter(account=desk).exists()
