@@ -98,6 +98,7 @@ INSTALLED_APPS = [
     "cobrowse_portal.core",
     "cobrowse_portal.vendorkit",
     "cobrowse_portal.vendorkit.sandbox",
+    "cobrowse_portal.provisioning",
     "vendors.surfly",
     "vendors.surfly.sandbox",
     "vendors.samesurf",
@@ -362,6 +363,9 @@ WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=256 * 1024)
 # The sweeper (core.sweep, every minute) re-queues webhook events and kept writes
 # waiting this long past due: their task was lost.
 SWEEP_GRACE_SECONDS = env.int("SWEEP_GRACE_SECONDS", default=60)
+#: A provisioning step still "running" after this long lost its worker: the
+#: sweeper marks it failed (retrying it finds what it already made).
+PROVISIONING_STEP_TIMEOUT = env.int("PROVISIONING_STEP_TIMEOUT", default=15 * 60)
 
 # --- Logging ------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

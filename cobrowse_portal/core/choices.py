@@ -87,6 +87,10 @@ BADGES = {
     "failed": "red",
     "invalid": "red",
     "needs_attention": "orange",
+    # provisioning runs and steps
+    "waiting": "grey",
+    "done": "green",
+    "abandoned": "grey",
 }
 
 

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from django.db.models.signals import post_delete, post_save
-from django.dispatch import receiver
+from django.dispatch import Signal, receiver
 
 from .models import VendorAccount
 from .schedules import remove_schedules, sync_schedules
+
+#: Sent by the sweeper (core.sweep, every minute) with `now`: an app with a
+#: queue of its own re-queues what was lost and answers a short summary.
+sweeping = Signal()
 
 
 @receiver(post_save, sender=VendorAccount)

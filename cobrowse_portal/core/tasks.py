@@ -25,6 +25,7 @@ from cobrowse_portal.vendorkit.webhooks import Event
 
 from .choices import EventStatus, Trigger
 from .models import VendorAccount, WebhookEvent, Workspace
+from .signals import sweeping
 
 log = logging.getLogger("cobrowse.core.tasks")
 
@@ -230,9 +231,14 @@ def sweep() -> str:
         request_webhook_processing(account_id, force=True)
     writes = requeue_overdue_writes(cutoff)
     runs = fail_dead_runs(now)
-    return (
-        f"re-queued webhooks of {len(accounts)} accounts and {writes} kept writes; "
-        f"failed {runs} dead runs"
+    # Apps with queues of their own sweep them too (provisioning steps).
+    others = [text for _receiver, text in sweeping.send(sender=sweep, now=now) if text]
+    return "; ".join(
+        [
+            f"re-queued webhooks of {len(accounts)} accounts and {writes} kept "
+            f"writes; failed {runs} dead runs",
+            *others,
+        ]
     )
 
 

@@ -117,6 +117,14 @@ class VendorSpec:
     #: same URL keywords as the activity's own page (`Activity.link`), so the
     #: cross-vendor Live board can offer it. Empty: no end action.
     end_activity: str = ""
+    #: Dotted path of the vendor's `vendorkit.provisioning.Provisioner` subclass:
+    #: how the reseller's one-screen flows create a client, remove one and
+    #: offboard a person there. Empty: the vendor is not offered.
+    provisioning: str = ""
+
+    @cached_property
+    def provisioner(self) -> Any:
+        return import_string(self.provisioning)(self) if self.provisioning else None
 
     @cached_property
     def client_cls(self) -> Any:

@@ -101,6 +101,7 @@ class SameSurfConfig(VendorAppConfig):
         },
         dashboard_figures=f"{P}.views.dashboard_figures",
         docs_url="https://dashboard.samesurf.com/api",
+        provisioning=f"{P}.provisioning.SameSurfProvisioner",
         # The control room: rooms are activities. SameSurf has no agent API, so
         # no AgentSource (activity.py says why).
         activities=(

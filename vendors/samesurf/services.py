@@ -393,7 +393,7 @@ def _override_list(overrides) -> list[dict]:
     return out
 
 
-def _store_key(subscription: SameSurfSubscription, api_key: str, api_secret: str):
+def store_key(subscription: SameSurfSubscription, api_key: str, api_secret: str):
     register_secret(api_key)
     register_secret(api_secret)
     row = SameSurfApiKey.build(subscription, api_key, api_secret)
@@ -457,7 +457,7 @@ def create_subscription(
         result.key_error = exc.user_message()
         return result
     with transaction.atomic():
-        result.api_key = _store_key(sub, key.api_key, key.api_secret)
+        result.api_key = store_key(sub, key.api_key, key.api_secret)
         workspace, client_account = create_client_workspace(
             parent,
             name,
@@ -485,7 +485,7 @@ def add_api_key(
         account=account, external_id=key_digest(key.api_key)
     ).exists():
         raise PermanentVendorError("SameSurf answered a key the portal already has")
-    return _store_key(subscription, key.api_key, key.api_secret)
+    return store_key(subscription, key.api_key, key.api_secret)
 
 
 @retryable(removes=True)

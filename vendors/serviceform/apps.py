@@ -70,6 +70,8 @@ class ServiceformConfig(VendorAppConfig):
         },
         dashboard_figures=f"{P}.dashboard.dashboard_figures",
         docs_url="https://help.serviceform.com/articles/public-api",
+        # The reseller's one-screen flows: no reseller API, a pasted key.
+        provisioning="cobrowse_portal.vendorkit.provisioning.PastedKey",
         # The control room: chats are activities (live while open). No agent
         # source: Serviceform lists no agents (activity.py says why).
         activities=(

@@ -78,6 +78,7 @@ class SmartsuppConfig(VendorAppConfig):
         webhook_handler=f"{P}.webhooks.SmartsuppWebhookHandler",
         dashboard_figures=f"{P}.dashboard.dashboard_figures",
         docs_url="https://developers.smartsupp.com/rest/",
+        provisioning=f"{P}.provisioning.SmartsuppProvisioner",
         # The control room: finished chats are activities (their agent named
         # by the agent messages, else the directory), users directory entries.
         activities=(

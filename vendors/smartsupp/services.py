@@ -106,7 +106,7 @@ def office_hours_row(sa: SmartsuppAccount, answer: OfficeHours) -> dict:
     return sync.office_hours_row(answer, sa.pk, sa.external_id)
 
 
-def _store(model, account, row):
+def store(model, account, row):
     upsert(model, account, [row])
     return model.objects.get(account=account, external_id=row["external_id"])
 
@@ -140,7 +140,7 @@ def create_account(
     if not answer.lang:
         answer.lang = lang
     with transaction.atomic():
-        sa = _store(SmartsuppAccount, account, account_row(answer))
+        sa = store(SmartsuppAccount, account, account_row(answer))
         result = CreatedAccount(sa)
         if create_workspace and parent is not None:
             name = (answer.title or title)[:120]
@@ -162,7 +162,7 @@ def load_account(account: VendorAccount, sa: SmartsuppAccount) -> SmartsuppAccou
     with _Guard(account):
         answer = client_for(account).get_account(sa.external_id)
     answer.id = sa.external_id  # the account acted on, whatever the answer says
-    return _store(SmartsuppAccount, account, account_row(answer, sa))
+    return store(SmartsuppAccount, account, account_row(answer, sa))
 
 
 @retryable(shows={"title": "title", "lang": "lang"})
@@ -178,7 +178,7 @@ def update_account(
     answer.id = sa.external_id
     # What was sent is what Smartsupp now has (its answer may be empty).
     answer.title, answer.lang = title, lang
-    return _store(SmartsuppAccount, account, account_row(answer, sa))
+    return store(SmartsuppAccount, account, account_row(answer, sa))
 
 
 @retryable(removes=True)
@@ -239,7 +239,7 @@ def create_user(
     answer.fullname = answer.fullname or fullname
     answer.nickname = answer.nickname or nickname
     answer.lang = answer.lang or lang
-    return _store(SmartsuppUser, account, user_row(sa, answer))
+    return store(SmartsuppUser, account, user_row(sa, answer))
 
 
 def load_user(account: VendorAccount, user: SmartsuppUser) -> SmartsuppUser:
@@ -248,7 +248,7 @@ def load_user(account: VendorAccount, user: SmartsuppUser) -> SmartsuppUser:
     with _Guard(account):
         answer = client_for(account).get_user(sa.external_id, user.external_id)
     answer.id = user.external_id
-    return _store(SmartsuppUser, account, user_row(sa, answer, user))
+    return store(SmartsuppUser, account, user_row(sa, answer, user))
 
 
 @retryable(shows={"role": "role", "fullname": "fullname", "nickname": "nickname"})
@@ -274,7 +274,7 @@ def update_user(
     answer.id = user.external_id
     answer.role, answer.fullname = role, fullname
     answer.nickname = nickname or answer.nickname
-    return _store(SmartsuppUser, account, user_row(sa, answer, user))
+    return store(SmartsuppUser, account, user_row(sa, answer, user))
 
 
 @retryable(removes=True)
@@ -331,7 +331,7 @@ def create_trigger(
             "actions": actions,
         }
     )
-    return _store(SmartsuppTrigger, account, trigger_row(sa, _fill(answer, sent)))
+    return store(SmartsuppTrigger, account, trigger_row(sa, _fill(answer, sent)))
 
 
 def _fill(answer: Trigger, sent: Trigger) -> Trigger:
@@ -374,7 +374,7 @@ def load_trigger(account: VendorAccount, trigger: SmartsuppTrigger) -> Smartsupp
         answer = client_for(account).get_trigger(sa.external_id, trigger.external_id)
     answer.id = trigger.external_id
     answer = _fill(answer, _as_trigger(trigger))
-    return _store(SmartsuppTrigger, account, trigger_row(sa, answer))
+    return store(SmartsuppTrigger, account, trigger_row(sa, answer))
 
 
 @retryable(shows={"name": "name", "event": "event", "active": "active"})
@@ -400,7 +400,7 @@ def update_trigger(
         answer.id = trigger.external_id
         # What was sent is what Smartsupp now holds.
         answer = _fill(Trigger.parse({**answer.raw, **sent.raw}), sent)
-    return _store(SmartsuppTrigger, account, trigger_row(sa, answer))
+    return store(SmartsuppTrigger, account, trigger_row(sa, answer))
 
 
 @retryable(shows={"active": "active"})
@@ -445,4 +445,4 @@ def update_office_hours(
         answer = client_for(account).update_office_hours(
             sa.external_id, active, days, timezone, config
         )
-    return _store(SmartsuppOfficeHours, account, office_hours_row(sa, answer))
+    return store(SmartsuppOfficeHours, account, office_hours_row(sa, answer))

@@ -104,6 +104,7 @@ class SurflyConfig(VendorAppConfig):
         dashboard_figures=f"{P}.views.dashboard_figures",
         end_activity="surfly:session_end",
         docs_url="https://docs.surfly.com/rest.html",
+        provisioning=f"{P}.provisioning.SurflyProvisioner",
         # The control room: sessions are activities, agents directory entries.
         activities=(
             ActivitySource(

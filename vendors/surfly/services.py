@@ -493,7 +493,7 @@ def register_receiver(account: VendorAccount, url: str) -> ReceiverRegistration:
 
 
 # --- reseller clients -------------------------------------------------------------
-def _client_row(client: Client, existing: SurflyClient | None = None) -> dict:
+def client_row_of(client: Client, existing: SurflyClient | None = None) -> dict:
     """The synced mapping; what a partial answer left out keeps its stored value."""
     row = client_row(client)
     if existing is not None:
@@ -543,7 +543,7 @@ def create_client(
     register_secret(answer.rest_key)
     if not answer.client_key:
         raise PermanentVendorError("Surfly created the client but sent no client key")
-    row = _client_row(answer)
+    row = client_row_of(answer)
     if "domains" not in answer.raw:
         # The create answer carries no domains; Surfly accepted the ones we sent
         # (none sent: Surfly's default, any domain).
@@ -583,7 +583,7 @@ def rename_client(
     answer = client_for(account).update_client(client.external_id, company_name)
     if not answer.company_name:
         answer.company_name = company_name
-    row = _client_row(answer, client)
+    row = client_row_of(answer, client)
     row["external_id"] = (
         client.external_id
     )  # the client acted on, whatever the answer says
@@ -595,7 +595,7 @@ def rename_client(
 def refresh_client(account: VendorAccount, client: SurflyClient) -> SurflyClient:
     """GET /clients/all/{key}/: Surfly's current view of one client, stored."""
     answer = client_for(account).get_client(client.external_id)
-    row = _client_row(answer, client)
+    row = client_row_of(answer, client)
     row["external_id"] = client.external_id  # the client acted on
     upsert(SurflyClient, account, [row])
     client.refresh_from_db()
@@ -613,7 +613,7 @@ def set_client_domains(
         domains=stored,
         raw={"client_key": client.external_id, "domains": ",".join(stored)},
     )
-    upsert(SurflyClient, account, [_client_row(answer, client)])
+    upsert(SurflyClient, account, [client_row_of(answer, client)])
     client.refresh_from_db()
     return client
 

@@ -86,6 +86,8 @@ class UpscopeConfig(VendorAppConfig):
         # it ends: the account's receiver (`vendorkit.webhooks.receiver_url`).
         webhook_handler=f"{P}.webhooks.UpscopeWebhookHandler",
         docs_url="https://docs.upscope.com/rest-api/endpoints/",
+        # The reseller's one-screen flows: no reseller API, a pasted key.
+        provisioning="cobrowse_portal.vendorkit.provisioning.PastedKey",
         # The control room: sessions are activities, looked-up agents directory
         # entries (a session's agent name may be missing: the directory's then).
         activities=(
