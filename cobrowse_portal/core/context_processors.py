@@ -26,6 +26,11 @@ CONTROL_ROOM = (
     ("Agents", "core:agents"),
     ("Usage", "core:usage"),
 )
+#: A reseller workspace's own pages (its clients), after the vendors.
+RESELLER = (
+    ("Clients", "provisioning:clients"),
+    ("Seats & usage", "core:client_seats"),
+)
 #: Operations, last; each link shows only to roles its view lets in.
 OPERATIONS = (
     ("Vendor accounts", "core:account_list"),
@@ -135,6 +140,9 @@ def portal(request) -> dict:
     nav = {
         "nav_control": _section(request, CONTROL_ROOM, rank),
         "nav_vendors": vendor_nav,
+        "nav_reseller": _section(request, RESELLER, rank)
+        if workspace.is_reseller
+        else [],
         "nav_operations": _section(request, OPERATIONS, rank),
         "nav_workspaces": getattr(request, "open_workspaces", None)
         or workspaces_for(user).order_by("name"),

@@ -102,6 +102,8 @@ class Shell:
                 _plain_group("nav-control", "Control room", nav["nav_control"])
             )
         parts.extend(_vendor_group(group) for group in nav["nav_vendors"])
+        if nav.get("nav_reseller"):
+            parts.append(_plain_group("nav-reseller", "Reseller", nav["nav_reseller"]))
         if nav["nav_operations"]:
             parts.append(
                 _plain_group("nav-operations", "Operations", nav["nav_operations"])

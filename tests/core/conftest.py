@@ -300,6 +300,36 @@ def seed_serviceform_rows(account, tag: str) -> dict:
     }
 
 
+def make_provisioning_run(workspace, client, name: str):
+    """A failed new-client run (one failed step) and a person in the directory,
+    so the provisioning pages have objects of each workspace to open."""
+    from cobrowse_portal.core.models import AgentIdentity
+    from cobrowse_portal.provisioning.models import (
+        ProvisioningRun,
+        ProvisioningStep,
+        RunKind,
+        RunStatus,
+        StepStatus,
+    )
+
+    run = ProvisioningRun.objects.create(
+        workspace=workspace,
+        client=client,
+        kind=RunKind.PROVISION,
+        subject=f"{name} Client",
+        status=RunStatus.FAILED,
+    )
+    ProvisioningStep.objects.create(
+        run=run, vendor="surfly", status=StepStatus.FAILED, message="refused"
+    )
+    AgentIdentity.objects.get_or_create(
+        workspace=workspace,
+        email=f"person@{name.lower()}.example",
+        defaults={"name": f"{name} Person"},
+    )
+    return run
+
+
 @dataclass
 class Portal:
     """Everything the page walkers need, for one test."""
@@ -402,6 +432,8 @@ def portal(personas, reseller, client_workspace, other_workspace, superuser) -> 
     other_serviceform.save()
     seed_serviceform_rows(serviceform, "Zebracorn")
     seed_serviceform_rows(other_serviceform, "Initech")
+    make_provisioning_run(reseller, client_workspace, "Zebracorn")
+    make_provisioning_run(other_workspace, None, "Initech")
     return Portal(
         personas=personas,
         reseller=reseller,

@@ -41,8 +41,10 @@ def test_sections_in_order_and_one_link_set_per_vendor(client, personas, desks):
     client.force_login(personas["admin"])
     html = sidebar(client.get(reverse("core:dashboard")))
     heads = re.findall(r'<div class="nav-head">([^<]+)</div>', html)
-    assert heads == ["Control room", "Surfly", "Operations"]
+    # The workspace is a reseller's: its clients have a section of their own.
+    assert heads == ["Control room", "Surfly", "Reseller", "Operations"]
     assert html.index(reverse("core:dashboard")) < html.index('id="nav-surfly"')
+    assert reverse("provisioning:clients") in html
     surfly = group(html, "surfly")
     # Two accounts, one set of links (the first account by name), and a picker.
     assert surfly.count(">Live sessions<") == 1

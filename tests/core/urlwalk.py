@@ -56,6 +56,23 @@ OBJECT_KWARGS = {
 MISSING_ID = 987654321
 
 
+def _workspace_samples() -> dict:
+    """Kwargs naming an object of the account's workspace (not of a vendor app):
+    kwarg -> f(workspace) -> the object or None."""
+    from cobrowse_portal.core.models import AgentIdentity, Workspace
+    from cobrowse_portal.provisioning.models import ProvisioningRun, ProvisioningStep
+
+    def first(qs):
+        return qs.order_by("pk").first()
+
+    return {
+        "client_id": lambda ws: first(Workspace.objects.filter(parent=ws)),
+        "prun_id": lambda ws: first(ProvisioningRun.objects.filter(workspace=ws)),
+        "step_id": lambda ws: first(ProvisioningStep.objects.filter(run__workspace=ws)),
+        "identity_id": lambda ws: first(AgentIdentity.objects.filter(workspace=ws)),
+    }
+
+
 @dataclass
 class Page:
     name: str  # qualified, e.g. "core:account_detail"
@@ -176,6 +193,7 @@ def build_kwargs(page: Page, accounts: dict, run) -> tuple[dict, bool]:
     object keyword (a nonexistent id is used), in which case 404 is acceptable."""
     account = account_for_page(page, accounts)
     values, exact = {}, True
+    samples = _workspace_samples()
     for kwarg in page.kwargs:
         if kwarg == "account_id":
             values[kwarg] = account.pk
@@ -185,6 +203,10 @@ def build_kwargs(page: Page, accounts: dict, run) -> tuple[dict, bool]:
             values[kwarg] = account.spec.streams[0].name
         elif kwarg == "action":  # core:pending_write's retry|discard
             values[kwarg] = "retry"
+        elif kwarg in samples:
+            obj = samples[kwarg](account.workspace)
+            values[kwarg] = obj.pk if obj else MISSING_ID
+            exact = exact and obj is not None
         elif kwarg in OBJECT_KWARGS:
             obj = _guess_object(page, kwarg, account)
             values[kwarg] = obj.pk if obj else MISSING_ID
