@@ -366,6 +366,11 @@ SWEEP_GRACE_SECONDS = env.int("SWEEP_GRACE_SECONDS", default=60)
 #: A provisioning step still "running" after this long lost its worker: the
 #: sweeper marks it failed (retrying it finds what it already made).
 PROVISIONING_STEP_TIMEOUT = env.int("PROVISIONING_STEP_TIMEOUT", default=15 * 60)
+#: A step that failed for a transient reason (timeout, 5xx, 429, connection
+#: refused) is tried again by itself after these seconds, then left failed.
+PROVISIONING_RETRY_DELAYS = tuple(
+    env.list("PROVISIONING_RETRY_DELAYS", cast=int, default=[30, 120, 600])
+)
 
 # --- Logging ------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

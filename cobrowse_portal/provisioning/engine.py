@@ -57,7 +57,10 @@ def _queue(step: ProvisioningStep) -> None:
     from .tasks import run_step
 
     ProvisioningStep.objects.filter(pk=step.pk).update(
-        status=StepStatus.WAITING, queued_at=timezone.now(), finished_at=None
+        status=StepStatus.WAITING,
+        queued_at=timezone.now(),
+        finished_at=None,
+        auto_retries=0,
     )
     transaction.on_commit(lambda pk=step.pk: _send(run_step, pk))
 
@@ -281,6 +284,15 @@ def execute(step_id: int) -> str:
         message = _perform(step, run)
     except VendorError as exc:
         status, message = StepStatus.FAILED, exc.user_message()
+        delays = settings.PROVISIONING_RETRY_DELAYS
+        if exc.transient and step.auto_retries < len(delays):
+            # A blip (timeout, 5xx, 429): tried again by itself, from where it
+            # got (a try is safe to repeat: see vendorkit.provisioning).
+            delay = int(
+                max(delays[step.auto_retries], getattr(exc, "retry_after", 0) or 0)
+            )
+            _retry_later(step, f"{message} Trying again in {delay} s.", delay)
+            return f"{step.vendor}: retrying in {delay} s"
     except Exception as exc:  # a bug must not leave the step running forever
         log.exception("provisioning step %s failed", step_id)
         status = StepStatus.FAILED
@@ -288,10 +300,29 @@ def execute(step_id: int) -> str:
     else:
         status = StepStatus.DONE
     ProvisioningStep.objects.filter(pk=step_id).update(
-        status=status, message=redact(message)[:2000], finished_at=timezone.now()
+        status=status,
+        message=redact(message)[:2000],
+        finished_at=timezone.now(),
+        auto_retries=0,
     )
     _settle(run)
     return f"{step.vendor}: {status}"
+
+
+def _retry_later(step: ProvisioningStep, message: str, delay: int) -> None:
+    from .tasks import run_step
+
+    ProvisioningStep.objects.filter(pk=step.pk).update(
+        status=StepStatus.WAITING,
+        message=redact(message)[:2000],
+        auto_retries=step.auto_retries + 1,
+        # Due then: the sweeper counts its grace from here.
+        queued_at=timezone.now() + timedelta(seconds=delay),
+    )
+    try:
+        run_step.apply_async((step.pk,), countdown=delay)
+    except Exception:  # broker down: the sweeper re-queues it when due
+        log.warning("could not queue provisioning step %s again", step.pk)
 
 
 def _perform(step: ProvisioningStep, run: ProvisioningRun) -> str:

@@ -129,6 +129,8 @@ class ProvisioningStep(models.Model):
     state = models.JSONField(default=dict, blank=True)
     message = models.TextField(blank=True)
     attempts = models.PositiveIntegerField(default=0)
+    #: Automatic tries after a transient failure since the last manual action.
+    auto_retries = models.PositiveSmallIntegerField(default=0)
     queued_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -32,7 +32,10 @@ from vendors.surfly.sandbox.models import Company
 from .conftest import SANDBOX, choices, client_fields
 
 pytestmark = [SANDBOX, pytest.mark.usefixtures("eager")]
-FAST = override_settings(VENDOR_MAX_RETRIES=0, VENDOR_BACKOFF_MAX=0.1)
+#: No retries of a call, and no automatic retries of a step (the tests retry).
+FAST = override_settings(
+    VENDOR_MAX_RETRIES=0, VENDOR_BACKOFF_MAX=0.1, PROVISIONING_RETRY_DELAYS=()
+)
 
 
 def at_sandboxes(name: str) -> dict:
@@ -218,6 +221,49 @@ def test_a_lost_answer_is_found_on_retry_not_made_twice(
         ["account"],
     )
     assert not step.state.get("adopted")
+
+
+@override_settings(
+    VENDOR_MAX_RETRIES=0, VENDOR_BACKOFF_MAX=0.1, PROVISIONING_RETRY_DELAYS=(30, 60)
+)
+def test_a_transient_failure_is_retried_by_itself(
+    reseller, reseller_accounts, ada, monkeypatch
+):
+    """A lost answer (a read timeout) is tried again after a delay without
+    anyone pressing Retry; a vendor that keeps failing ends failed after the
+    automatic tries, saying why (and a manual retry starts them over)."""
+    queued = []
+    from cobrowse_portal.provisioning import tasks
+
+    real = tasks.run_step.apply_async
+
+    def apply_async(args=None, kwargs=None, countdown=None, **kw):
+        if countdown is not None:  # a later try (the first is `delay()`)
+            queued.append(countdown)
+        return real(args, kwargs, **kw)
+
+    monkeypatch.setattr(tasks.run_step, "apply_async", apply_async)
+    _lose_answer_of(monkeypatch, "clients/all")
+    run = engine.start_provisioning(
+        reseller, ada, client_fields("Soylent"), choices(reseller_accounts, "surfly")
+    )
+    step = steps_of(run)["surfly"]
+    assert step.status == StepStatus.DONE, step.message
+    assert step.attempts == 2 and queued == [30]
+    assert at_sandboxes("Soylent")["surfly"] == 1
+
+    queued.clear()
+    set_faults("samesurf", SAMESURF_KEY, rate_500=1.0)
+    run = engine.start_provisioning(
+        reseller, ada, client_fields("Tyrell"), choices(reseller_accounts, "samesurf")
+    )
+    step = steps_of(run)["samesurf"]
+    assert step.status == StepStatus.FAILED and step.attempts == 3
+    assert queued == [30, 60]
+    assert "Trying again" not in step.message
+    engine.retry(step)
+    step.refresh_from_db()
+    assert step.attempts == 6 and queued == [30, 60, 30, 60]
 
 
 def test_a_name_the_vendor_already_has_is_linked_not_created(
