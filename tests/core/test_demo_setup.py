@@ -165,3 +165,23 @@ def test_the_demo_has_an_upscope_sandbox_account_with_data(live_server):
         account=desk, identity__email="alice@acme.test"
     ).exists()
     assert Activity.objects.filter(account=desk).count() == sessions.count()
+
+
+def test_the_demo_reseller_provisions_two_clients_once():
+    from cobrowse_portal.provisioning.models import ProvisioningRun
+
+    output = demo_setup()
+    runs = ProvisioningRun.objects.filter(workspace__slug="acme-resellers")
+    assert sorted(r.subject for r in runs) == ["Initech", "Umbrella Health"]
+    steps = {r.subject: sorted(r.steps.values_list("vendor", flat=True)) for r in runs}
+    assert steps == {
+        "Initech": ["smartsupp", "surfly"],
+        "Umbrella Health": ["samesurf", "surfly"],
+    }
+    assert "provisioning Initech" in output
+    demo_setup()  # idempotent
+    assert ProvisioningRun.objects.filter(workspace__slug="acme-resellers").count() == 2
+    # The Smartsupp password waits encrypted for the worker, never in clear.
+    step = runs.get(subject="Initech").steps.get(vendor="smartsupp")
+    assert "demo-initech-2026" not in step.secrets_encrypted
+    assert step.secrets == {"password": "demo-initech-2026"}

@@ -94,6 +94,12 @@ class Command(BaseCommand):
                 if spec.sandbox_demo_rows and demo_accounts:
                     summary = import_string(spec.sandbox_demo_rows)(demo_accounts)
                     self.stdout.write(f"demo {spec.slug}: {summary}")
+            # Two clients provisioned through the reseller flow (its worker runs
+            # the steps once `make run` has started).
+            from cobrowse_portal.provisioning.demo import demo_clients
+
+            admin = get_user_model().objects.get(username=DEMO_USERS[0][0])
+            self.stdout.write(f"demo clients: {demo_clients(reseller, admin)}")
         self.stdout.write("\nDemo logins (also in README):")
         for username, password, slug, role in DEMO_USERS:
             self.stdout.write(f"  {username:<13} / {password:<18} {role} in {slug}")
