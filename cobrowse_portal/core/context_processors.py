@@ -25,7 +25,10 @@ CONTROL_ROOM = (
     ("Activity", "core:activity"),
     ("Agents", "core:agents"),
     ("Usage", "core:usage"),
+    ("Seats per client", "core:client_seats"),
 )
+#: Pages that exist only in a reseller workspace (they answer 404 elsewhere).
+RESELLER_ONLY = frozenset({"core:client_seats"})
 #: Operations, last; each link shows only to roles its view lets in.
 OPERATIONS = (
     ("Vendor accounts", "core:account_list"),
@@ -59,7 +62,10 @@ def _plain_link(name: str) -> tuple[str, str] | None:
 def _section(request, entries, rank: int) -> list[dict]:
     view_name = getattr(request.resolver_match, "view_name", None)
     items = []
+    reseller = request.workspace.is_reseller
     for label, name in entries:
+        if not reseller and name in RESELLER_ONLY:
+            continue
         link = _plain_link(name)
         if link is None or ROLE_RANK[link[1]] > rank:
             continue
