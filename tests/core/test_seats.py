@@ -377,10 +377,27 @@ def test_the_page_and_the_csv_carry_the_same_figures(client, world, personas, fr
     ]
     assert header[6:] == [f"{s.slug}_{f}" for s in specs for f in seats.CSV_FIELDS]
     assert [r[1] for r in body] == ["globex", "hooli", "umbrella"]
+    # The page's column groups: the vendors some client has an account or
+    # licences at; the others are named in a note (the CSV has every vendor).
+    groups = re.findall(r'scope="colgroup"[^>]*>([^<]+)</th>', html)
+    used = {
+        spec.slug
+        for spec in specs
+        for line in body
+        if dict(zip(header, line, strict=True))[f"{spec.slug}_accounts"] != "0"
+        or dict(zip(header, line, strict=True))[f"{spec.slug}_licences"] != ""
+    }
+    assert groups == [s.label for s in specs if s.slug in used]
+    assert used == {"samesurf", "surfly"}
+    note = re.search(r'<span id="seats-unused">([^<]+)</span>', html).group(1)
+    for spec in specs:
+        assert (spec.label in note) == (spec.slug not in used)
+    shown = [s for s in specs if s.slug in used]
     for line in body:
         record = dict(zip(header, line, strict=True))
         cells = _cells(html, record["slug"])
-        for i, spec in enumerate(specs):
+        assert len(cells) == 7 * len(shown)
+        for i, spec in enumerate(shown):
             page = cells[i * 7 : (i + 1) * 7]
             p = f"{spec.slug}_"
             if record[p + "accounts"] == "0" and record[p + "licences"] == "":

@@ -369,7 +369,7 @@ def _idle_html(cell: Cell, tz) -> str:
             for name, last in cell.idle_agents
         )
         listed = (
-            '<details class="seat-idle"><summary class="small">'
+            '<details class="seat-idle"><summary class="small text-nowrap">'
             f"{len(cell.idle_agents)} inactive agent"
             f"{'s' if len(cell.idle_agents) != 1 else ''}</summary>"
             f'<ul class="list-unstyled small mb-0">{items}</ul></details>'
@@ -429,6 +429,18 @@ def seats(request):
     rows, hidden = seat_table(
         request.workspace, specs, include_archived=include_archived, at=now()
     )
+    # A vendor no listed client has an account or licences at is named in a
+    # note instead of a group of empty columns (the CSV keeps every column).
+    shown = [
+        spec
+        for spec in specs
+        if vendor
+        or any(
+            row.cells[spec.slug].accounts or row.cells[spec.slug].licences is not None
+            for row in rows
+        )
+    ]
+    unused = [spec.label for spec in specs if spec not in shown]
     query = request.GET.urlencode()
     idle = sum(
         1
@@ -440,13 +452,14 @@ def seats(request):
         request,
         "core/seats.html",
         {
-            "specs": specs,
+            "specs": shown,
+            "unused": unused,
             "all_specs": registry.all_vendors(),
             "vendor": vendor,
             "include_archived": include_archived,
             "archived_hidden": hidden,
             "rows": rows,
-            "body": table_body(rows, specs),
+            "body": table_body(rows, shown),
             "idle_flags": idle,
             "idle_days": IDLE_DAYS,
             "notes": notes,
