@@ -404,7 +404,7 @@ def _cells_html(cell: Cell, tz) -> str:
 
 def table_body(rows, specs) -> SafeString:
     """The table's rows, formatted in Python: a reseller's hundreds of clients
-    times five vendors' eight cells are too many for per-cell template nodes.
+    times five vendors' seven cells are too many for per-cell template nodes.
     Client names and agent names are escaped; the rest are numbers and dates."""
     out = []
     for row in rows:
@@ -517,7 +517,7 @@ def seats_csv(request):
         request.workspace, specs, include_archived=include_archived, at=now()
     )
     response = HttpResponse(content_type="text/csv; charset=utf-8")
-    today = timezone.now().date().isoformat()
+    today = now().date().isoformat()
     response["Content-Disposition"] = (
         f'attachment; filename="seats-{request.workspace.slug}-{today}.csv"'
     )
