@@ -29,8 +29,10 @@ CONTROL_ROOM = (
 #: A reseller workspace's own pages (its clients), after the vendors.
 RESELLER = (
     ("Clients", "provisioning:clients"),
-    ("Seats & usage", "core:client_seats"),
+    ("Seats per client", "core:client_seats"),
 )
+#: Pages that exist only in a reseller workspace (they answer 404 elsewhere).
+RESELLER_ONLY = frozenset(name for _label, name in RESELLER)
 #: Operations, last; each link shows only to roles its view lets in.
 OPERATIONS = (
     ("Vendor accounts", "core:account_list"),
@@ -44,10 +46,11 @@ _MISSING = object()
 _links: dict[tuple, tuple[str, str] | None] = {}
 
 
-def _plain_link(name: str) -> tuple[str, str] | None:
+def _plain_link(name: str, where: tuple | None = None) -> tuple[str, str] | None:
     """(url, least role) of a URL name without arguments, or None when the name is
-    not defined; cached per URLconf and script prefix like urlcache's patterns."""
-    key = (get_urlconf(), get_script_prefix(), name)
+    not defined; cached per URLconf and script prefix like urlcache's patterns
+    (`where`: that pair, when the caller looks up several names)."""
+    key = (*(where or (get_urlconf(), get_script_prefix())), name)
     found = _links.get(key, _MISSING)
     if found is _MISSING:
         try:
@@ -64,8 +67,12 @@ def _plain_link(name: str) -> tuple[str, str] | None:
 def _section(request, entries, rank: int) -> list[dict]:
     view_name = getattr(request.resolver_match, "view_name", None)
     items = []
+    reseller = request.workspace.is_reseller
+    where = (get_urlconf(), get_script_prefix())  # once, not once per name
     for label, name in entries:
-        link = _plain_link(name)
+        if not reseller and name in RESELLER_ONLY:
+            continue
+        link = _plain_link(name, where)
         if link is None or ROLE_RANK[link[1]] > rank:
             continue
         items.append({"label": label, "url": link[0], "active": view_name == name})

@@ -59,6 +59,21 @@ def role_required(minimum: str = Role.AGENT):
     return decorator
 
 
+def reseller_required(view):
+    """Only in a reseller workspace: anywhere else the page does not exist (a
+    client workspace's admin gets 404, never its siblings'). Put it under
+    `role_required`, which sets `request.workspace`."""
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if request.workspace is None or not request.workspace.is_reseller:
+            raise Http404("only a reseller workspace has this page")
+        return view(request, *args, **kwargs)
+
+    wrapped.reseller_only = True
+    return wrapped
+
+
 def workspace_accounts(request) -> list[VendorAccount]:
     """Every account of the current workspace by (vendor, name), read once per
     request: the sidebar and the page's own account lookup share the one query."""

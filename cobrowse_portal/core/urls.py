@@ -2,7 +2,15 @@ from __future__ import annotations
 
 from django.urls import path
 
-from .views import accounts, control, control_agents, control_usage, dashboard, runs
+from .views import (
+    accounts,
+    control,
+    control_agents,
+    control_usage,
+    dashboard,
+    runs,
+    seats,
+)
 
 app_name = "core"
 
@@ -18,6 +26,8 @@ urlpatterns = [
     path("agents/unlink/", control_agents.agent_unlink, name="agent_unlink"),
     path("usage/", control_usage.usage, name="usage"),
     path("usage/export.csv", control_usage.usage_csv, name="usage_csv"),
+    path("clients/seats/", seats.seats, name="client_seats"),
+    path("clients/seats/export.csv", seats.seats_csv, name="client_seats_csv"),
     path("accounts/", accounts.account_list, name="account_list"),
     path("accounts/add/", accounts.account_add, name="account_add"),
     path("accounts/test/", accounts.account_test, name="account_test_new"),

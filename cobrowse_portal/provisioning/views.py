@@ -12,7 +12,7 @@ from django_htmx.http import HttpResponseStopPolling
 
 from cobrowse_portal.core.choices import Role
 from cobrowse_portal.core.models import AgentIdentity, Workspace
-from cobrowse_portal.core.permissions import role_required
+from cobrowse_portal.core.permissions import reseller_required, role_required
 
 from . import engine
 from .forms import NewClientForm
@@ -21,16 +21,8 @@ from .models import ProvisioningRun, ProvisioningStep, RunKind, StepStatus
 RECENT_RUNS = 20
 
 
-def _reseller(request) -> Workspace:
-    """The current workspace, which must be a reseller's (else 404: the pages
-    do not exist for a client or a standalone workspace)."""
-    if not request.workspace.is_reseller:
-        raise Http404("only a reseller workspace has clients")
-    return request.workspace
-
-
 def _client_of(request, client_id: int) -> Workspace:
-    return get_object_or_404(Workspace, pk=client_id, parent=_reseller(request))
+    return get_object_or_404(Workspace, pk=client_id, parent=request.workspace)
 
 
 def _run_of(request, prun_id: int) -> ProvisioningRun:
@@ -42,8 +34,9 @@ def _run_of(request, prun_id: int) -> ProvisioningRun:
 
 
 @role_required(Role.MANAGER)
+@reseller_required
 def client_list(request):
-    reseller = _reseller(request)
+    reseller = request.workspace
     clients = (
         Workspace.objects.filter(parent=reseller)
         .annotate(
@@ -66,8 +59,9 @@ def client_list(request):
 
 
 @role_required(Role.MANAGER)
+@reseller_required
 def client_new(request):
-    reseller = _reseller(request)
+    reseller = request.workspace
     form = NewClientForm(request.POST or None, reseller=reseller)
     if request.method == "POST" and form.is_valid():
         run = engine.start_provisioning(
@@ -159,10 +153,11 @@ def run_action(request, prun_id: int, action: str):
 
 
 @role_required(Role.MANAGER)
+@reseller_required
 def client_remove(request, client_id: int):
     """What the client has at each vendor, and a button that removes it all
     (the workspace is archived once every step is done)."""
-    reseller = _reseller(request)
+    reseller = request.workspace
     client = _client_of(request, client_id)
     if request.method == "POST":
         if client.archived_at is not None:

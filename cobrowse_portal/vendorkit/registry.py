@@ -109,6 +109,13 @@ class VendorSpec:
     #: read from the local database in one query (never a vendor call, never one
     #: query per account).
     dashboard_figures: str = ""
+    #: Dotted path of `f(reseller_workspace, client_workspace_ids) ->
+    #: {client_workspace_id: {"licences": int}}`: the paid seats the vendor tells
+    #: per client workspace of a reseller (SameSurf subscriptions' licence count,
+    #: Surfly clients' maximum number of agents), read from the local database in
+    #: one query. Empty: the vendor tells no licence count (the Seats page shows
+    #: "—" and flags no idle seats).
+    seat_licences: str = ""
     docs_url: str = ""
     #: How this vendor's rows feed the control room (see ActivitySource, AgentSource).
     activities: tuple[ActivitySource, ...] = ()

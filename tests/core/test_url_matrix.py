@@ -168,6 +168,46 @@ def test_outsider_never_sees_the_workspace(pg, portal, client, no_network):
     assert not problems, "\n".join(problems)
 
 
+RESELLER_PAGES = [p for p in PAGES if p.reseller_only]
+
+
+def test_the_walker_knows_the_reseller_pages():
+    assert {"core:client_seats", "core:client_seats_csv"} <= {
+        p.name for p in RESELLER_PAGES
+    }
+
+
+@pytest.mark.parametrize("pg", RESELLER_PAGES, ids=str)
+def test_reseller_pages_do_not_exist_in_other_workspaces(
+    pg, portal, client, no_network
+):
+    """A client workspace's admin (its siblings' figures are the reseller's),
+    the reseller's admin inside that client workspace, and a standalone
+    workspace's admin all get 404; the reseller's own admin gets the page."""
+    from cobrowse_portal.core.choices import Role
+    from cobrowse_portal.core.middleware import SESSION_KEY
+    from tests.conftest import make_user
+
+    url, _ = _url(pg, portal)
+    client_admin = make_user("client-admin", portal.client_workspace, Role.ADMIN)
+    visits = [
+        (client_admin, None, 404),
+        (portal.personas["admin"], portal.client_workspace, 404),
+        (portal.personas["outsider"], None, 404),
+        (portal.personas["admin"], portal.reseller, 200),
+    ]
+    for user, workspace, want in visits:
+        client.force_login(user)
+        if workspace is not None:
+            session = client.session
+            session[SESSION_KEY] = workspace.pk
+            session.save()
+        response = client.get(url)
+        assert response.status_code == want, (user, workspace, response.status_code)
+        if want == 404:
+            assert b"data-client=" not in body(response)
+
+
 def _page(name: str) -> Page:
     return next(p for p in PAGES if p.name == name)
 

@@ -89,6 +89,12 @@ class Page:
         return getattr(self.callback, "min_role", None)
 
     @property
+    def reseller_only(self) -> bool:
+        """A page of reseller workspaces only (`reseller_only` on the view, as
+        `core.views.seats.reseller_required` sets it): 404 in any other."""
+        return bool(getattr(self.callback, "reseller_only", False))
+
+    @property
     def is_object_page(self) -> bool:
         return bool(self.kwargs)
 

@@ -100,6 +100,7 @@ class SameSurfConfig(VendorAppConfig):
             },
         },
         dashboard_figures=f"{P}.views.dashboard_figures",
+        seat_licences=f"{P}.seats.seat_licences",
         docs_url="https://dashboard.samesurf.com/api",
         provisioning=f"{P}.provisioning.SameSurfProvisioner",
         # The control room: rooms are activities. SameSurf has no agent API, so

@@ -69,6 +69,7 @@ class ServiceformConfig(VendorAppConfig):
             "client": {"api_key": "sandbox-serviceform-key-0002"},
         },
         dashboard_figures=f"{P}.dashboard.dashboard_figures",
+        # No seat_licences: Serviceform's public API tells no plan or seat count.
         docs_url="https://help.serviceform.com/articles/public-api",
         # The reseller's one-screen flows: no reseller API, a pasted key.
         provisioning="cobrowse_portal.vendorkit.provisioning.PastedKey",

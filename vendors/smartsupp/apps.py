@@ -77,6 +77,8 @@ class SmartsuppConfig(VendorAppConfig):
         # receiver (`vendorkit.webhooks.receiver_url`).
         webhook_handler=f"{P}.webhooks.SmartsuppWebhookHandler",
         dashboard_figures=f"{P}.dashboard.dashboard_figures",
+        # No seat_licences: a Smartsupp account carries only id, title, lang and
+        # accountKey (vendor-apis.md §5.2) and no call tells its package or seats.
         docs_url="https://developers.smartsupp.com/rest/",
         provisioning=f"{P}.provisioning.SmartsuppProvisioner",
         # The control room: finished chats are activities (their agent named

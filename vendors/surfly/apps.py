@@ -102,6 +102,7 @@ class SurflyConfig(VendorAppConfig):
         sandbox_connect_webhooks=f"{P}.sandbox.seed.connect_demo_webhooks",
         webhook_handler=f"{P}.webhooks.SurflyWebhookHandler",
         dashboard_figures=f"{P}.views.dashboard_figures",
+        seat_licences=f"{P}.seats.seat_licences",
         end_activity="surfly:session_end",
         docs_url="https://docs.surfly.com/rest.html",
         provisioning=f"{P}.provisioning.SurflyProvisioner",

@@ -85,6 +85,7 @@ class UpscopeConfig(VendorAppConfig):
         # Upscope posts a session's JSON to the watch link's `webhook_url` when
         # it ends: the account's receiver (`vendorkit.webhooks.receiver_url`).
         webhook_handler=f"{P}.webhooks.UpscopeWebhookHandler",
+        # No seat_licences: Upscope's REST API tells no plan or seat count.
         docs_url="https://docs.upscope.com/rest-api/endpoints/",
         # The reseller's one-screen flows: no reseller API, a pasted key.
         provisioning="cobrowse_portal.vendorkit.provisioning.PastedKey",
