@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from celery import shared_task
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
@@ -38,6 +39,13 @@ from .models import (
 log = logging.getLogger("cobrowse.provisioning")
 
 
+@shared_task(name="provisioning.run_step", acks_late=True)
+def run_step(step_id: int) -> str:
+    """Run one provisioning step (queued by the engine, re-queued by the sweeper
+    and by a transient failure's automatic retry)."""
+    return execute(step_id)
+
+
 def provisioners() -> list:
     """Every registered vendor that takes part in provisioning, by label."""
     return [s for s in registry.all_vendors() if s.provisioner is not None]
@@ -54,8 +62,6 @@ def reseller_accounts(workspace: Workspace, vendor: str) -> list[VendorAccount]:
 
 # --- starting runs -------------------------------------------------------------
 def _queue(step: ProvisioningStep) -> None:
-    from .tasks import run_step
-
     ProvisioningStep.objects.filter(pk=step.pk).update(
         status=StepStatus.WAITING,
         queued_at=timezone.now(),
@@ -310,8 +316,6 @@ def execute(step_id: int) -> str:
 
 
 def _retry_later(step: ProvisioningStep, message: str, delay: int) -> None:
-    from .tasks import run_step
-
     ProvisioningStep.objects.filter(pk=step.pk).update(
         status=StepStatus.WAITING,
         message=redact(message)[:2000],
@@ -403,8 +407,6 @@ def _settle(run: ProvisioningRun, *, abandoned: bool = False) -> None:
 def sweep(now=None) -> tuple[int, int]:
     """Re-queue waiting steps whose task was lost; fail steps whose worker died
     (running far longer than any vendor call can). Returns (re-queued, failed)."""
-    from .tasks import run_step
-
     now = now or timezone.now()
     grace = timedelta(seconds=settings.SWEEP_GRACE_SECONDS)
     lost = list(

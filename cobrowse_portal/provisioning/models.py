@@ -19,6 +19,8 @@ class RunKind(models.TextChoices):
 
 
 class StepStatus(models.TextChoices):
+    """A step's status; a run's is the same set, computed from its steps."""
+
     WAITING = "waiting", "Waiting"
     RUNNING = "running", "Running"
     DONE = "done", "Done"
@@ -26,12 +28,7 @@ class StepStatus(models.TextChoices):
     ABANDONED = "abandoned", "Abandoned"
 
 
-class RunStatus(models.TextChoices):
-    WAITING = "waiting", "Waiting"
-    RUNNING = "running", "Running"
-    DONE = "done", "Done"
-    FAILED = "failed", "Failed"
-    ABANDONED = "abandoned", "Abandoned"
+RunStatus = StepStatus
 
 
 #: A step in these may still change without anyone asking.

@@ -1,13 +1,8 @@
-"""Celery tasks of provisioning: one per step (arguments are ids)."""
+"""Celery tasks of provisioning, where Celery's autodiscovery looks: the step
+task lives beside the engine that queues it (`engine.run_step`)."""
 
 from __future__ import annotations
 
-from celery import shared_task
+from .engine import run_step
 
-
-@shared_task(name="provisioning.run_step", acks_late=True)
-def run_step(step_id: int) -> str:
-    """Run one provisioning step (queued by the engine, re-queued by the sweeper)."""
-    from .engine import execute
-
-    return execute(step_id)
+__all__ = ["run_step"]

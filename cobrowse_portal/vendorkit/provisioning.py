@@ -103,10 +103,50 @@ class Provisioner:
     def provision(self, ctx: StepContext) -> str:
         raise NotImplementedError
 
+    #: The reseller-side model whose rows are this vendor's clients (each
+    #: linked to its client workspace by `client_workspace`), and the state key
+    #: under which a removal step gets the row's `external_id`. None: the vendor
+    #: keeps no such rows (a pasted key).
+    client_model: Any = None
+    client_state: str = ""
+
+    def linked(self, workspace):
+        """The client's rows at this vendor (not removed), with their account."""
+        return self.client_model.objects.filter(
+            client_workspace=workspace, removed_at__isnull=True
+        ).select_related("account")
+
     def reseller_account_for(self, workspace):
         """The reseller account that holds `workspace`'s client at this vendor
         (removal acts through it); None: the engine takes the reseller's first."""
-        return None
+        if self.client_model is None:
+            return None
+        row = self.linked(workspace).first()
+        return row.account if row is not None else None
+
+    def removal_state(self, workspace) -> dict:
+        if self.client_model is None:
+            return {}
+        row = self.linked(workspace).first()
+        return {self.client_state: row.external_id} if row is not None else {}
+
+    def refuse_if_taken(self, ctx: StepContext, external_id: str, what: str) -> None:
+        """Refuse a vendor object that another client workspace already holds
+        (a name clash at the vendor is not a licence to take someone's client)."""
+        taken = (
+            self.client_model.objects.filter(
+                account=ctx.reseller_account, external_id=external_id
+            )
+            .exclude(client_workspace=None)
+            .exclude(client_workspace=ctx.workspace)
+            .select_related("client_workspace")
+            .first()
+        )
+        if taken is not None:
+            raise PermanentVendorError(
+                f"{self.spec.label} already has {what}, which belongs to the "
+                f"workspace “{taken.client_workspace}”: choose another name."
+            )
 
     def holdings(self, workspace) -> list[Holding]:
         return [
@@ -119,9 +159,6 @@ class Provisioner:
             for account in workspace.accounts.filter(vendor=self.spec.slug)
         ]
 
-    def removal_state(self, workspace) -> dict:
-        return {}
-
     def remove(self, ctx: StepContext) -> str:
         return disable_accounts(ctx.workspace, self.spec.slug)
 
@@ -131,6 +168,12 @@ class Provisioner:
             f"{vendor_agent.email or vendor_agent.name} in {self.spec.label}'s own "
             "dashboard."
         )
+
+
+def same_name(a: str, b: str) -> bool:
+    """Whether two names (or e-mails) are the same at a vendor: case and
+    surrounding spaces aside (how a retry recognises what it made)."""
+    return (a or "").strip().casefold() == (b or "").strip().casefold()
 
 
 def disable_accounts(workspace, vendor: str) -> str:

@@ -63,6 +63,16 @@ ROLE_TABLE = {
     "core:agent_unlink": M,
     "core:usage": M,
     "core:usage_csv": M,
+    # --- a reseller's clients: seats and provisioning (managers, DESIGN.md) -------
+    "core:client_seats": M,
+    "core:client_seats_csv": M,
+    "provisioning:clients": M,
+    "provisioning:client_new": M,
+    "provisioning:client_remove": M,
+    "provisioning:run": M,
+    "provisioning:run_action": M,
+    "provisioning:step_action": M,
+    "provisioning:offboard": M,
     # --- Surfly: sessions (agents: live view, start and end co-browses) ----------
     "surfly:live": A,
     "surfly:session_start": A,

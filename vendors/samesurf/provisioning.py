@@ -36,6 +36,8 @@ ALREADY_EXISTS = 114
 
 
 class SameSurfProvisioner(Provisioner):
+    client_model = SameSurfSubscription
+    client_state = "subscription"
     first_agent = "no user API: the client's agents are invited in SameSurf"
 
     def fields(self) -> dict[str, forms.Field]:
@@ -121,15 +123,6 @@ class SameSurfProvisioner(Provisioner):
         )
 
     # --- removal -----------------------------------------------------------------
-    def _subscriptions(self, workspace):
-        return SameSurfSubscription.objects.filter(
-            client_workspace=workspace, removed_at__isnull=True
-        ).select_related("account")
-
-    def reseller_account_for(self, workspace):
-        row = self._subscriptions(workspace).first()
-        return row.account if row is not None else None
-
     def holdings(self, workspace) -> list[Holding]:
         return [
             Holding(
@@ -138,12 +131,8 @@ class SameSurfProvisioner(Provisioner):
                 s.external_id,
                 "deleted at SameSurf with its API keys",
             )
-            for s in self._subscriptions(workspace)
+            for s in self.linked(workspace)
         ] + super().holdings(workspace)
-
-    def removal_state(self, workspace) -> dict:
-        row = self._subscriptions(workspace).first()
-        return {"subscription": row.external_id} if row is not None else {}
 
     def remove(self, ctx: StepContext) -> str:
         from . import services

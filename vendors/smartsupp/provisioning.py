@@ -22,6 +22,7 @@ from cobrowse_portal.vendorkit.provisioning import (
     Holding,
     Provisioner,
     StepContext,
+    same_name,
 )
 from cobrowse_portal.vendorkit.redaction import register_secret
 from cobrowse_portal.vendorkit.runs import RejectedKeyGuard
@@ -30,11 +31,9 @@ from .models import SmartsuppAccount, SmartsuppUser
 from .schemas import ROLES
 
 
-def _same(a: str, b: str) -> bool:
-    return (a or "").strip().casefold() == (b or "").strip().casefold()
-
-
 class SmartsuppProvisioner(Provisioner):
+    client_model = SmartsuppAccount
+    client_state = "aid"
     first_agent = "a Smartsupp user with the password given here"
     secret_fields = ("password",)
     can_offboard = True
@@ -85,24 +84,10 @@ class SmartsuppProvisioner(Provisioner):
         if not aid:
             with RejectedKeyGuard(account):
                 found = next(
-                    (a for a in api.list_accounts() if _same(a.title, name)), None
+                    (a for a in api.list_accounts() if same_name(a.title, name)), None
                 )
             if found is not None:
-                taken = (
-                    SmartsuppAccount.objects.filter(
-                        account=account, external_id=found.id
-                    )
-                    .exclude(client_workspace=None)
-                    .exclude(client_workspace=ctx.workspace)
-                    .select_related("client_workspace")
-                    .first()
-                )
-                if taken is not None:
-                    raise PermanentVendorError(
-                        f"Smartsupp already has an account “{found.title}”, which "
-                        f"belongs to the workspace “{taken.client_workspace}”: "
-                        "choose another name."
-                    )
+                self.refuse_if_taken(ctx, found.id, f"an account “{found.title}”")
                 services.store(SmartsuppAccount, account, services.account_row(found))
                 adopted = not ctx.state.get("create_sent")
                 ctx.remember(aid=found.id, adopted=adopted)
@@ -142,7 +127,7 @@ class SmartsuppProvisioner(Provisioner):
                 (
                     u
                     for u in services.client_for(account).list_users(sa.external_id)
-                    if _same(u.email, email)
+                    if same_name(u.email, email)
                 ),
                 None,
             )
@@ -168,18 +153,9 @@ class SmartsuppProvisioner(Provisioner):
         return user
 
     # --- removal -----------------------------------------------------------------
-    def _accounts(self, workspace):
-        return SmartsuppAccount.objects.filter(
-            client_workspace=workspace, removed_at__isnull=True
-        ).select_related("account")
-
-    def reseller_account_for(self, workspace):
-        row = self._accounts(workspace).first()
-        return row.account if row is not None else None
-
     def holdings(self, workspace) -> list[Holding]:
         out = []
-        for sa in self._accounts(workspace):
+        for sa in self.linked(workspace):
             users = sa.users.filter(removed_at__isnull=True).count()
             out.append(
                 Holding(
@@ -190,10 +166,6 @@ class SmartsuppProvisioner(Provisioner):
                 )
             )
         return out + super().holdings(workspace)
-
-    def removal_state(self, workspace) -> dict:
-        row = self._accounts(workspace).first()
-        return {"aid": row.external_id} if row is not None else {}
 
     def remove(self, ctx: StepContext) -> str:
         from . import services

@@ -26,17 +26,16 @@ from cobrowse_portal.vendorkit.provisioning import (
     StepContext,
     add_account,
     disable_accounts,
+    same_name,
 )
 from cobrowse_portal.vendorkit.redaction import register_secret
 
 from .models import SurflyAgent, SurflyClient
 
 
-def _same_name(a: str, b: str) -> bool:
-    return a.strip().casefold() == b.strip().casefold()
-
-
 class SurflyProvisioner(Provisioner):
+    client_model = SurflyClient
+    client_state = "client_key"
     first_agent = "created by Surfly with the client (it e-mails the invitation)"
     secret_fields = ("agent_password",)
     can_offboard = True
@@ -74,25 +73,13 @@ class SurflyProvisioner(Provisioner):
             answer = api.get_client(key)  # made by an earlier try
         else:
             answer = next(
-                (c for c in api.list_clients() if _same_name(c.company_name, name)),
+                (c for c in api.list_clients() if same_name(c.company_name, name)),
                 None,
             )
             if answer is not None:
-                taken = (
-                    SurflyClient.objects.filter(
-                        account=account, external_id=answer.client_key
-                    )
-                    .exclude(client_workspace=None)
-                    .exclude(client_workspace=ctx.workspace)
-                    .select_related("client_workspace")
-                    .first()
+                self.refuse_if_taken(
+                    ctx, answer.client_key, f"a client named “{answer.company_name}”"
                 )
-                if taken is not None:
-                    raise PermanentVendorError(
-                        f"Surfly already has a client named “{answer.company_name}”, "
-                        f"which belongs to the workspace “{taken.client_workspace}”: "
-                        "choose another name."
-                    )
                 ctx.remember(
                     client_key=answer.client_key,
                     adopted=not ctx.state.get("create_sent"),
@@ -145,24 +132,11 @@ class SurflyProvisioner(Provisioner):
         )
 
     # --- removal -----------------------------------------------------------------
-    def _clients(self, workspace):
-        return SurflyClient.objects.filter(
-            client_workspace=workspace, removed_at__isnull=True
-        ).select_related("account")
-
-    def reseller_account_for(self, workspace):
-        row = self._clients(workspace).first()
-        return row.account if row is not None else None
-
     def holdings(self, workspace) -> list[Holding]:
         return [
             Holding("client", c.company_name, c.external_id, "deleted at Surfly")
-            for c in self._clients(workspace)
+            for c in self.linked(workspace)
         ] + super().holdings(workspace)
-
-    def removal_state(self, workspace) -> dict:
-        row = self._clients(workspace).first()
-        return {"client_key": row.external_id} if row is not None else {}
 
     def remove(self, ctx: StepContext) -> str:
         from . import services
