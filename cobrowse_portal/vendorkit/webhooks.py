@@ -21,6 +21,7 @@ import hmac
 import json
 import math
 import re
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
@@ -431,7 +432,7 @@ def _store(
         return 400, refused, _invalid(account_id, refused, body)
     payload, ext_id, sequence, event_type = refused
     known = event_type in handler.known_types
-    event_id = _insert(
+    event_id, queued = _insert(
         (account_id, vendor, token),
         str(ext_id),
         sequence,
@@ -448,7 +449,10 @@ def _store(
         return 200, "duplicate ignored", None
     if known:
         # One queued drain per account, however many deliveries (coalesced).
-        transaction.on_commit(lambda: _request_processing(account_id))
+        # `queued`: the INSERT itself saw the account's "drain queued" flag
+        # raised (PostgreSQL, see `_Statements`); then nothing is left to do.
+        if not queued:
+            transaction.on_commit(lambda: _request_processing(account_id))
         return 202, "accepted", event_id
     return 200, "unknown event type recorded", event_id
 
@@ -492,9 +496,7 @@ def _read_account(account_id: int) -> tuple[str, str] | None:
     if not 0 < account_id < 2**63:  # no such row (and SQLite could not bind it)
         return None
     connection = connections[router.db_for_read(VendorAccount)]
-    with connection.cursor() as cursor:
-        cursor.execute(_statements(connection).account, [account_id])
-        row = cursor.fetchone()
+    row = _fetchone(connection, _statements(connection).account, [account_id])
     if row is None:
         _accounts.pop(account_id, None)
         return None
@@ -518,12 +520,16 @@ def _insert(
     payload: Any,
     status: str,
     error: str,
-) -> int | None:
+) -> tuple[int | None, bool]:
     """Store one event with one autocommit INSERT, if the account (id, vendor,
     token) is as given. No BEGIN/COMMIT round trips, and no savepoint inside a
     transaction: ON CONFLICT skips a duplicate instead of raising. Returns the
-    new row's id, or None if nothing was stored."""
+    new row's id (None if nothing was stored) and whether the same statement
+    found the account's "drain queued" flag raised (PostgreSQL only; elsewhere
+    always False, and the flag is read after the INSERT)."""
     connection = connections[router.db_for_write(WebhookEvent)]
+    statements = _statements(connection)
+    now = timezone.now()
     params = [
         external_id,
         sequence,
@@ -531,28 +537,43 @@ def _insert(
         _json_param(connection, payload),
         status,
         error,
-        connection.ops.adapt_datetimefield_value(timezone.now()),
+        connection.ops.adapt_datetimefield_value(now),
         *account,
     ]
-    with connection.cursor() as cursor:
-        cursor.execute(_statements(connection).insert, params)
-        row = cursor.fetchone()
-    return row[0] if row else None
+    if statements.insert_and_flag is None:
+        row = _fetchone(connection, statements.insert, params)
+        return (row[0] if row else None), False
+    params += [account[0], statements.flag, now]
+    stored, queued = _fetchone(connection, statements.insert_and_flag, params)
+    return stored, bool(queued)
 
 
 class _Statements:
     """The intake's SQL for one database vendor, written once from the models."""
 
     def __init__(self, connection) -> None:
+        from cobrowse_portal.core.models import SyncClaim
+        from cobrowse_portal.core.tasks import WEBHOOKS_QUEUED
+
         qn = connection.ops.quote_name
+        postgres = connection.vendor == "postgresql"
+
+        def param(field) -> str:
+            # Server-side binding (PostgreSQL, `_fetchone`) needs the parameters
+            # of a SELECT list typed; text keeps the column's own length check.
+            if not postgres:
+                return "%s"
+            text = field.get_internal_type() in ("CharField", "TextField")
+            return f"%s::{'text' if text else field.cast_db_type(connection)}"
+
         account = VendorAccount._meta
         acc_id, acc_vendor, acc_token = (
-            qn(account.get_field(name).column)
-            for name in ("id", "vendor", "webhook_token")
+            account.get_field(name) for name in ("id", "vendor", "webhook_token")
         )
         acc_table = qn(account.db_table)
         self.account = (
-            f"SELECT {acc_vendor}, {acc_token} FROM {acc_table} WHERE {acc_id} = %s"
+            f"SELECT {qn(acc_vendor.column)}, {qn(acc_token.column)} "
+            f"FROM {acc_table} WHERE {qn(acc_id.column)} = {param(acc_id)}"
         )
         event = WebhookEvent._meta
 
@@ -560,25 +581,52 @@ class _Statements:
             return qn(event.get_field(name).column)
 
         # Every column but the id; the account's comes from the checked row.
-        values = {
-            "account": f"{acc_table}.{acc_id}",
-            "external_id": "%s",
-            "sequence": "%s",
-            "event_type": "%s",
-            "payload": "%s",
+        constant = {
+            "account": f"{acc_table}.{qn(acc_id.column)}",
             "body_excerpt": "''",
-            "status": "%s",
-            "error": "%s",
-            "received_at": "%s",
             "processed_at": "NULL",
         }
+        values = {
+            f.name: constant.get(f.name) or param(f)
+            for f in event.concrete_fields
+            if not f.primary_key
+        }
+        checked = " AND ".join(
+            f"{qn(f.column)} = {param(f)}" for f in (acc_id, acc_vendor, acc_token)
+        )
         self.insert = (
             f"INSERT INTO {qn(event.db_table)} ({', '.join(map(col, values))}) "
-            f"SELECT {', '.join(values.values())} FROM {acc_table} "
-            f"WHERE {acc_id} = %s AND {acc_vendor} = %s AND {acc_token} = %s "
+            f"SELECT {', '.join(values.values())} FROM {acc_table} WHERE {checked} "
             f"ON CONFLICT ({col('account')}, {col('external_id')}) DO NOTHING "
             f"RETURNING {col('id')}"
         )
+        #: PostgreSQL: the INSERT and the read of the account's "drain queued"
+        #: flag in one statement (one round trip instead of two). Reading the
+        #: flag in the INSERT's snapshot, before the event is committed, is safe
+        #: because the read locks the flag row (FOR KEY SHARE) until the INSERT
+        #: commits. A drain lowers the flag (DELETE) and only then reads the
+        #: pending events: either its DELETE waits for our commit (and its read
+        #: sees our event), or our lock waits for its DELETE and finds the flag
+        #: down (and we queue a drain). A flag seen raised is a drain yet to look
+        #: for our event, as when the flag is read after the INSERT (elsewhere).
+        self.flag = WEBHOOKS_QUEUED
+        self.insert_and_flag = None
+        if postgres:
+            claim = SyncClaim._meta
+            flag_row = " AND ".join(
+                f"{qn(field.column)} {op} {param(field)}"
+                for field, op in (
+                    (claim.get_field("account"), "="),
+                    (claim.get_field("stream"), "="),
+                    (claim.get_field("expires_at"), ">="),
+                )
+            )
+            self.insert_and_flag = (
+                f"WITH stored AS ({self.insert}), queued AS (SELECT 1 FROM "
+                f"{qn(claim.db_table)} WHERE {flag_row} FOR KEY SHARE) "
+                f"SELECT (SELECT {col('id')} FROM stored), "
+                f"EXISTS (SELECT 1 FROM queued)"
+            )
 
 
 _by_vendor: dict[str, _Statements] = {}
@@ -589,6 +637,54 @@ def _statements(connection) -> _Statements:
     if found is None:
         found = _by_vendor[connection.vendor] = _Statements(connection)
     return found
+
+
+def _fetchone(connection, sql: str, params: list):
+    """Run one statement and return its first row (or None).
+
+    On PostgreSQL the statement goes straight to the driver's connection, on a
+    server-side binding cursor: the values travel as parameters (the payload's
+    JSON is not quoted into the SQL text in Python) and none of Django's
+    per-statement cursor wrapping runs. (Prepared only if the database OPTIONS
+    set psycopg's `prepare_threshold`; Django's default leaves it off, and
+    preparing measured no gain here.) What the wrapping guarantees still holds:
+    the connection is opened, or replaced after a failed health check, as for
+    any query; errors are Django's and mark the connection for
+    `close_if_unusable_or_obsolete`; a broken transaction is refused; and
+    `execute_wrapper()`s and the query log (DEBUG, `CaptureQueriesContext`) see
+    the statement."""
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchone()
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    connection.validate_thread_sharing()
+    connection.validate_no_broken_transaction()
+    import psycopg
+
+    def execute(sql, params, many, context):
+        with connection.wrap_database_errors:
+            cursor = psycopg.Cursor(connection.connection)
+            try:
+                cursor.execute(sql, params)
+                return cursor.fetchone()
+            finally:
+                cursor.close()
+
+    run = execute
+    for wrapper in reversed(connection.execute_wrappers):
+        run = functools.partial(wrapper, run)
+    if not connection.queries_logged:
+        return run(sql, params, False, {"connection": connection, "cursor": None})
+    started = time.monotonic()
+    try:
+        return run(sql, params, False, {"connection": connection, "cursor": None})
+    finally:
+        took = time.monotonic() - started
+        connection.queries_log.append(
+            {"sql": connection.ops.compose_sql(sql, params), "time": f"{took:.3f}"}
+        )
 
 
 def _json_param(connection, payload: Any):

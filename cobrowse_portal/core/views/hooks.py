@@ -8,6 +8,8 @@ the URL pattern that names the route.
 
 from __future__ import annotations
 
+import functools
+
 import orjson
 from django.http import HttpResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -26,17 +28,18 @@ def answer(account_id: int, token: str, request) -> HttpResponse:
     """Check the token, then validate and store the delivery (its body is read
     only once the token matched)."""
     status, message = webhooks.intake(account_id, token, lambda: request.body)
-    if status == 404:
-        return _json(404, {"error": message})
-    return _json(status, {"status": message})
-
-
-def _json(status: int, data: dict) -> HttpResponse:
-    body = orjson.dumps(data)
-    headers = {**HEADERS, "Content-Length": str(len(body))}
+    body, headers = _encoded(status, message)
     return HttpResponse(
         body, content_type="application/json", status=status, headers=headers
     )
+
+
+@functools.lru_cache(maxsize=256)
+def _encoded(status: int, message: str) -> tuple[bytes, dict[str, str]]:
+    """The JSON body and headers of an answer, encoded once per distinct answer
+    (a few: accepted, duplicate, unknown type, the refusals' reasons)."""
+    body = orjson.dumps({"error" if status == 404 else "status": message})
+    return body, {**HEADERS, "Content-Length": str(len(body))}
 
 
 @csrf_exempt
