@@ -181,6 +181,9 @@ DATABASE_ROUTERS = ["cobrowse_portal.vendorkit.sandbox.router.SandboxRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache("CACHE_URL", default="dbcache://portal_cache")}
+# The control room's rendered pages, kept per process and keyed by each workspace's
+# write generation (core.pagecache); off renders every request.
+PAGE_CACHE = env.bool("PAGE_CACHE", default=True)
 
 _PV = "django.contrib.auth.password_validation"
 AUTH_PASSWORD_VALIDATORS = [

@@ -14,6 +14,7 @@ from django.http import HttpRequest
 from django.test import Client as DjangoClient
 from django.test import TransactionTestCase
 
+from cobrowse_portal.core import pagecache
 from cobrowse_portal.core.choices import Role, WorkspaceKind
 from cobrowse_portal.core.models import Membership, VendorAccount, Workspace
 
@@ -85,6 +86,7 @@ def client() -> Client:
 @pytest.fixture(autouse=True)
 def _clear_cache():
     cache.clear()
+    pagecache.clear()  # kept pages: each test's databases start afresh
     yield
 
 

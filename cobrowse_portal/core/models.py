@@ -57,12 +57,31 @@ class Workspace(models.Model):
         help_text="IANA time zone (e.g. Europe/Amsterdam): usage days and charts "
         "count in it.",
     )
+    #: The write generation of what the control-room pages show (core.pagecache):
+    #: every write into the activity index, the directory, the rollups, sync runs
+    #: and kept writes of this workspace adds one, in the writer's transaction.
+    #: Read with the workspace on every request (no query of its own); never
+    #: written by `save()`, so a form or admin edit cannot set it back.
+    index_generation = models.BigIntegerField(default=0, db_default=0, editable=False)
 
     class Meta:
         ordering = ["name"]
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, **kwargs):
+        if (
+            not self._state.adding
+            and kwargs.get("update_fields") is None
+            and not kwargs.get("force_insert")
+        ):
+            kwargs["update_fields"] = [
+                f.name
+                for f in self._meta.concrete_fields
+                if not f.primary_key and f.name != "index_generation"
+            ]
+        return super().save(*args, **kwargs)
 
     @property
     def is_reseller(self) -> bool:

@@ -5,9 +5,10 @@ Through the template engine these cost about as much CPU as a whole list page's
 rows: dozens of `{% for %}`/`{% if %}` nodes, a `reverse()` per `{% url %}`, on
 every request. Here they are string formatting over the context processor's nav
 data (`context_processors.portal`), escaped as the template escaped them
-(`tests/core/test_shell.py` renders the old template beside this). Nothing is
+(`tests/core/test_shell.py` renders the old template beside this). Nothing here is
 cached across requests: the switcher and the log-out form carry this request's
-CSRF token.
+CSRF token. While `core.pagecache` renders a page to keep, both parts are holes
+it fills per answer.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from django.middleware.csrf import get_token
 from django.utils.functional import cached_property
 from django.utils.safestring import SafeString
 
+from . import pagecache
 from .fasthtml import esc
 from .urlcache import url_for
 
@@ -93,6 +95,11 @@ class Shell:
 
     @cached_property
     def sidebar(self) -> SafeString:
+        if pagecache.capturing(self.request):
+            return pagecache.hole(self.request, "sidebar", self._sidebar)
+        return self._sidebar()
+
+    def _sidebar(self) -> SafeString:
         nav = self.nav
         if not nav:
             return SafeString("")
@@ -113,6 +120,11 @@ class Shell:
 
     @cached_property
     def topbar(self) -> SafeString:
+        if pagecache.capturing(self.request):
+            return pagecache.hole(self.request, "topbar", self._topbar)
+        return self._topbar()
+
+    def _topbar(self) -> SafeString:
         request, user = self.request, self.request.user
         parts = []
         workspaces = self.nav.get("nav_workspaces") if self.nav else None

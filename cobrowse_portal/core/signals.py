@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import Signal, receiver
 
+from . import pagecache  # noqa: F401  (its receivers: the index's single-row edits)
 from .models import VendorAccount
 from .schedules import remove_schedules, sync_schedules
 

@@ -33,7 +33,7 @@ from django.apps import apps
 from django.db import connections, models, router, transaction
 from django.utils import timezone
 
-from cobrowse_portal.core import search, urlcache
+from cobrowse_portal.core import pagecache, search, urlcache
 
 from . import bulk, registry
 
@@ -283,6 +283,9 @@ def index_rows(
                 )
             else:
                 write_agents(spec, source, account, rows, using)
+        # The control room's kept pages of this workspace are stale from this
+        # commit on (core.pagecache): in the same transaction as the rows.
+        pagecache.bump_account(account, using=using)
 
 
 def update_rows(queryset, account, **changes) -> int:
@@ -323,6 +326,7 @@ def forget_rows(model, account, external_ids: Iterable[str]) -> None:
                 _core("VendorAgent").objects.using(using).filter(
                     account_id=account.pk, external_id__in=ids
                 ).delete()
+        pagecache.bump_account(account, using=using)
 
 
 # --- activities -----------------------------------------------------------------------
@@ -774,6 +778,7 @@ def record_vendor_usage(account, day: date, figures: dict) -> None:
         )
         row.figures = {**(row.figures or {}), **figures}
         row.save(update_fields=["figures"])
+        pagecache.bump_account(account, using=using)
 
 
 # --- the agent directory --------------------------------------------------------------
@@ -971,6 +976,7 @@ def follow_agents(account_id: int, agent_external_ids: list[str], *, using: str)
                 f"IN ({_in(len(ids))})",
                 [account_id, *ids],
             )
+    pagecache.bump_account(account_id, using=using)
 
 
 # --- the rebuild ----------------------------------------------------------------------
@@ -1090,3 +1096,4 @@ def recount_usage(account, *, using: str) -> None:
             [account.workspace_id, account.vendor, account.pk],
         )
         _recount_agents(cursor, qn, account.pk, None)
+    pagecache.bump_account(account, using=using)

@@ -174,8 +174,9 @@ def test_index_write_costs_a_constant_number_of_statements_per_batch(reseller):
     # statements of its own (pause the insert trigger, one INSERT ... SELECT,
     # resume) instead of one trigger statement per row.
     sqlite = connection.vendor == "sqlite"
-    assert small[0] <= 10 + (3 if sqlite else 0)
-    assert small[1] <= 10
+    # One of them moves the workspace's page-cache generation (core.pagecache).
+    assert small[0] <= 11 + (3 if sqlite else 0)
+    assert small[1] <= 11
 
 
 def test_the_index_maps_the_batch_it_is_given_without_reading_it_back(account):

@@ -32,6 +32,13 @@ sqlite_only = pytest.mark.skipif(
 )
 
 
+@pytest.fixture(autouse=True)
+def _render_every_request(settings):
+    """These pin what rendering a page costs; a kept page's answer (3 statements)
+    is pinned in tests/core/test_pagecache.py."""
+    settings.PAGE_CACHE = False
+
+
 def _captured(client, path, **params):
     with CaptureQueriesContext(connection) as ctx:
         response = client.get(path, params)

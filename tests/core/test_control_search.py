@@ -64,6 +64,14 @@ TERMS = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def _render_every_request(settings):
+    """These pin the search itself (its statements, and the text index following
+    raw queryset writes that no product writer makes): every request renders.
+    The page cache's own tests are tests/core/test_pagecache.py."""
+    settings.PAGE_CACHE = False
+
+
 @pytest.fixture
 def corpus(portal):
     """The TEXTS in the manager's workspace (one row removed, one in another

@@ -31,6 +31,7 @@ from ..choices import BADGES, OPEN_STATUSES, ActivityKind, ActivityStatus, Role
 from ..fasthtml import clip, format_html, format_html_join
 from ..htmx import render_page
 from ..models import Activity, ActivityTag, AgentIdentity
+from ..pagecache import cached_page
 from ..pagination import keyset_page
 from ..permissions import role_required, workspace_accounts
 from ..widgets import FastWidgetsMixin
@@ -273,6 +274,7 @@ def _end_url(name: str, link: str) -> str:
 
 # --- Live --------------------------------------------------------------------------
 @role_required(Role.AGENT)
+@cached_page(bucket=1)
 def live(request):
     qs = (
         open_rows(request.workspace)
@@ -444,6 +446,7 @@ def _activities(workspace):
 
 
 @role_required(Role.MANAGER)
+@cached_page()
 def activity(request):
     form = _activity_form(request)
     qs = filter_activities(_activities(request.workspace), form, request.workspace)

@@ -15,6 +15,7 @@ from ..choices import Role
 from ..directory import link_agent, unlink_agent
 from ..htmx import render_page
 from ..models import Activity, AgentIdentity, VendorAgent
+from ..pagecache import cached_page
 from ..permissions import role_required, workspace_accounts
 from .control import vendor_label, workspace_tz
 
@@ -30,6 +31,7 @@ def _id(raw) -> int | None:
 
 
 @role_required(Role.MANAGER)
+@cached_page(bucket=10)
 def agents(request):
     workspace = request.workspace
     rows = list(

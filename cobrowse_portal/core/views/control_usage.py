@@ -18,6 +18,7 @@ from django.utils.safestring import mark_safe
 from ..choices import Role
 from ..htmx import render_page
 from ..models import UsageDay, UsageDayAgent
+from ..pagecache import cached_page
 from ..permissions import role_required, workspace_accounts
 from ..widgets import FastWidgetsMixin
 from .control import _sane_date, local_today, vendor_label
@@ -255,6 +256,7 @@ def table_bodies(rows) -> dict[str, str]:
 
 
 @role_required(Role.MANAGER)
+@cached_page()
 def usage(request):
     form, since, until, period, by = _choices(request)
     periods, rows = usage_table(request, since, until, period, by)

@@ -13,6 +13,7 @@ from ..choices import Role, RunStatus, WriteStatus
 from ..htmx import render_page
 from ..middleware import switch_workspace
 from ..models import SyncRun, workspaces_for
+from ..pagecache import cached_page
 from ..permissions import has_role, may_open, role_required
 from ..schedules import schedules_by_account
 from .control import spec_for
@@ -55,6 +56,7 @@ def _health_cards(request, accounts) -> list[dict]:
 
 
 @role_required(Role.AGENT)
+@cached_page(bucket=10)
 def dashboard(request):
     accounts = list(
         request.workspace.accounts.order_by("vendor", "name", "pk").annotate(

@@ -21,6 +21,13 @@ from .fake_api import make_account
 HX = {"HTTP_HX_REQUEST": "true"}
 
 
+@pytest.fixture(autouse=True)
+def _render_every_request(settings):
+    """These pin what rendering a page costs; a kept page's answer (3 statements)
+    is pinned in tests/core/test_pagecache.py."""
+    settings.PAGE_CACHE = False
+
+
 def _session(account, n, **kw):
     fields = {
         "external_id": f"q-{n}",

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 from cobrowse_portal.core.choices import Role
 from cobrowse_portal.core.fasthtml import esc
 from cobrowse_portal.core.htmx import is_partial, render_page
+from cobrowse_portal.core.pagecache import cached_page
 from cobrowse_portal.core.permissions import role_required
 from cobrowse_portal.core.templatetags.portal import badge
 from cobrowse_portal.core.urlcache import url_pattern
@@ -136,6 +137,7 @@ class AgentRows:
 
 
 @role_required(Role.MANAGER)
+@cached_page(bucket=10)
 def agents(request, account_id: int):
     account = surfly_account(request, account_id)
     form = AgentFilterForm(request.GET or None)

@@ -22,6 +22,7 @@ from cobrowse_portal.core.choices import ActivityKind, Role
 from cobrowse_portal.core.fasthtml import clip, esc
 from cobrowse_portal.core.htmx import render_page
 from cobrowse_portal.core.models import ActivityTag
+from cobrowse_portal.core.pagecache import cached_page
 from cobrowse_portal.core.pagination import keyset_page
 from cobrowse_portal.core.permissions import role_required
 from cobrowse_portal.core.templatetags.portal import badge, duration, vendor_link
@@ -110,6 +111,7 @@ def live_row_html(s, end_form: str) -> SafeString:
 
 
 @role_required(Role.AGENT)
+@cached_page(bucket=1)
 def live(request, account_id: int):
     account = surfly_account(request, account_id)
     # Active rows newest first, a page at a time: an ordered walk of the partial
@@ -381,6 +383,7 @@ def _page(qs, params):
 
 
 @role_required(Role.MANAGER)
+@cached_page()
 def history(request, account_id: int):
     account = surfly_account(request, account_id)
     agents = local_agents(account)
