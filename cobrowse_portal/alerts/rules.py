@@ -173,8 +173,8 @@ def _duration(delta: timedelta) -> str:
 def vendor_checks(workspace, config, now):
     """Each vendor's own checks (`VendorSpec.alert_checks`: the dotted path of
     `f(accounts) -> iterable of {"key", "subject", "message", "account_id"}`),
-    called once with all the workspace's enabled accounts of that vendor; e.g.
-    Surfly: a webhook Surfly switched off after failed deliveries."""
+    called once with all the workspace's enabled accounts of that vendor (e.g. a
+    webhook the vendor switched off after failed deliveries)."""
     by_vendor: dict[str, list[VendorAccount]] = {}
     for account in _known(_accounts(workspace)):
         by_vendor.setdefault(account.vendor, []).append(account)
