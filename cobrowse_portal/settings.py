@@ -99,6 +99,7 @@ INSTALLED_APPS = [
     "cobrowse_portal.vendorkit",
     "cobrowse_portal.vendorkit.sandbox",
     "cobrowse_portal.provisioning",
+    "cobrowse_portal.alerts",
     "vendors.surfly",
     "vendors.surfly.sandbox",
     "vendors.samesurf",

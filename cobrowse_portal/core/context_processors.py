@@ -38,6 +38,7 @@ OPERATIONS = (
     ("Vendor accounts", "core:account_list"),
     ("Sync runs", "core:run_list"),
     ("Outbox", "core:outbox"),
+    ("Alerts", "alerts:list"),
 )
 #: The cookie that remembers the account picked per vendor: `<prefix><vendor slug>`.
 ACCOUNT_COOKIE_PREFIX = "nav_account_"

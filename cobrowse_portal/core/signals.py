@@ -13,6 +13,11 @@ from .schedules import remove_schedules, sync_schedules
 #: queue of its own re-queues what was lost and answers a short summary.
 sweeping = Signal()
 
+#: Sent (robustly: a receiver's error never fails the run) when a stream's run
+#: has finished, with `run` (the SyncRun) and `account`: the alerts app
+#: evaluates its rules then, without core importing it.
+run_finished = Signal()
+
 
 @receiver(post_save, sender=VendorAccount)
 def _account_saved(sender, instance: VendorAccount, raw=False, **kwargs) -> None:

@@ -128,6 +128,12 @@ class VendorSpec:
     #: how the reseller's one-screen flows create a client, remove one and
     #: offboard a person there. Empty: the vendor is not offered.
     provisioning: str = ""
+    #: Dotted path of `f(accounts) -> iterable of {"key", "subject", "message",
+    #: "account_id"}`: problems only the vendor's own rows tell (Surfly: a webhook
+    #: Surfly switched off), read from the local database in one query for all the
+    #: workspace's accounts of the vendor; the alerts app's `vendor` rule opens an
+    #: alert per key and resolves it when the key is no longer returned.
+    alert_checks: str = ""
 
     @cached_property
     def provisioner(self) -> Any:

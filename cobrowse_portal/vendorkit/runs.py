@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from cobrowse_portal.core.choices import AccountStatus, RunStatus, Trigger
 from cobrowse_portal.core.models import SyncClaim, SyncCursor, SyncRun, VendorAccount
+from cobrowse_portal.core.signals import run_finished
 
 from . import errors
 from .bulk import Counts
@@ -274,6 +275,7 @@ def execute_stream(
         )
     finally:
         claim.release()
+    run_finished.send_robust(sender=SyncRun, run=run, account=account)
     return run
 
 

@@ -300,6 +300,20 @@ def seed_serviceform_rows(account, tag: str) -> dict:
     }
 
 
+def make_alert(account, name: str):
+    """An open alert of the account's workspace (the Alerts pages' objects)."""
+    from cobrowse_portal.alerts.models import Alert
+
+    return Alert.objects.create(
+        workspace=account.workspace,
+        rule="account_rejected",
+        key=f"account:{account.pk}",
+        subject=f"{name} account",
+        message="The vendor rejected the credentials.",
+        account=account,
+    )
+
+
 def make_provisioning_run(workspace, client, name: str):
     """A failed new-client run (one failed step) and a person in the directory,
     so the provisioning pages have objects of each workspace to open."""
@@ -434,6 +448,8 @@ def portal(personas, reseller, client_workspace, other_workspace, superuser) -> 
     seed_serviceform_rows(other_serviceform, "Initech")
     make_provisioning_run(reseller, client_workspace, "Zebracorn")
     make_provisioning_run(other_workspace, None, "Initech")
+    make_alert(account, "Zebracorn")
+    make_alert(other, "Initech")
     return Portal(
         personas=personas,
         reseller=reseller,

@@ -59,6 +59,7 @@ MISSING_ID = 987654321
 def _workspace_samples() -> dict:
     """Kwargs naming an object of the account's workspace (not of a vendor app):
     kwarg -> f(workspace) -> the object or None."""
+    from cobrowse_portal.alerts.models import Alert
     from cobrowse_portal.core.models import AgentIdentity, Workspace
     from cobrowse_portal.provisioning.models import ProvisioningRun, ProvisioningStep
 
@@ -70,6 +71,7 @@ def _workspace_samples() -> dict:
         "prun_id": lambda ws: first(ProvisioningRun.objects.filter(workspace=ws)),
         "step_id": lambda ws: first(ProvisioningStep.objects.filter(run__workspace=ws)),
         "identity_id": lambda ws: first(AgentIdentity.objects.filter(workspace=ws)),
+        "alert_id": lambda ws: first(Alert.objects.filter(workspace=ws)),
     }
 
 

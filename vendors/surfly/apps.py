@@ -106,6 +106,7 @@ class SurflyConfig(VendorAppConfig):
         end_activity="surfly:session_end",
         docs_url="https://docs.surfly.com/rest.html",
         provisioning=f"{P}.provisioning.SurflyProvisioner",
+        alert_checks=f"{P}.alerts.switched_off_webhooks",
         # The control room: sessions are activities, agents directory entries.
         activities=(
             ActivitySource(

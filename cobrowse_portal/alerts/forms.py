@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+from django import forms
+
+from .models import AlertSettings
+
+
+class AlertSettingsForm(forms.ModelForm):
+    class Meta:
+        model = AlertSettings
+        fields = [
+            "failed_runs",
+            "stale_factor",
+            "reminder_hours",
+            "notify_on_resolve",
+            "recipients",
+        ]
+        widgets = {"recipients": forms.Textarea(attrs={"rows": 2})}
+
+    def clean_recipients(self) -> str:
+        from .models import split_recipients
+
+        # Stored normalised: "a@x.test, b@x.test".
+        return ", ".join(split_recipients(self.cleaned_data["recipients"]))

@@ -1,0 +1,176 @@
+"""Alerts: open and resolved issues found by the rules (`alerts.rules`), and each
+workspace's thresholds and recipients."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, validate_email
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from cobrowse_portal.core.models import Workspace
+
+
+class AlertStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    RESOLVED = "resolved", "Resolved"
+
+
+def split_recipients(text: str) -> list[str]:
+    """'a@x.test, b@x.test' -> ['a@x.test', 'b@x.test'] (blanks dropped)."""
+    return [part.strip() for part in (text or "").split(",") if part.strip()]
+
+
+def validate_recipients(text: str) -> None:
+    bad = []
+    for address in split_recipients(text):
+        try:
+            validate_email(address)
+        except ValidationError:
+            bad.append(address)
+    if bad:
+        raise ValidationError(
+            "Not an e-mail address: %(bad)s. Separate addresses with commas.",
+            params={"bad": ", ".join(bad)},
+        )
+
+
+class AlertSettings(models.Model):
+    """A workspace's alert thresholds and recipients (defaults until an admin
+    saves the form: `AlertSettings.for_workspace` never writes)."""
+
+    workspace = models.OneToOneField(
+        Workspace, on_delete=models.CASCADE, related_name="alert_settings"
+    )
+    failed_runs = models.PositiveSmallIntegerField(
+        "consecutive failed runs",
+        default=3,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+        help_text="Open an alert after this many failed runs of one stream in a row.",
+    )
+    stale_factor = models.PositiveSmallIntegerField(
+        "no new data after (× interval)",
+        default=3,
+        validators=[MinValueValidator(1), MaxValueValidator(1000)],
+        help_text="Open an alert when an account brought no new data for this many "
+        "times its longest history stream's interval.",
+    )
+    reminder_hours = models.PositiveSmallIntegerField(
+        "remind every (hours)",
+        default=24,
+        validators=[MinValueValidator(1), MaxValueValidator(24 * 30)],
+        help_text="Repeat the e-mail of an open, unacknowledged alert this often.",
+    )
+    notify_on_resolve = models.BooleanField(
+        "e-mail when resolved",
+        default=True,
+        help_text="Also send an e-mail when an alert resolves by itself.",
+    )
+    recipients = models.TextField(
+        blank=True,
+        validators=[validate_recipients],
+        help_text="Comma-separated e-mail addresses. Empty: the workspace's admins.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "alert settings"
+        verbose_name_plural = "alert settings"
+
+    def __str__(self) -> str:
+        return f"alert settings of {self.workspace}"
+
+    @classmethod
+    def for_workspace(cls, workspace: Workspace) -> AlertSettings:
+        found = cls.objects.filter(workspace=workspace).first()
+        return found or cls(workspace=workspace)
+
+    def recipient_list(self) -> list[str]:
+        """The addresses alerts go to: the setting, else the admins' e-mails."""
+        from cobrowse_portal.core.choices import Role
+
+        listed = split_recipients(self.recipients)
+        if listed:
+            return listed
+        return sorted(
+            {
+                email
+                for email in self.workspace.memberships.filter(
+                    role=Role.ADMIN, user__is_active=True
+                ).values_list("user__email", flat=True)
+                if email
+            }
+        )
+
+
+class Alert(models.Model):
+    """One issue found by a rule: open while the rule's condition holds (its
+    `key` names what it is about), resolved when it clears. The same condition
+    coming back later opens a new row."""
+
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="alerts"
+    )
+    rule = models.CharField(max_length=40)
+    key = models.CharField(max_length=200)
+    subject = models.CharField(
+        max_length=300, help_text="What it is about: an account, a stream, a step."
+    )
+    message = models.TextField(blank=True)
+    account = models.ForeignKey(
+        "core.VendorAccount",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    status = models.CharField(
+        max_length=16, choices=AlertStatus.choices, default=AlertStatus.OPEN
+    )
+    first_seen = models.DateTimeField(default=timezone.now)
+    last_seen = models.DateTimeField(default=timezone.now)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    notified_open_at = models.DateTimeField(null=True, blank=True)
+    notified_resolved_at = models.DateTimeField(null=True, blank=True)
+    last_reminded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["status", "-last_seen", "-id"]
+        constraints = [
+            # Evaluations after runs and the minute's sweep may overlap: one open
+            # alert per condition, whoever comes second bumps it.
+            models.UniqueConstraint(
+                fields=["workspace", "rule", "key"],
+                condition=Q(status="open"),
+                name="alerts_one_open_per_key",
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["workspace", "status", "-last_seen"], name="alerts_ws_status"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.rule}: {self.subject} ({self.status})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == AlertStatus.OPEN
+
+    @property
+    def rule_label(self) -> str:
+        from .rules import RULES
+
+        found = RULES.get(self.rule)
+        return found.label if found else self.rule
