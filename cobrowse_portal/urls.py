@@ -14,6 +14,7 @@ from cobrowse_portal.vendorkit.redaction import secret_path
 urlpatterns = [
     path("", include("cobrowse_portal.core.urls")),
     path("clients/", include("cobrowse_portal.provisioning.urls")),
+    path("reports/", include("cobrowse_portal.reports.urls")),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(

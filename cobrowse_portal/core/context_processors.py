@@ -37,7 +37,7 @@ RESELLER_ONLY = frozenset(name for _label, name in RESELLER)
 OPERATIONS = (
     ("Vendor accounts", "core:account_list"),
     ("Sync runs", "core:run_list"),
-    ("Outbox", "core:outbox"),
+    ("Outbox", "reports:outbox"),
 )
 #: The cookie that remembers the account picked per vendor: `<prefix><vendor slug>`.
 ACCOUNT_COOKIE_PREFIX = "nav_account_"
