@@ -392,8 +392,10 @@ if env.str("EMAIL_URL", default="").strip():
         EMAIL_FILE_PATH = _email["EMAIL_FILE_PATH"]
 else:
     EMAIL_BACKEND = "cobrowse_portal.reports.mail.OutboxFileBackend"
-DEFAULT_FROM_EMAIL = env.str(
-    "DEFAULT_FROM_EMAIL", default="Cobrowse Portal <reports@localhost>"
+# Empty (as in a copied `.env.example` line) means the default.
+DEFAULT_FROM_EMAIL = (
+    env.str("DEFAULT_FROM_EMAIL", default="").strip()
+    or "Cobrowse Portal <reports@localhost>"
 )
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
