@@ -37,6 +37,7 @@ RESELLER_ONLY = frozenset(name for _label, name in RESELLER)
 OPERATIONS = (
     ("Vendor accounts", "core:account_list"),
     ("Sync runs", "core:run_list"),
+    ("Reports", "reports:definitions"),
     ("Outbox", "reports:outbox"),
 )
 #: The cookie that remembers the account picked per vendor: `<prefix><vendor slug>`.
