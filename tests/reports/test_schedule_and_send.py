@@ -188,3 +188,9 @@ def test_a_report_goes_through_a_real_smtp_server(
     assert "Zebracorn Desk" in body
     row = OutboxMessage.objects.get()
     assert row.file_name == "" and "smtp" in row.backend
+
+
+def test_the_task_is_discovered_by_the_worker():
+    from cobrowse_portal.celery import app as celery_app
+
+    assert "reports.run_report" in celery_app.tasks
