@@ -194,3 +194,30 @@ def test_the_task_is_discovered_by_the_worker():
     from cobrowse_portal.celery import app as celery_app
 
     assert "reports.run_report" in celery_app.tasks
+
+
+def test_beat_fires_at_the_local_hour_on_both_sides_of_dst(reseller):
+    """The crontab of a weekly report at Monday 07:00 Amsterdam, as beat reads it:
+    due at 06:00 UTC in winter, 05:00 UTC after the spring change, and the run
+    it starts covers the Monday-Sunday week before."""
+    reseller.time_zone = "Europe/Amsterdam"
+    reseller.save()
+    d = definition(reseller, frequency="weekly", weekday=0, hour=7)
+    schedule = PeriodicTask.objects.get(name=task_name(d.pk)).crontab.schedule
+    last = datetime(2026, 3, 23, 6, 0, tzinfo=UTC)  # Monday 23 March 07:00 CET
+    for now, due in [
+        (datetime(2026, 3, 30, 4, 59, tzinfo=UTC), False),
+        (datetime(2026, 3, 30, 5, 0, 30, tzinfo=UTC), True),  # 07:00 CEST
+    ]:
+        schedule.nowfun = lambda now=now: now
+        assert schedule.is_due(last).is_due is due, now
+    period = engine.period_for(d, datetime(2026, 3, 30, 5, 0, 30, tzinfo=UTC))
+    assert (period.first_day.isoformat(), period.last_day.isoformat()) == (
+        "2026-03-23",
+        "2026-03-29",
+    )
+    winter_last = datetime(2026, 1, 5, 6, 0, tzinfo=UTC)
+    schedule.nowfun = lambda: datetime(2026, 1, 12, 5, 30, tzinfo=UTC)
+    assert not schedule.is_due(winter_last).is_due  # 06:30 CET: not yet
+    schedule.nowfun = lambda: datetime(2026, 1, 12, 6, 0, 30, tzinfo=UTC)
+    assert schedule.is_due(winter_last).is_due

@@ -198,3 +198,51 @@ def test_the_sidebar_links_the_outbox(client, personas):
     client.force_login(personas["agent"])
     page = client.get(reverse("core:dashboard")).content.decode()
     assert f'href="{reverse("reports:outbox")}"' not in page
+
+
+def test_an_edit_in_the_django_admin_moves_the_beat_entry(client, reseller):
+    from django.contrib.auth import get_user_model
+    from django_celery_beat.models import PeriodicTask
+
+    from cobrowse_portal.reports.schedules import task_name
+
+    d = definition(reseller, hour=7)
+    root = get_user_model().objects.create_superuser("root", "r@example.com", "pw")
+    client.force_login(root)
+    url = reverse("admin:reports_reportdefinition_change", args=[d.pk])
+    assert client.get(url).status_code == 200
+    response = client.post(
+        url,
+        {
+            "workspace": reseller.pk,
+            "name": d.name,
+            "frequency": "daily",
+            "hour": "18",
+            "weekday": "0",
+            "day_of_month": "1",
+            "recipients": d.recipients,
+            "sections": '["activity"]',
+            "enabled": "on",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    cron = PeriodicTask.objects.get(name=task_name(d.pk)).crontab
+    assert (cron.hour, cron.day_of_week) == ("18", "*")
+    response = client.post(
+        url,
+        {
+            "workspace": reseller.pk,
+            "name": d.name,
+            "frequency": "daily",
+            "hour": "18",
+            "weekday": "0",
+            "day_of_month": "1",
+            "recipients": d.recipients,
+            "sections": '["nope"]',
+            "enabled": "on",
+        },
+    )
+    assert (
+        response.status_code == 200
+        and "Unknown sections: nope" in response.content.decode()
+    )
