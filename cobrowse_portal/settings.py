@@ -100,6 +100,7 @@ INSTALLED_APPS = [
     "cobrowse_portal.vendorkit.sandbox",
     "cobrowse_portal.provisioning",
     "cobrowse_portal.alerts",
+    "cobrowse_portal.reports",
     "vendors.surfly",
     "vendors.surfly.sandbox",
     "vendors.samesurf",
@@ -375,6 +376,33 @@ PROVISIONING_STEP_TIMEOUT = env.int("PROVISIONING_STEP_TIMEOUT", default=15 * 60
 PROVISIONING_RETRY_DELAYS = tuple(
     env.list("PROVISIONING_RETRY_DELAYS", cast=int, default=[30, 120, 600])
 )
+
+# --- E-mail (scheduled reports, cobrowse_portal/reports) ----------------------
+# EMAIL_URL configures Django's e-mail framework (django-environ's email_url):
+# smtp://user:pass@host:587, smtp+tls://... (STARTTLS), smtp+ssl://... (implicit
+# TLS). Without it, every message is written as one .eml file into EMAIL_FILE_PATH
+# (var/outbox/) and the portal's Outbox page shows it.
+EMAIL_FILE_PATH = str(env.path("EMAIL_FILE_PATH", default=VAR_DIR / "outbox"))
+if env.str("EMAIL_URL", default="").strip():
+    _email = env.email_url("EMAIL_URL")
+    EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+    EMAIL_HOST = _email.get("EMAIL_HOST", "localhost")
+    EMAIL_PORT = _email.get("EMAIL_PORT", 25)
+    EMAIL_HOST_USER = _email.get("EMAIL_HOST_USER", "")
+    EMAIL_HOST_PASSWORD = _email.get("EMAIL_HOST_PASSWORD", "")
+    EMAIL_USE_TLS = _email.get("EMAIL_USE_TLS", False)
+    EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
+    if _email.get("EMAIL_FILE_PATH"):  # filemail:///path
+        EMAIL_FILE_PATH = _email["EMAIL_FILE_PATH"]
+else:
+    EMAIL_BACKEND = "cobrowse_portal.reports.mail.OutboxFileBackend"
+# Empty (as in a copied `.env.example` line) means the default.
+DEFAULT_FROM_EMAIL = (
+    env.str("DEFAULT_FROM_EMAIL", default="").strip()
+    or "Cobrowse Portal <reports@localhost>"
+)
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
 
 # --- Logging ------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("cobrowse_portal.core.urls")),
     path("clients/", include("cobrowse_portal.provisioning.urls")),
     path("alerts/", include("cobrowse_portal.alerts.urls")),
+    path("reports/", include("cobrowse_portal.reports.urls")),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(

@@ -20,6 +20,14 @@ class AlertsConfig(AppConfig):
 
         run_finished.connect(_run_finished, dispatch_uid="alerts.run_finished")
         sweeping.connect(_sweep, dispatch_uid="alerts.sweep")
+        from django.apps import apps
+
+        if apps.is_installed("cobrowse_portal.reports"):
+            from cobrowse_portal.reports import sections
+
+            from .report import open_alerts
+
+            sections.register("open_alerts", "Open alerts", open_alerts, order=50)
 
 
 def _run_finished(sender, run, account, **kwargs) -> None:

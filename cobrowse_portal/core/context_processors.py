@@ -37,7 +37,8 @@ RESELLER_ONLY = frozenset(name for _label, name in RESELLER)
 OPERATIONS = (
     ("Vendor accounts", "core:account_list"),
     ("Sync runs", "core:run_list"),
-    ("Outbox", "core:outbox"),
+    ("Reports", "reports:definitions"),
+    ("Outbox", "reports:outbox"),
     ("Alerts", "alerts:list"),
 )
 #: The cookie that remembers the account picked per vendor: `<prefix><vendor slug>`.

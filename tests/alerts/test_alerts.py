@@ -487,3 +487,23 @@ def test_the_sidebar_links_the_alerts_page_for_managers(reseller, client, person
     assert (
         f'href="{LIST}"' not in client.get(reverse("core:dashboard")).content.decode()
     )
+
+
+def test_reports_have_an_open_alerts_section(reseller, account, other):
+    """The alerts app adds "Open alerts" to the reports' section registry: what
+    is open in the report's workspaces, and what the period resolved."""
+    from cobrowse_portal.reports import engine as reports
+    from cobrowse_portal.reports import sections
+    from tests.reports.conftest import definition
+
+    assert ("open_alerts", "Open alerts") in sections.choices()
+    reject(account)
+    reject(other)
+    evaluate(reseller)
+    evaluate(other.workspace)
+    d = definition(reseller, frequency="daily", sections=["open_alerts"])
+    figures = reports.compute(d, reports.period_for(d))
+    [part] = figures["sections"]
+    [tab] = part["tables"]
+    assert [row[0] for row in tab["rows"]] == ["Acme"]  # never another workspace's
+    assert tab["rows"][0][1] == "Account needs attention" and tab["rows"][0][5] == ""

@@ -344,6 +344,24 @@ def make_provisioning_run(workspace, client, name: str):
     return run
 
 
+def make_report(workspace, name: str):
+    """A report definition with one stored, sent run and its Outbox row, so the
+    report pages have objects of each workspace to open."""
+    from cobrowse_portal.reports import engine
+    from cobrowse_portal.reports.models import ReportDefinition
+
+    definition = ReportDefinition.objects.create(
+        workspace=workspace,
+        name=f"{name} weekly report",
+        frequency="weekly",
+        recipients=f"ops@{name.lower()}.example",
+        sections=["activity", "sync_health"],
+    )
+    run = engine.deliver(definition, "manual")  # locmem in tests: sent
+    assert run.messages.exists()
+    return definition
+
+
 @dataclass
 class Portal:
     """Everything the page walkers need, for one test."""
@@ -450,6 +468,8 @@ def portal(personas, reseller, client_workspace, other_workspace, superuser) -> 
     make_provisioning_run(other_workspace, None, "Initech")
     make_alert(account, "Zebracorn")
     make_alert(other, "Initech")
+    make_report(reseller, "Zebracorn")
+    make_report(other_workspace, "Initech")
     return Portal(
         personas=personas,
         reseller=reseller,

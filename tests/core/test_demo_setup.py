@@ -185,3 +185,20 @@ def test_the_demo_reseller_provisions_two_clients_once():
     step = runs.get(subject="Initech").steps.get(vendor="smartsupp")
     assert "demo-initech-2026" not in step.secrets_encrypted
     assert step.secrets == {"password": "demo-initech-2026"}
+
+
+def test_the_demo_has_one_daily_report_run_once(settings, tmp_path):
+    from cobrowse_portal.reports.models import OutboxMessage, ReportDefinition
+
+    settings.EMAIL_BACKEND = "cobrowse_portal.reports.mail.OutboxFileBackend"
+    settings.EMAIL_FILE_PATH = str(tmp_path / "outbox")
+    demo_setup()
+    demo_setup()
+    definition = ReportDefinition.objects.get()
+    assert definition.workspace.slug == "acme-resellers"
+    assert (definition.frequency, definition.include_clients) == ("daily", True)
+    run = definition.runs.get()
+    assert run.status == "sent", run.error
+    assert "Globex (client)" in run.figures["workspaces"]
+    message = OutboxMessage.objects.get()
+    assert (tmp_path / "outbox" / message.file_name).is_file()

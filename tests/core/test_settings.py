@@ -55,6 +55,8 @@ def run_django(args: list[str], tmp_path, **env_values) -> subprocess.CompletedP
         "BEHIND_TLS_PROXY",
         "VENDOR_RATE_LIMITS",
         "CELERY_TASK_ALWAYS_EAGER",
+        "EMAIL_URL",
+        "DEFAULT_FROM_EMAIL",
     ]
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -434,3 +436,39 @@ def test_hsts_flags_empty_means_default(tmp_path, value, expected):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split("\n")[-2] == expected
+
+
+EMAIL_SHOW = [
+    "-c",
+    "import django; django.setup(); from django.conf import settings as s; "
+    "print(s.EMAIL_BACKEND, s.EMAIL_HOST if 'smtp' in s.EMAIL_BACKEND else "
+    "s.EMAIL_FILE_PATH, getattr(s, 'EMAIL_PORT', ''), "
+    "getattr(s, 'EMAIL_USE_TLS', ''), getattr(s, 'EMAIL_HOST_USER', ''), "
+    "s.DEFAULT_FROM_EMAIL, sep='|')",
+]
+
+
+def test_email_default_is_the_outbox_folder(tmp_path):
+    result = run_django(EMAIL_SHOW, tmp_path, DEBUG="true")
+    backend, path, *_rest, sender = result.stdout.strip().split("|")
+    assert backend == "cobrowse_portal.reports.mail.OutboxFileBackend", result.stderr
+    assert path == str(ROOT / "var" / "outbox")
+    assert sender == "Cobrowse Portal <reports@localhost>"
+
+
+def test_email_url_configures_smtp(tmp_path):
+    result = run_django(
+        EMAIL_SHOW,
+        tmp_path,
+        DEBUG="true",
+        EMAIL_URL="smtp+tls://mailer:s3cret@smtp.example.com:587",
+        DEFAULT_FROM_EMAIL="Portal <portal@example.com>",
+    )
+    assert result.stdout.strip().split("|") == [
+        "django.core.mail.backends.smtp.EmailBackend",
+        "smtp.example.com",
+        "587",
+        "True",
+        "mailer",
+        "Portal <portal@example.com>",
+    ], result.stderr

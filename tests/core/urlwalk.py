@@ -62,6 +62,11 @@ def _workspace_samples() -> dict:
     from cobrowse_portal.alerts.models import Alert
     from cobrowse_portal.core.models import AgentIdentity, Workspace
     from cobrowse_portal.provisioning.models import ProvisioningRun, ProvisioningStep
+    from cobrowse_portal.reports.models import (
+        OutboxMessage,
+        ReportDefinition,
+        ReportRun,
+    )
 
     def first(qs):
         return qs.order_by("pk").first()
@@ -72,6 +77,11 @@ def _workspace_samples() -> dict:
         "step_id": lambda ws: first(ProvisioningStep.objects.filter(run__workspace=ws)),
         "identity_id": lambda ws: first(AgentIdentity.objects.filter(workspace=ws)),
         "alert_id": lambda ws: first(Alert.objects.filter(workspace=ws)),
+        "definition_id": lambda ws: first(
+            ReportDefinition.objects.filter(workspace=ws)
+        ),
+        "report_run_id": lambda ws: first(ReportRun.objects.filter(workspace=ws)),
+        "message_id": lambda ws: first(OutboxMessage.objects.filter(workspace=ws)),
     }
 
 

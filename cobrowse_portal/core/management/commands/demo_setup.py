@@ -100,6 +100,10 @@ class Command(BaseCommand):
 
             admin = get_user_model().objects.get(username=DEMO_USERS[0][0])
             self.stdout.write(f"demo clients: {demo_clients(reseller, admin)}")
+        # A daily report, run once: its page and the Outbox have something to show.
+        from cobrowse_portal.reports.demo import demo_report
+
+        self.stdout.write(f"demo report: {demo_report(reseller)}")
         self.stdout.write("\nDemo logins (also in README):")
         for username, password, slug, role in DEMO_USERS:
             self.stdout.write(f"  {username:<13} / {password:<18} {role} in {slug}")
