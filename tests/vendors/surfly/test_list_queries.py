@@ -121,8 +121,9 @@ EXPECTED_QUERIES = {
     # session, the user with workspaces+role, accounts (the view's own, shared with
     # the sidebar); the tiles: usage per day, open activities, agents per day and
     # in all, failed runs per day; every account's beat schedules (one query), the
-    # Surfly accounts' live and agent counts (one query); then the recent failed runs.
-    "dashboard": 10,
+    # Surfly accounts' live and agent counts (one query); then the recent failed runs;
+    # the open alerts panel (managers, one query: alerts app).
+    "dashboard": 11,
     # + rows, agent names
     "live": 5,
     # + agents (filter choices and names), one page of rows
