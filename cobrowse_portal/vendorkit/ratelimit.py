@@ -18,6 +18,7 @@ import uuid
 from dataclasses import dataclass
 
 from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
 
 from .errors import RateLimited
 
@@ -73,6 +74,9 @@ def record(
     minute = int((time.time() if now is None else now) // 60)
     key = counter_key(bucket_key, minute, field)
     try:
+        if isinstance(cache, RedisCache):
+            _redis_incr(cache, key, amount)
+            return
         try:
             cache.incr(key, amount)
         except ValueError:  # the minute's first event (or the key was evicted)
@@ -80,6 +84,17 @@ def record(
                 cache.incr(key, amount)
     except Exception:  # noqa: BLE001 - the budget's figures are best effort
         pass
+
+
+def _redis_incr(cache: RedisCache, key: str, amount: int) -> None:
+    """INCRBY and EXPIRE in one round trip. Django's `incr` on Redis is EXISTS
+    then INCRBY (two), and a missing key costs an `add` besides; INCRBY creates
+    the key itself, atomically. Django stores ints raw, so `get_many` reads it."""
+    name = cache.make_and_validate_key(key)
+    pipe = cache._cache.get_client(name, write=True).pipeline(transaction=False)
+    pipe.incrby(name, amount)
+    pipe.expire(name, COUNTER_TTL)
+    pipe.execute()
 
 
 class TokenBucket:

@@ -248,3 +248,37 @@ def test_pages_show_only_the_workspaces_own_hosts(
     # The run list's filter fragment (htmx) does not read the budget again.
     fragment = client.get(reverse("core:run_list"), headers={"HX-Request": "true"})
     assert fragment.status_code == 200 and "rate-data" not in fragment.content.decode()
+
+
+# --- Redis: one round trip per counter ------------------------------------------------
+REDIS_URL = "redis://127.0.0.1:6379/3"
+
+
+@pytest.fixture
+def redis_cache():
+    redis = pytest.importorskip("redis")
+    try:
+        redis.Redis.from_url(REDIS_URL).ping()
+    except redis.RedisError:
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    config = {"BACKEND": "django.core.cache.backends.redis.RedisCache"}
+    with override_settings(CACHES={"default": {**config, "LOCATION": REDIS_URL}}):
+        from django.core.cache import caches
+
+        caches["default"].clear()
+        yield caches["default"]
+        caches["default"].clear()
+
+
+def test_on_redis_counters_are_one_pipeline_and_read_back(redis_cache):
+    ts = 1_800_000_030.0
+    minute = int(ts // 60)
+    ratelimit.record("test:redis", "requests", 3, now=ts)
+    ratelimit.record("test:redis", "requests", now=ts)
+    ratelimit.record("test:redis", "throttled", now=ts)
+    key = ratelimit.counter_key("test:redis", minute, "requests")
+    assert redis_cache.get(key) == 4
+    assert counters("test:redis", minute) == {"requests": 4, "throttled": 1}
+    raw = redis_cache._cache.get_client(key)
+    ttl = raw.ttl(redis_cache.make_and_validate_key(key))
+    assert 0 < ttl <= ratelimit.COUNTER_TTL
