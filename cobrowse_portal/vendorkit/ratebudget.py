@@ -158,6 +158,8 @@ def last_day(accounts, now: datetime | None = None, hours: int = 24) -> dict:
         rows = [
             {
                 "hour": slot,
+                # Formatted here: a template's |date would show the viewer's zone.
+                "hour_label": f"{slot:%Y-%m-%d %H:%M}",
                 "budget": budget,
                 **counts,
                 "wait_seconds": round(counts["wait_ms"] / 1000, 1),
