@@ -11,6 +11,7 @@ class AlertSettingsForm(forms.ModelForm):
         fields = [
             "failed_runs",
             "stale_factor",
+            "rate_budget_minutes",
             "reminder_hours",
             "notify_on_resolve",
             "recipients",

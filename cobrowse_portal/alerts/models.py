@@ -57,6 +57,13 @@ class AlertSettings(models.Model):
         help_text="Open an alert when an account brought no new data for this many "
         "times its longest history stream's interval.",
     )
+    rate_budget_minutes = models.PositiveSmallIntegerField(
+        "rate budget exhausted for (minutes)",
+        default=15,
+        validators=[MinValueValidator(1), MaxValueValidator(24 * 60)],
+        help_text="Open an alert when calls to an account's vendor host waited for "
+        "the shared budget, or were refused, in each of this many minutes in a row.",
+    )
     reminder_hours = models.PositiveSmallIntegerField(
         "remind every (hours)",
         default=24,

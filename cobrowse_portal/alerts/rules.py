@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import F, Max, Q
+from django.db.models import Count, F, Max, Q
 from django.utils.module_loading import import_string
 
 from cobrowse_portal.core.choices import AccountStatus, RunStatus
@@ -213,3 +213,48 @@ def provisioning_failed(workspace, config, now):
             f"{(step.message or 'no reason given')[:300]}",
             account_id=step.account_id,
         )
+
+
+@rule("rate_budget", "Rate budget exhausted")
+def rate_budget(workspace, config, now):
+    """For an account's vendor host, calls waited for the shared budget or were
+    refused in each of the last M finished minutes (M: `rate_budget_minutes`);
+    a finished minute without waits or refusals clears it. Reads the minutes the
+    sweep flushed (`vendorkit.ratebudget`): one query for all the hosts."""
+    from cobrowse_portal.vendorkit.models import RateBudgetMinute
+    from cobrowse_portal.vendorkit.ratebudget import (
+        bucket_key,
+        host_label,
+        last_finished_minute,
+        minute_start,
+    )
+
+    m = config.rate_budget_minutes
+    by_key: dict[str, VendorAccount] = {}
+    for account in _accounts(workspace):
+        by_key.setdefault(bucket_key(account), account)
+    if not by_key:
+        return
+    last = last_finished_minute(now)
+    exhausted = dict(
+        RateBudgetMinute.objects.filter(
+            host__in=list(by_key),
+            minute__gte=minute_start(last - m + 1),
+            minute__lte=minute_start(last),
+        )
+        .filter(Q(waited__gt=0) | Q(refused__gt=0))
+        .values("host")
+        .annotate(n=Count("id"))
+        .values_list("host", "n")
+    )
+    for key, account in sorted(by_key.items()):
+        if exhausted.get(key, 0) >= m:
+            yield Condition(
+                key=f"rate:{key}",
+                subject=f"{account.vendor} · {host_label(key)}",
+                message=f"Calls to {host_label(key)} waited for the shared request "
+                f"budget, or were refused, in each of the last {m} minutes: syncs "
+                "and actions run slower than usual. It clears after a minute "
+                "without waits.",
+                account_id=account.pk,
+            )

@@ -14,3 +14,22 @@ class VendorkitConfig(AppConfig):
 
         install_record_factory()
         register_secret_path(ROUTE)
+
+        from cobrowse_portal.core.signals import sweeping
+
+        # Connected before the alerts app's receiver (INSTALLED_APPS order), so
+        # the rate-budget rule sees the minute flushed by the same sweep.
+        sweeping.connect(_sweep, dispatch_uid="vendorkit.ratebudget")
+
+
+def _sweep(sender, now, **kwargs) -> str:
+    import logging
+
+    from .ratebudget import sweep
+
+    try:
+        return sweep(now)
+    except Exception:
+        # The budget's figures must never stop the sweeper's other work.
+        logging.getLogger("cobrowse.vendorkit").exception("rate budget flush")
+        return "rate budget: flush failed (logged)"

@@ -16,8 +16,8 @@ import requests
 from django.conf import settings
 
 from . import errors
-from .http import VendorSession, build_session
-from .ratelimit import Rate, TokenBucket
+from .http import VendorSession, budget_key, build_session
+from .ratelimit import Rate, TokenBucket, record
 from .redaction import redact, register_secret
 
 log = logging.getLogger("cobrowse.vendorkit.client")
@@ -48,6 +48,8 @@ class BaseVendorClient:
         self.session = session or build_session()
         self.account_id = account_id
         self.requests_made = 0
+        #: The rate budget's key (vendor and host), counted with or without a bucket.
+        self.budget_key = f"{self.vendor}:{urlsplit(self.base_url).netloc}"
         self.limiter = self._build_limiter()
 
     @classmethod
@@ -88,8 +90,7 @@ class BaseVendorClient:
         if rate is None:
             return None
         # Limits are per egress IP, so the bucket is per vendor host, not per account.
-        host = urlsplit(self.base_url).netloc
-        return TokenBucket(f"{self.vendor}:{host}", rate)
+        return TokenBucket(f"{self.vendor}:{urlsplit(self.base_url).netloc}", rate)
 
     def url(self, path: str) -> str:
         """Absolute URL for `path`; an absolute URL must stay on the vendor's origin."""
@@ -126,6 +127,7 @@ class BaseVendorClient:
         self.authenticate(params, headers)
         if self.limiter:
             self.limiter.acquire()
+        counting = budget_key.set(self.budget_key)  # urllib3's retries count too
         try:
             response = self.session.request(
                 method, url, params=params, json=json, headers=headers, timeout=timeout
@@ -154,6 +156,7 @@ class BaseVendorClient:
             # message for all, so a page never tells a closed port from an open one.
             # The cause goes to the operators' log only.
             self.requests_made += 1
+            record(self.budget_key, "requests")
             log.warning(
                 "%s %s failed: %s: %s",
                 method,
@@ -162,8 +165,11 @@ class BaseVendorClient:
                 redact(exc),
             )
             raise errors.TransientVendorError(self.unreachable_message()) from None
+        finally:
+            budget_key.reset(counting)
         retries = getattr(getattr(response.raw, "retries", None), "history", ()) or ()
         self.requests_made += 1 + len(retries)
+        self._count_budget(response)
         log.debug("%s %s -> %s", method, redact(response.url), response.status_code)
         if 300 <= response.status_code < 400:
             log.warning(
@@ -181,6 +187,14 @@ class BaseVendorClient:
         if response.status_code >= 400:
             self.raise_for_response(response)
         return response
+
+    def _count_budget(self, response: requests.Response) -> None:
+        """The rate budget's counters for a call's final attempt (the retries
+        before it are counted by `http.CappedRetry`, which sees each): one cache
+        `incr`, two when the vendor throttled."""
+        record(self.budget_key, "requests")
+        if response.status_code == 429:
+            record(self.budget_key, "throttled")
 
     def decode(self, response: requests.Response) -> Any:
         """The JSON body, or MalformedResponse (a 2xx we cannot read is transient)."""

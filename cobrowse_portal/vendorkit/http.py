@@ -26,6 +26,7 @@ from urllib3.util.retry import Retry
 
 from . import outbound
 from .errors import OutboundBlocked
+from .ratelimit import record
 from .redaction import redact
 
 log = logging.getLogger("cobrowse.vendorkit.http")
@@ -38,6 +39,9 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 QUICK_TIMEOUT = (3.05, 10.0)
 
 _quick: ContextVar[bool] = ContextVar("vendorkit_quick_try", default=False)
+#: The rate budget key (vendor and host) of the client call being sent, so the
+#: retries urllib3 makes inside it are counted too (`ratelimit.record`).
+budget_key: ContextVar[str | None] = ContextVar("vendorkit_budget_key", default=None)
 
 
 @contextmanager
@@ -76,7 +80,17 @@ class CappedRetry(Retry):
             redact(url or ""),
             status or type(error).__name__,
         )
-        return super().increment(method, url, response, error, *a, **kw)
+        # Raises once the retries are used up: that last attempt is the
+        # client's to count.
+        retry = super().increment(method, url, response, error, *a, **kw)
+        key = budget_key.get()
+        if key is not None:
+            # An attempt that is retried was sent: count it (and its 429) for the
+            # rate budget; the client counts the final attempt.
+            record(key, "requests")
+            if status == 429:
+                record(key, "throttled")
+        return retry
 
 
 class TimeoutAdapter(HTTPAdapter):

@@ -117,3 +117,38 @@ class SyncedModel(models.Model):
     @property
     def is_removed(self) -> bool:
         return self.removed_at is not None
+
+
+class RateBudgetMinute(models.Model):
+    """What one vendor host's shared request budget saw in one minute, flushed
+    from the cache counters (`vendorkit.ratelimit.record`) by the minute sweep
+    (`vendorkit.ratebudget.flush`) and kept 14 days. `host` is the bucket key,
+    "vendor:host[:port]": limits are per egress address, so per host, not per
+    account."""
+
+    host = models.CharField(max_length=200)
+    minute = models.DateTimeField(help_text="The minute's start (UTC).")
+    requests = models.PositiveIntegerField(default=0, help_text="Requests sent.")
+    waited = models.PositiveIntegerField(
+        default=0, help_text="Calls that had to wait for a token."
+    )
+    wait_ms = models.PositiveBigIntegerField(
+        default=0, help_text="Milliseconds those calls waited in all."
+    )
+    throttled = models.PositiveIntegerField(
+        default=0, help_text="429 answers from the vendor."
+    )
+    refused = models.PositiveIntegerField(
+        default=0, help_text="Calls refused because the shared budget stayed empty."
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["host", "minute"], name="vendorkit_ratebudget_host_minute"
+            )
+        ]
+        indexes = [models.Index(fields=["minute"], name="vendorkit_ratebudget_minute")]
+
+    def __str__(self) -> str:
+        return f"{self.host} {self.minute:%Y-%m-%d %H:%M}"

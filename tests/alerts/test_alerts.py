@@ -414,6 +414,7 @@ def test_settings_are_for_admins_and_validate(reseller, client, personas):
         "failed_runs": "5",
         "stale_factor": "4",
         "reminder_hours": "6",
+        "rate_budget_minutes": "20",
         "recipients": "ops@acme.test, not-an-address",
     }
     bad = client.post(SETTINGS, form)
@@ -425,6 +426,7 @@ def test_settings_are_for_admins_and_validate(reseller, client, personas):
     assert good.status_code == 302
     saved = AlertSettings.objects.get(workspace=reseller)
     assert (saved.failed_runs, saved.stale_factor, saved.reminder_hours) == (5, 4, 6)
+    assert saved.rate_budget_minutes == 20
     assert saved.notify_on_resolve is False  # unticked box
     assert saved.recipient_list() == ["ops@acme.test", "b@acme.test"]
 

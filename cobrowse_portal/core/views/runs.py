@@ -7,9 +7,11 @@ from datetime import datetime, time
 from django.shortcuts import render
 from django.utils import timezone
 
+from cobrowse_portal.vendorkit import ratebudget
+
 from ..choices import Role
 from ..forms import RunFilterForm
-from ..htmx import render_page
+from ..htmx import is_partial, render_page
 from ..models import SyncRun
 from ..pagination import keyset_page
 from ..permissions import role_required
@@ -39,12 +41,12 @@ def run_list(request):
     streams = sorted(
         {s.name for a in request.workspace.accounts.all() for s in a.spec.streams}
     )
-    return render_page(
-        request,
-        "core/run_list.html",
-        {"form": form, "page": page, "streams": streams},
-        partial="results",
-    )
+    context = {"form": form, "page": page, "streams": streams}
+    if not is_partial(request):
+        # The budget of the workspace's own hosts only (the filter's fragment
+        # leaves the charts alone, so it does not read them).
+        context["rate"] = ratebudget.last_day(request.workspace.accounts.all())
+    return render_page(request, "core/run_list.html", context, partial="results")
 
 
 @role_required(Role.MANAGER)
