@@ -19,8 +19,7 @@ def open_alerts(scope) -> list[dict]:
     rows = (
         Alert.objects.filter(workspace_id__in=scope.workspace_ids)
         .filter(
-            Q(status=AlertStatus.OPEN)
-            | Q(first_seen__lt=end, resolved_at__gte=start)
+            Q(status=AlertStatus.OPEN) | Q(first_seen__lt=end, resolved_at__gte=start)
         )
         .select_related("workspace")
         .order_by("status", "-last_seen", "-id")
