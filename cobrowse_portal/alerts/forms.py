@@ -19,7 +19,7 @@ class AlertSettingsForm(forms.ModelForm):
         widgets = {"recipients": forms.Textarea(attrs={"rows": 2})}
 
     def clean_recipients(self) -> str:
-        from .models import split_recipients
+        from cobrowse_portal.core.recipients import split_recipients
 
         # Stored normalised: "a@x.test, b@x.test".
         return ", ".join(split_recipients(self.cleaned_data["recipients"]))

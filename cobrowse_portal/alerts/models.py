@@ -4,13 +4,13 @@ workspace's thresholds and recipients."""
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator, validate_email
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
 from cobrowse_portal.core.models import Workspace
+from cobrowse_portal.core.recipients import check_recipients, split_recipients
 
 
 class AlertStatus(models.TextChoices):
@@ -18,23 +18,9 @@ class AlertStatus(models.TextChoices):
     RESOLVED = "resolved", "Resolved"
 
 
-def split_recipients(text: str) -> list[str]:
-    """'a@x.test, b@x.test' -> ['a@x.test', 'b@x.test'] (blanks dropped)."""
-    return [part.strip() for part in (text or "").split(",") if part.strip()]
-
-
 def validate_recipients(text: str) -> None:
-    bad = []
-    for address in split_recipients(text):
-        try:
-            validate_email(address)
-        except ValidationError:
-            bad.append(address)
-    if bad:
-        raise ValidationError(
-            "Not an e-mail address: %(bad)s. Separate addresses with commas.",
-            params={"bad": ", ".join(bad)},
-        )
+    """Blank is allowed: the workspace's admins then."""
+    check_recipients(text)
 
 
 class AlertSettings(models.Model):

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator, validate_email
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
+
+from cobrowse_portal.core.recipients import check_recipients, split_recipients
 
 
 class Frequency(models.TextChoices):
@@ -35,28 +37,9 @@ class RunTrigger(models.TextChoices):
     MANUAL = "manual", "Send now"
 
 
-def split_recipients(text: str) -> list[str]:
-    return [
-        part.strip()
-        for part in (text or "").replace(";", ",").split(",")
-        if part.strip()
-    ]
-
-
 def validate_recipients(text: str) -> None:
-    addresses = split_recipients(text)
-    if not addresses:
-        raise ValidationError("Give at least one e-mail address.")
-    bad = []
-    for address in addresses:
-        try:
-            validate_email(address)
-        except ValidationError:
-            bad.append(address)
-    if bad:
-        raise ValidationError(
-            "Not an e-mail address: %(bad)s", params={"bad": ", ".join(bad)}
-        )
+    """A report goes to at least one address."""
+    check_recipients(text, required=True)
 
 
 class ReportDefinition(models.Model):
