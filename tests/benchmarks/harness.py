@@ -278,8 +278,19 @@ def run_stream(account, stream: str) -> dict:
     wall and CPU seconds, counts, requests, pages, records per second."""
     from cobrowse_portal.vendorkit.runs import execute_stream
 
+    profile = os.environ.get("BENCH_PROFILE")  # a path: cProfile the first run
+    profiler = None
+    if profile and not Path(profile).exists():
+        import cProfile
+
+        profiler = cProfile.Profile()
     t, cpu = time.perf_counter(), time.process_time()
+    if profiler is not None:
+        profiler.enable()
     run = execute_stream(account.pk, stream)
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(profile)
     seconds, cpu = time.perf_counter() - t, time.process_time() - cpu
     if run.status != "succeeded":
         raise SystemExit(f"{stream} run failed: {run.error}")
@@ -305,7 +316,11 @@ def _rows(model, account) -> tuple[list, list[str]]:
 
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
     rows = []
-    for obj in model.objects.filter(account=account).iterator(chunk_size=2000):
+    if any(f.name == "account" for f in fields):
+        queryset = model.objects.filter(account=account)
+    else:  # the activities' tags
+        queryset = model.objects.filter(activity__account=account)
+    for obj in queryset.order_by("pk").iterator(chunk_size=2000):
         values = []
         for f in fields:
             v = f.get_db_prep_save(getattr(obj, f.attname), connection)
@@ -316,21 +331,32 @@ def _rows(model, account) -> tuple[list, list[str]]:
     return rows, [f.column for f in fields]
 
 
-def raw_upsert(model, account, *, with_activities: bool = False) -> dict:
+def raw_upsert(
+    model, account, *, with_activities: bool = False, side: tuple = ()
+) -> dict:
     """The database's own upsert rate on the rows `account` has of `model`, into
     a scratch copy of its table (SQLite `executemany ... ON CONFLICT`;
     PostgreSQL `COPY` into a temporary table then `INSERT ... ON CONFLICT`).
 
     `with_activities`: the same rows and, in the same transaction, the account's
     control-room activities (as stored: values only, no mapping) into a scratch
-    copy of `core_activity` with its indexes, and on SQLite its FTS5 trigram
-    table filled by one INSERT ... SELECT: the least database work the design asks
-    of a sync (issue 8: vendor rows and their index in one transaction)."""
+    copy of `core_activity` with its indexes, their tag rows, and on SQLite its
+    FTS5 trigram table filled by one INSERT ... SELECT, plus the `side` models'
+    rows the sync writes with each batch (SameSurf's recordings, Serviceform's
+    messages): every row the sync stores (issue 8: vendor rows and their index
+    in one transaction), written the cheapest way the database has. Only the
+    derived aggregates (daily rollups, the agent directory) are left out."""
     from django.db import connection, transaction
 
-    from cobrowse_portal.core.models import Activity
+    from cobrowse_portal.core.models import Activity, ActivityTag
 
     tables = [_scratch(model, account, "bench_raw", ("account_id", "external_id"))]
+    for i, extra in enumerate(side):
+        tables.append(
+            _scratch(
+                extra, account, f"bench_raw_side{i}", ("account_id", "external_id")
+            )
+        )
     if with_activities:
         tables.append(
             _scratch(
@@ -338,6 +364,15 @@ def raw_upsert(model, account, *, with_activities: bool = False) -> dict:
                 account,
                 "bench_raw_act",
                 ("account_id", "kind", "external_id"),
+                indexes=True,
+            )
+        )
+        tables.append(
+            _scratch(
+                ActivityTag,
+                account,
+                "bench_raw_tag",
+                ("activity_id", "tag"),
                 indexes=True,
             )
         )
@@ -397,9 +432,12 @@ def raw_upsert(model, account, *, with_activities: bool = False) -> dict:
             method += ", the FTS5 table by one INSERT ... SELECT"
     else:
         method = "COPY into a temp table + INSERT ... ON CONFLICT"
+    by_name = {name: rows for name, rows, *_ in tables}
     return {
         "rows": len(tables[0][1]),
-        "activities": len(tables[1][1]) if with_activities else 0,
+        "activities": len(by_name.get("bench_raw_act", ())),
+        "tags": len(by_name.get("bench_raw_tag", ())),
+        "side_rows": sum(len(by_name[f"bench_raw_side{i}"]) for i in range(len(side))),
         "seconds": seconds,
         # This process's CPU: on SQLite the database's own work too.
         "cpu_seconds": cpu,
@@ -504,8 +542,10 @@ def report_sync(
     both = full["raw_index"]
     out(
         f"raw database upsert with the index ({both['method']}): "
-        f"{fmt(both['records_per_second'])} {unit}/s, the same rows and their "
-        f"{both['activities']:,} activities in the same transaction"
+        f"{fmt(both['records_per_second'])} {unit}/s, the same rows, their "
+        f"{both['activities']:,} activities and {both['tags']:,} tag rows"
+        + (f", {both['side_rows']:,} side rows" if both["side_rows"] else "")
+        + " in the same transaction: every row the sync stores"
     )
     out(
         f"backfill / raw upsert with the index = "

@@ -100,7 +100,9 @@ def child_full(base_url: str, page_size: str) -> dict:
         "vendor_recordings": sum(vendor.values_list("recordings", flat=True)),
     }
     out["raw"] = raw_upsert(SameSurfRoom, account)
-    out["raw_index"] = raw_upsert(SameSurfRoom, account, with_activities=True)
+    out["raw_index"] = raw_upsert(
+        SameSurfRoom, account, with_activities=True, side=(SameSurfRecording,)
+    )
     out["vendor"] = connection.vendor
     return out
 

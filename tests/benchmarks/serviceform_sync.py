@@ -101,7 +101,9 @@ def child_full(base_url: str) -> dict:
         "activities": Activity.objects.filter(account=account).count(),
     }
     out["raw"] = raw_upsert(ServiceformChat, account)
-    out["raw_index"] = raw_upsert(ServiceformChat, account, with_activities=True)
+    out["raw_index"] = raw_upsert(
+        ServiceformChat, account, with_activities=True, side=(ServiceformMessage,)
+    )
     out["vendor"] = connection.vendor
     return out
 
