@@ -284,13 +284,29 @@ def run_stream(account, stream: str) -> dict:
         import cProfile
 
         profiler = cProfile.Profile()
+        # cProfile sees one thread: fetch the pages in this one, so the HTTP
+        # client and the JSON decoding are in the profile too.
+        from cobrowse_portal.vendorkit import pagination
+
+        def inline(pages, depth=2):
+            return pages
+
+        pagination.prefetch = inline  # for vendor modules imported from now on
+        for name, module in list(sys.modules.items()):
+            if name.startswith("vendors.") and hasattr(module, "prefetch"):
+                module.prefetch = inline
     t, cpu = time.perf_counter(), time.process_time()
+    statements: dict[str, list[float]] = {}
     if profiler is not None:
         profiler.enable()
-    run = execute_stream(account.pk, stream)
+    with _timed_statements(statements if profiler is not None else None):
+        run = execute_stream(account.pk, stream)
     if profiler is not None:
         profiler.disable()
         profiler.dump_stats(profile)
+        with open(f"{profile}.sql", "w") as f:  # the statements' own time
+            for sql, (n, spent) in sorted(statements.items(), key=lambda i: -i[1][1]):
+                f.write(f"{spent:8.3f} s {n:6d}x  {sql}\n")
     seconds, cpu = time.perf_counter() - t, time.process_time() - cpu
     if run.status != "succeeded":
         raise SystemExit(f"{stream} run failed: {run.error}")
@@ -305,6 +321,39 @@ def run_stream(account, stream: str) -> dict:
         "pages": run.pages,
         "records_per_second": touched / seconds if seconds else 0.0,
     }
+
+
+class _timed_statements:
+    """With a dict: every statement of the default connection timed, by its
+    first 90 characters (with BENCH_PROFILE)."""
+
+    def __init__(self, into: dict | None) -> None:
+        self.into = into
+        self.inner = None
+
+    def __enter__(self):
+        if self.into is None:
+            return self
+        from django.db import connection
+
+        into = self.into
+
+        def timer(execute, sql, params, many, context):
+            t = time.perf_counter()
+            try:
+                return execute(sql, params, many, context)
+            finally:
+                key = " ".join(sql.split())[:90]
+                n, spent = into.get(key, (0, 0.0))
+                into[key] = (n + 1, spent + time.perf_counter() - t)
+
+        self.inner = connection.execute_wrapper(timer)
+        self.inner.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        if self.inner is not None:
+            self.inner.__exit__(*exc)
 
 
 def peak_rss_mb() -> float:

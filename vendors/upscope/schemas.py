@@ -49,7 +49,9 @@ DEVICE_TYPES = (
 
 def as_str(value: Any) -> str:
     """Text, also from a number (ids are strings in v1.3, numbers in v1.1)."""
-    if value is None or isinstance(value, bool | dict | list):
+    if type(value) is str:  # the common case, first (called for every field)
+        return value
+    if value is None or isinstance(value, (bool, dict, list)):
         return ""
     return str(value)
 

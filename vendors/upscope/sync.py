@@ -325,7 +325,9 @@ def pull_sessions(ctx: RunContext) -> None:
     def store(pages, phase: str) -> None:
         nonlocal seen_max, last_id
         # Upscope pages hold 100 sessions: written ten pages at a time.
-        for page in grouped(prefetch(pages), GROUP_ROWS):
+        # Grouped in the fetching thread: it gathers the next group while
+        # this one is written (a page ahead would leave it idle for nine).
+        for page in prefetch(grouped(pages, GROUP_ROWS)):
             rows = session_rows(ctx.account, page.items)
             seen_max = _newest(rows, seen_max)
             if phase == NEW and page.items:

@@ -26,7 +26,8 @@ def stamp(value: datetime | None) -> str | None:
     """SameSurf's time format: UTC with a Z ("2016-12-19T14:20:22Z")."""
     if value is None:
         return None
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # isoformat to the second (as the strftime it replaces), several times faster.
+    return value.astimezone(UTC).isoformat(timespec="seconds")[:-6] + "Z"
 
 
 def new_token(rng: random.Random | None = None) -> str:
@@ -68,15 +69,34 @@ def running(room: Room) -> dict:
     }
 
 
+#: The columns of a past room's answer, in `past_from`'s order.
+PAST_COLUMNS = (
+    "number",
+    "version",
+    "title",
+    "started_at",
+    "duration",
+    "recordings",
+    "experience",
+)
+
+
 def past(room: Room) -> dict:
+    return past_from(tuple(getattr(room, name) for name in PAST_COLUMNS))
+
+
+def past_from(values: tuple) -> dict:
+    """`past` from a row of `PAST_COLUMNS` (a listing reads those only: no
+    model instance, no decoding of the room's options)."""
+    number, version, title, started_at, duration, recordings, experience = values
     return {
-        "room": room.number,
-        "version": room.version,
-        "title": room.title,
-        "date": stamp(room.started_at),
-        "duration": room.duration,
-        "screenrecordings": room.recordings,
-        "experience": room.experience,
+        "room": number,
+        "version": version,
+        "title": title,
+        "date": stamp(started_at),
+        "duration": duration,
+        "screenrecordings": recordings,
+        "experience": experience,
     }
 
 

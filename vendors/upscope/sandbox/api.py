@@ -23,6 +23,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+import orjson
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -45,8 +46,12 @@ class Refusal(Exception):
 
 
 def respond(data: dict, status: int = 200) -> HttpResponse:
-    text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
-    return HttpResponse(text, status=status, content_type="application/json")
+    # Compact UTF-8 JSON (what json.dumps with those options writes), by orjson.
+    return HttpResponse(
+        orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS),
+        status=status,
+        content_type="application/json",
+    )
 
 
 def ok(**data: Any) -> HttpResponse:

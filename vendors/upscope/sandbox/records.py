@@ -20,7 +20,8 @@ def iso(value: datetime | None) -> str | None:
     """ISO 8601 in UTC with milliseconds and a Z, as the docs' `expiration`."""
     if value is None:
         return None
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    # isoformat truncates to milliseconds as %f[:-3] did, several times faster.
+    return value.astimezone(UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 def minute(now: datetime | None = None) -> int:
@@ -66,28 +67,54 @@ def _length(seconds: int) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
+#: The columns a Session answer is made of, in `session_from`'s order.
+SESSION_COLUMNS = (
+    "number",
+    "visitor_short_id",
+    "started_at",
+    "ended_at",
+    "updated_at",
+    "call_length_seconds",
+    "went_live",
+    "features_used",
+    "agents",
+    "metadata",
+)
+
+
 def session(s: CobrowsingSession, account: Account, now: datetime) -> dict:
     """A Session: the v1.1 example's fields plus `metadata`, `updated_at` and
     `is_ongoing` (the v1.3 object is undocumented)."""
-    end = s.ended_at or now
-    length = int((end - s.started_at).total_seconds())
+    return session_from(
+        tuple(getattr(s, name) for name in SESSION_COLUMNS), account, now
+    )
+
+
+def session_from(values: tuple, account: Account, now: datetime) -> dict:
+    """`session` from a row of `SESSION_COLUMNS` (a listing reads those only:
+    no model instance, no decoding of the columns it does not answer)."""
+    (number, visitor_short_id, started_at, ended_at, updated_at, call_length) = values[
+        :6
+    ]
+    went_live, features_used, agents, metadata = values[6:]
+    length = int(((ended_at or now) - started_at).total_seconds())
     return {
-        "id": s.public_id,
+        "id": f"s_{number}",
         "_type": "session",
-        "visitor_id": s.visitor_short_id,
-        "started_at": iso(s.started_at),
-        "ended_at": iso(s.ended_at),
-        "updated_at": iso(s.updated_at),
-        "is_ongoing": s.ended_at is None,
+        "visitor_id": visitor_short_id,
+        "started_at": iso(started_at),
+        "ended_at": iso(ended_at),
+        "updated_at": iso(updated_at),
+        "is_ongoing": ended_at is None,
         "length_seconds": length,
         "formatted_length": _length(length),
-        "call_length_seconds": s.call_length_seconds,
-        "formatted_call_length": _length(s.call_length_seconds),
-        "went_live": s.went_live,
-        "features_used": list(s.features_used),
+        "call_length_seconds": call_length,
+        "formatted_call_length": _length(call_length),
+        "went_live": went_live,
+        "features_used": list(features_used),
         "team": {"id": account.team_id, "domain": account.domain, "_type": "team"},
-        "agents": list(s.agents),
-        "metadata": dict(s.metadata),
+        "agents": list(agents),
+        "metadata": dict(metadata),
     }
 
 
