@@ -97,6 +97,8 @@ def _select_columns(
                 values = list(values)
                 for i, col, found in convs:
                     value = values[i]
+                    if value is None:  # NULL is None whatever the field
+                        continue  # (a new row's LEFT JOINed index columns)
                     for c in found:
                         value = c(value, col, connection)
                     values[i] = value
