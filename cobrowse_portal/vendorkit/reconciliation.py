@@ -333,8 +333,8 @@ def figures(accounts, now: datetime | None = None) -> dict:
                 "chart_id": chart_id,
                 "rows": [
                     {
-                        "day": f"{day:%Y-%m-%d}",
                         **r,
+                        "day": f"{day:%Y-%m-%d}",
                         "rate": rate(r["missed"], r["matched"]),
                     }
                     for day, r in zip(days, series, strict=True)

@@ -13,6 +13,7 @@ import pytest
 import requests
 from django.utils import timezone
 
+from cobrowse_portal.alerts.models import Alert, AlertSettings, AlertStatus
 from cobrowse_portal.core import tasks
 from cobrowse_portal.core.choices import RunStatus
 from cobrowse_portal.core.models import SyncRun, WebhookEvent
@@ -153,3 +154,30 @@ def test_streams_the_webhooks_do_not_cover_are_not_reconciled(
     run = pull(account, "agents")
     assert run.webhook_missed is None and run.webhook_matched is None
     assert WebhookEvent.objects.get(account=account).matched_at is None
+
+
+def test_dropped_deliveries_open_the_alert_and_delivered_ones_resolve_it(
+    reseller, account, api, live_server, drains
+):
+    """After every run the alert rules are evaluated (`run_finished`)."""
+    AlertSettings.objects.create(
+        workspace=reseller,
+        webhook_miss_percent=25,
+        webhook_miss_runs=1,
+        webhook_miss_min_sample=4,
+    )
+    pull(account)
+    hook_up(api, account, live_server)
+    set_faults("surfly", RESELLER_KEY, webhook_drop_every=2)
+    sessions(api, 4)  # 2 of 4 lost: 50 %
+    tasks.process_webhook_events(account.pk)
+    pull(account)
+    [alert] = Alert.objects.filter(rule="webhook_misses", status=AlertStatus.OPEN)
+    assert alert.account_id == account.pk and "2 of 4" in alert.message
+    set_faults("surfly", RESELLER_KEY, webhook_drop_every=0)
+    sessions(api, 4)  # all delivered
+    tasks.process_webhook_events(account.pk)
+    run = pull(account)
+    assert (run.webhook_missed, run.webhook_matched) == (0, 4)
+    alert.refresh_from_db()
+    assert alert.status == AlertStatus.RESOLVED
