@@ -22,8 +22,10 @@ account's events that no pull ever matched.
   covered streams' longest interval plus the look-back window) and younger than
   `WINDOW_DAYS` that no pull matched (one count on a partial index).
 
-A matched event stays matched: a record changed again later needs a new event,
-or the pull that finds that change counts it missed.
+A batch counts once its transaction commits (`on_commit`): a batch rolled back
+leaves its events unmatched and counts nothing, so the run that stores it later
+counts it. A matched event stays matched: a record changed again later needs a
+new event, or the pull that finds that change counts it missed.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.db import connections, router
+from django.db import connections, router, transaction
 from django.db.models import Count, Max, Min, OuterRef, Subquery, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
@@ -78,22 +80,31 @@ class _Pull:
 
     def batch(self, account, pulled: dict[str, dict], written: list[dict]) -> None:
         """Match the batch's keys (`pulled`: external id -> row) and count the
-        written rows that no event had delivered."""
+        written rows that no event had delivered. Counted when the batch's
+        transaction commits: a batch rolled back (its events unmatched again)
+        counts nothing."""
         found = match(account.pk, list(pulled))
-        self.keys |= found
-        self.missed_keys -= found  # its event came after an earlier page
-        if self.since is None:
-            return
-        for row in written:
-            key = str(row["external_id"])
-            if key in self.keys:
-                continue
-            if self.expects is not None and not self.expects(row):
-                continue
-            changed = [row.get(name) for name in self.declared.changed_at]
-            changed = [t for t in changed if isinstance(t, datetime)]
-            if changed and max(changed) >= self.since:
-                self.missed_keys.add(key)
+        missed = set()
+        if self.since is not None:
+            for row in written:
+                key = str(row["external_id"])
+                if key in found or key in self.keys:
+                    continue
+                if self.expects is not None and not self.expects(row):
+                    continue
+                changed = [row.get(name) for name in self.declared.changed_at]
+                changed = [t for t in changed if isinstance(t, datetime)]
+                if changed and max(changed) >= self.since:
+                    missed.add(key)
+
+        def count() -> None:
+            self.keys |= found
+            self.missed_keys -= found  # its event came after an earlier page
+            self.missed_keys |= missed - self.keys
+
+        from cobrowse_portal.core.models import WebhookEvent
+
+        transaction.on_commit(count, using=router.db_for_write(WebhookEvent))
 
 
 _current: ContextVar[_Pull | None] = ContextVar("reconcile_pull", default=None)

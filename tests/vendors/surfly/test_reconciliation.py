@@ -181,3 +181,28 @@ def test_dropped_deliveries_open_the_alert_and_delivered_ones_resolve_it(
     assert (run.webhook_missed, run.webhook_matched) == (0, 4)
     alert.refresh_from_db()
     assert alert.status == AlertStatus.RESOLVED
+
+
+def test_a_batch_rolled_back_counts_nothing_and_matches_nothing(
+    account, api, live_server, drains, monkeypatch
+):
+    from cobrowse_portal.vendorkit import activity
+
+    pull(account)
+    hook_up(api, account, live_server)
+    set_faults("surfly", RESELLER_KEY, webhook_drop_every=2)
+    sessions(api, 4)
+    real = activity.index_rows
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("index down")
+
+    monkeypatch.setattr(activity, "index_rows", broken)
+    failed = execute_stream(account.pk, "history")
+    assert failed.status == RunStatus.FAILED
+    assert (failed.webhook_missed, failed.webhook_matched) == (0, 0)
+    events = WebhookEvent.objects.filter(account=account)
+    assert events.filter(matched_at__isnull=True).count() == 2  # rolled back
+    monkeypatch.setattr(activity, "index_rows", real)
+    run = pull(account)
+    assert (run.webhook_missed, run.webhook_matched) == (2, 2)
