@@ -50,6 +50,27 @@ class AlertSettings(models.Model):
         help_text="Open an alert when calls to an account's vendor host waited for "
         "the shared budget, or were refused, in each of this many minutes in a row.",
     )
+    webhook_miss_percent = models.PositiveSmallIntegerField(
+        "webhooks missing changes above (%)",
+        default=20,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+        help_text="Open an alert when more than this share of the changes the "
+        "last pulls found had not been delivered by a webhook.",
+    )
+    webhook_miss_runs = models.PositiveSmallIntegerField(
+        "over the last (pulls)",
+        default=5,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+        help_text="How many of the latest pulls that webhooks cover the miss "
+        "rate is taken over.",
+    )
+    webhook_miss_min_sample = models.PositiveSmallIntegerField(
+        "judged from (records)",
+        default=10,
+        validators=[MinValueValidator(1), MaxValueValidator(10000)],
+        help_text="The miss rate is judged only once those pulls found at least "
+        "this many changed or confirmed records.",
+    )
     reminder_hours = models.PositiveSmallIntegerField(
         "remind every (hours)",
         default=24,

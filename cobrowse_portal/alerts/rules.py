@@ -258,3 +258,39 @@ def rate_budget(workspace, config, now):
                 "without waits.",
                 account_id=account.pk,
             )
+
+
+@rule("webhook_misses", "Webhooks missing changes")
+def webhook_misses(workspace, config, now):
+    """For an account whose vendor's webhooks cover a pulled stream
+    (`VendorSpec.reconciles`): of the records its last N covered pulls found
+    changed or confirmed (`SyncRun.webhook_missed` + `webhook_matched`), more
+    than P % came without a webhook (N: `webhook_miss_runs`, P:
+    `webhook_miss_percent`; pulls that found none are left out), judged once
+    those pulls saw at least
+    `webhook_miss_min_sample` records. Later pulls with fewer misses clear it.
+    One indexed query per covered account."""
+    n, limit = config.webhook_miss_runs, config.webhook_miss_percent
+    for account in _known(_accounts(workspace)):
+        if account.spec.reconciles is None:
+            continue
+        # Pulls that found nothing (most live pulls) say nothing either way.
+        last = list(
+            SyncRun.objects.filter(account=account, webhook_missed__isnull=False)
+            .exclude(webhook_missed=0, webhook_matched=0)
+            .order_by("-queued_at", "-id")
+            .values_list("webhook_missed", "webhook_matched")[:n]
+        )
+        missed = sum(m for m, _ in last)
+        seen = missed + sum(m or 0 for _, m in last)
+        if seen < config.webhook_miss_min_sample or 100 * missed <= limit * seen:
+            continue
+        yield Condition(
+            key=f"webhooks:{account.pk}",
+            subject=str(account),
+            message=f"The last {len(last)} pulls found {missed} of {seen} changed "
+            f"records ({100 * missed / seen:.0f} %) that no webhook had delivered "
+            f"(threshold {limit} %). Check that the webhook is registered and "
+            "enabled at the vendor and that the portal's receiver is reachable.",
+            account_id=account.pk,
+        )

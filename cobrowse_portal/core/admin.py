@@ -86,7 +86,16 @@ class SyncClaimAdmin(admin.ModelAdmin):
 
 @admin.register(models.WebhookEvent)
 class WebhookEventAdmin(admin.ModelAdmin):
-    list_display = ["id", "account", "event_type", "sequence", "status", "received_at"]
+    list_display = [
+        "id",
+        "account",
+        "event_type",
+        "sequence",
+        "status",
+        "received_at",
+        "record_key",
+        "matched_at",
+    ]
     list_filter = ["status", "event_type"]
 
 

@@ -282,6 +282,10 @@ class VendorAccount(models.Model):
     status_message = models.CharField(max_length=500, blank=True)
     last_synced_at = models.DateTimeField(null=True, blank=True)
     credentials_changed_at = models.DateTimeField(null=True, blank=True)
+    #: When the account's first webhook event arrived (filled by the first pull
+    #: that reconciles webhooks with polls, `vendorkit.reconciliation`): a change
+    #: from before it was never going to come by webhook.
+    webhooks_since = models.DateTimeField(null=True, blank=True, editable=False)
     webhook_token = models.CharField(
         max_length=64, default=_webhook_token, editable=False
     )
@@ -362,12 +366,26 @@ class SyncRun(models.Model):
     pages = models.PositiveIntegerField(default=0)
     requests = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
+    #: Webhook-versus-poll reconciliation (`vendorkit.reconciliation`), only on runs
+    #: of a stream whose records the vendor's webhooks also deliver (None on the
+    #: others): changes this pull found that no webhook had delivered, records
+    #: it pulled that a webhook had delivered, and the account's events older
+    #: than the grace period that no pull ever matched (counted at the run's end).
+    webhook_missed = models.PositiveIntegerField(null=True, blank=True)
+    webhook_matched = models.PositiveIntegerField(null=True, blank=True)
+    webhook_unmatched = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["-queued_at", "-id"]
         indexes = [
             models.Index(fields=["account", "stream", "-queued_at"]),
             models.Index(fields=["status", "-queued_at"]),
+            # The pulls that webhooks cover (reconciliation figures and alert).
+            models.Index(
+                fields=["account", "-queued_at"],
+                condition=Q(webhook_missed__isnull=False),
+                name="core_syncrun_reconciled",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -376,6 +394,15 @@ class SyncRun(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in (RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.SKIPPED)
+
+    @property
+    def webhook_miss_rate(self) -> float | None:
+        """Of the records this pull found changed or confirmed that webhooks
+        cover, the share (in %) no webhook had delivered (None: no sample)."""
+        seen = (self.webhook_missed or 0) + (self.webhook_matched or 0)
+        if self.webhook_missed is None or not seen:
+            return None
+        return 100 * self.webhook_missed / seen
 
     @property
     def duration(self):
@@ -443,6 +470,12 @@ class WebhookEvent(models.Model):
     error = models.CharField(max_length=500, blank=True)
     received_at = models.DateTimeField(default=timezone.now)
     processed_at = models.DateTimeField(null=True, blank=True)
+    #: Webhook-versus-poll reconciliation (`vendorkit.reconciliation`): the external id
+    #: of the record the event changes, for vendors that declare which pulled
+    #: model their events cover (blank otherwise), and when a pull of that
+    #: record matched it.
+    record_key = models.CharField(max_length=200, blank=True, default="")
+    matched_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-received_at", "-id"]
@@ -451,7 +484,17 @@ class WebhookEvent(models.Model):
                 fields=["account", "external_id"], name="core_webhook_event_once"
             )
         ]
-        indexes = [models.Index(fields=["account", "status", "sequence"])]
+        indexes = [
+            models.Index(fields=["account", "status", "sequence"]),
+            # The events still waiting for a pull to match them (small: a
+            # matched event leaves it): a pull batch's match and the run's
+            # count of events that never matched.
+            models.Index(
+                fields=["account", "record_key"],
+                condition=models.Q(matched_at__isnull=True) & ~models.Q(record_key=""),
+                name="core_webhook_event_unmatched",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.event_type or 'event'} #{self.external_id or self.pk}"

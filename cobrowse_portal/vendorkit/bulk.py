@@ -14,7 +14,7 @@ import orjson
 from django.db import connections, models, router, transaction
 from django.utils import timezone
 
-from . import activity
+from . import activity, reconciliation
 from .errors import NotFound
 
 BATCH = 1000
@@ -90,11 +90,14 @@ def _upsert_chunk(model, account, rows: list[dict]) -> Counts:
         changed.append(
             {**row, "external_id": ext_id, "raw": _Serialised(blob), "fingerprint": fp}
         )
-    if not changed:
+    # A pull that webhooks also cover matches their events in the batch's
+    # transaction (vendorkit.reconciliation); None for every other model and caller.
+    watch = reconciliation.watcher(model)
+    if not changed and watch is None:
         return counts
     hook = getattr(model, "after_upsert", None)
     indexed = activity.has_sources(model)
-    if hook is None and not indexed:
+    if hook is None and not indexed and watch is None:
         _write(model, account, changed)
         return counts
     # Side tables derived from the rows (the model's own, e.g. SameSurf's
@@ -103,6 +106,10 @@ def _upsert_chunk(model, account, rows: list[dict]) -> Counts:
     # of them stores none of the batch. One savepoint for the batch; the writes
     # inside take none.
     with transaction.atomic(using=router.db_for_write(model)):
+        if watch is not None:
+            watch(account, by_id, changed)
+            if not changed:
+                return counts
         _write(model, account, changed, savepoint=False)
         if hook is not None:
             hook(account, changed)

@@ -81,6 +81,27 @@ class AgentSource:
         return import_string(self.map)
 
 
+@dataclass(frozen=True)
+class Reconciliation:
+    """The vendor's webhook events change rows of `model` (an "app_label.Model"
+    of the vendor) that the `streams` also pull: each pull of those streams
+    reports the changes it found that no webhook had delivered, and the events
+    no pull matched (`vendorkit.reconciliation`). The handler's `record_key(event)`
+    names the row (its external id).
+
+    `changed_at`: the pulled row's fields holding the vendor's times of the
+    record's changes (the latest set one counts): a change from before the
+    account's first webhook event is not counted as missed, nor one without a
+    time. `expects`: the dotted path of `f(row) -> bool`, whether the vendor
+    sends an event for this pulled (created or updated) row at all (empty:
+    for every change)."""
+
+    model: str
+    streams: tuple[str, ...]
+    changed_at: tuple[str, ...] = ()
+    expects: str = ""
+
+
 @dataclass
 class VendorSpec:
     slug: str
@@ -134,6 +155,9 @@ class VendorSpec:
     #: workspace's accounts of the vendor; the alerts app's `vendor` rule opens an
     #: alert per key and resolves it when the key is no longer returned.
     alert_checks: str = ""
+    #: The pulled model the vendor's webhook events cover (webhook-versus-poll
+    #: reconciliation), or None: the vendor's events are not reconciled.
+    reconciles: Reconciliation | None = None
 
     @cached_property
     def provisioner(self) -> Any:

@@ -21,7 +21,7 @@ from cobrowse_portal.core.choices import AccountStatus, RunStatus, Trigger
 from cobrowse_portal.core.models import SyncClaim, SyncCursor, SyncRun, VendorAccount
 from cobrowse_portal.core.signals import run_finished
 
-from . import errors
+from . import errors, reconciliation
 from .bulk import Counts
 from .redaction import redact
 
@@ -252,7 +252,8 @@ def execute_stream(
         account=account, stream=stream, run=run, client=client, claim=claim
     )
     try:
-        spec.stream_func(stream)(ctx)
+        with reconciliation.pulling(ctx):  # webhooks-versus-poll figures, if covered
+            spec.stream_func(stream)(ctx)
     except errors.AuthError as exc:
         _account_status(account, AccountStatus.NEEDS_ATTENTION, exc.user_message())
         _fail(ctx, f"credentials rejected: {exc.user_message()}")

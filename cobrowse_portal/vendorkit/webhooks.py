@@ -86,6 +86,12 @@ class WebhookHandler:
         `payload`, as `Event` and `WebhookEvent` both do)."""
         raise NotImplementedError
 
+    def record_key(self, event: Event) -> str:
+        """The external id of the row `event` changes: needed by `RecordHandler`
+        and by the handler of a vendor that declares `VendorSpec.reconciles`
+        (stored with the event at intake, `WebhookEvent.record_key`)."""
+        raise NotImplementedError
+
     def apply_batch(
         self, account: VendorAccount, events: Sequence[Event]
     ) -> dict[int, Exception]:
@@ -440,6 +446,7 @@ def _store(
         payload,
         EventStatus.RECEIVED if known else EventStatus.IGNORED,
         "" if known else "unknown event type",
+        _record_key(vendor, handler, payload, sequence, event_type) if known else "",
     )
     if event_id is None:
         # Nothing stored: a duplicate (the unique constraint), or the account
@@ -484,6 +491,23 @@ def _refusal(handler: WebhookHandler, body: bytes):
     return payload, ext_id, sequence, event_type
 
 
+#: `WebhookEvent.record_key`'s size.
+RECORD_KEY_MAX = 200
+
+
+def _record_key(vendor: str, handler, payload, sequence, event_type: str) -> str:
+    """The row a known event changes, kept for reconciliation with the pulls
+    (`vendorkit.reconciliation`) when the vendor declares it; else blank. A key the
+    handler cannot read is blank too: applying the event reports that."""
+    try:
+        if registry.get(vendor).reconciles is None:
+            return ""
+        key = str(handler.record_key(Event(None, sequence, event_type, payload)))
+    except Exception:  # noqa: BLE001 - the drain tells what is wrong with it
+        return ""
+    return key if len(key) <= RECORD_KEY_MAX else ""
+
+
 def _request_processing(account_id: int) -> None:
     from cobrowse_portal.core.tasks import request_webhook_processing
 
@@ -520,6 +544,7 @@ def _insert(
     payload: Any,
     status: str,
     error: str,
+    record_key: str = "",
 ) -> tuple[int | None, bool]:
     """Store one event with one autocommit INSERT, if the account (id, vendor,
     token) is as given. No BEGIN/COMMIT round trips, and no savepoint inside a
@@ -538,6 +563,7 @@ def _insert(
         status,
         error,
         connection.ops.adapt_datetimefield_value(now),
+        record_key,
         *account,
     ]
     if statements.insert_and_flag is None:
@@ -585,6 +611,7 @@ class _Statements:
             "account": f"{acc_table}.{qn(acc_id.column)}",
             "body_excerpt": "''",
             "processed_at": "NULL",
+            "matched_at": "NULL",
         }
         values = {
             f.name: constant.get(f.name) or param(f)

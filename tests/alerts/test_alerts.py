@@ -415,6 +415,9 @@ def test_settings_are_for_admins_and_validate(reseller, client, personas):
         "stale_factor": "4",
         "reminder_hours": "6",
         "rate_budget_minutes": "20",
+        "webhook_miss_percent": "30",
+        "webhook_miss_runs": "4",
+        "webhook_miss_min_sample": "8",
         "recipients": "ops@acme.test, not-an-address",
     }
     bad = client.post(SETTINGS, form)
@@ -427,6 +430,11 @@ def test_settings_are_for_admins_and_validate(reseller, client, personas):
     saved = AlertSettings.objects.get(workspace=reseller)
     assert (saved.failed_runs, saved.stale_factor, saved.reminder_hours) == (5, 4, 6)
     assert saved.rate_budget_minutes == 20
+    assert (
+        saved.webhook_miss_percent,
+        saved.webhook_miss_runs,
+        saved.webhook_miss_min_sample,
+    ) == (30, 4, 8)
     assert saved.notify_on_resolve is False  # unticked box
     assert saved.recipient_list() == ["ops@acme.test", "b@acme.test"]
 

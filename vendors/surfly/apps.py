@@ -8,6 +8,7 @@ from cobrowse_portal.vendorkit.registry import (
     AgentSource,
     CredentialField,
     NavItem,
+    Reconciliation,
     Stream,
     VendorAppConfig,
     VendorSpec,
@@ -107,6 +108,13 @@ class SurflyConfig(VendorAppConfig):
         docs_url="https://docs.surfly.com/rest.html",
         provisioning=f"{P}.provisioning.SurflyProvisioner",
         alert_checks=f"{P}.alerts.switched_off_webhooks",
+        # Webhook-versus-poll reconciliation: every session.* event changes a
+        # session that the live and history streams also pull.
+        reconciles=Reconciliation(
+            model="surfly.CobrowseSession",
+            streams=("live", "history", "history_full"),
+            changed_at=("start_time", "end_time"),
+        ),
         # The control room: sessions are activities, agents directory entries.
         activities=(
             ActivitySource(

@@ -11,6 +11,7 @@ from cobrowse_portal.vendorkit.registry import (
     AgentSource,
     CredentialField,
     NavItem,
+    Reconciliation,
     Stream,
     VendorAppConfig,
     VendorSpec,
@@ -85,6 +86,15 @@ class UpscopeConfig(VendorAppConfig):
         # Upscope posts a session's JSON to the watch link's `webhook_url` when
         # it ends: the account's receiver (`vendorkit.webhooks.receiver_url`).
         webhook_handler=f"{P}.webhooks.UpscopeWebhookHandler",
+        # Webhook-versus-poll reconciliation: the session-end post against the
+        # sessions stream, for the sessions the portal's watch links started
+        # (only those carry our `webhook_url`: `webhooks.expects_post`).
+        reconciles=Reconciliation(
+            model="upscope.UpscopeSession",
+            streams=("sessions",),
+            changed_at=("updated_at", "ended_at", "started_at"),
+            expects=f"{P}.webhooks.expects_post",
+        ),
         # No seat_licences: Upscope's REST API tells no plan or seat count.
         docs_url="https://docs.upscope.com/rest-api/endpoints/",
         # The reseller's one-screen flows: no reseller API, a pasted key.

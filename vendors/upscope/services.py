@@ -38,6 +38,7 @@ from cobrowse_portal.vendorkit.runs import RejectedKeyGuard
 from . import sync
 from .models import UpscopeAgent, UpscopeSession, UpscopeVisitor
 from .schemas import OnPremiseToken, SessionStop, Visitor, WatchUrl
+from .webhooks import WEBHOOK_MARK
 
 log = logging.getLogger("cobrowse.vendors.upscope.services")
 
@@ -165,7 +166,11 @@ def start_watch(
                 agent_name=agent_name,
                 naked=naked,
                 permissions=permissions or None,
-                metadata=metadata or None,
+                # Marked: the session's end is posted to us, so the pull can
+                # tell a lost post (`webhooks.expects_post`).
+                metadata={**(metadata or {}), WEBHOOK_MARK: True}
+                if webhook_url
+                else metadata or None,
                 on_end_url=on_end_url or None,
                 initial_notes=initial_notes or None,
                 webhook_url=webhook_url,

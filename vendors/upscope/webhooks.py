@@ -31,6 +31,22 @@ from .sync import SESSION_LIFECYCLE, _sequence, session_rows, session_stage
 #: The one kind of post Upscope makes (the name is ours: the post has no type).
 SESSION_ENDED = "session.ended"
 _SESSION = "upscope.UpscopeSession"
+#: The metadata key the portal's watch links add (`services.start_watch`):
+#: Upscope keeps a watch link's metadata on the session it starts, so a pulled
+#: session tells whether it carries our `webhook_url` (sessions started any
+#: other way are never posted to us).
+WEBHOOK_MARK = "portal_webhook"
+
+
+def expects_post(row: dict) -> bool:
+    """Reconciliation (`VendorSpec.reconciles`): whether Upscope posts this
+    pulled session to us: it has ended and a portal watch link started it."""
+    metadata = row.get("metadata")
+    return (
+        not row.get("is_ongoing")
+        and isinstance(metadata, dict)
+        and bool(metadata.get(WEBHOOK_MARK))
+    )
 
 
 class UpscopeWebhookHandler(WebhookHandler):
@@ -55,6 +71,9 @@ class UpscopeWebhookHandler(WebhookHandler):
             event_id = hashlib.sha1(event_id.encode(), usedforsecurity=False)
             event_id = event_id.hexdigest()
         return event_id, sequence, SESSION_ENDED
+
+    def record_key(self, event) -> str:
+        return as_str(event.payload.get("id"))
 
     def apply(self, account, event) -> None:
         session = Session.parse(event.payload)

@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 from django_htmx.http import HttpResponseStopPolling
 
-from cobrowse_portal.vendorkit import ratebudget, registry
+from cobrowse_portal.vendorkit import ratebudget, reconciliation, registry
 from cobrowse_portal.vendorkit.errors import VendorError
 from cobrowse_portal.vendorkit.http import build_session
 
@@ -46,6 +46,8 @@ def account_detail(request, account_id: int):
             "pending_writes": writes.listing(account),
             # The vendor host's shared budget over the last 24 h (one query).
             "rate": ratebudget.last_day([account]),
+            # Webhooks versus pulls, if the vendor's events cover a stream.
+            "recon": reconciliation.figures([account]),
             "webhook_url": request.build_absolute_uri(account.webhook_path)
             if account.spec.webhook_handler and request.role == Role.ADMIN
             else None,

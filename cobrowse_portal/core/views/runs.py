@@ -7,7 +7,7 @@ from datetime import datetime, time
 from django.shortcuts import render
 from django.utils import timezone
 
-from cobrowse_portal.vendorkit import ratebudget
+from cobrowse_portal.vendorkit import ratebudget, reconciliation
 
 from ..choices import Role
 from ..forms import RunFilterForm
@@ -45,7 +45,9 @@ def run_list(request):
     if not is_partial(request):
         # The budget of the workspace's own hosts only (the filter's fragment
         # leaves the charts alone, so it does not read them).
-        context["rate"] = ratebudget.last_day(request.workspace.accounts.all())
+        accounts = list(request.workspace.accounts.order_by("vendor", "name"))
+        context["rate"] = ratebudget.last_day(accounts)
+        context["recon"] = reconciliation.figures(accounts)
     return render_page(request, "core/run_list.html", context, partial="results")
 
 

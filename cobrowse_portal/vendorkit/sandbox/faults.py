@@ -1,6 +1,7 @@
 """What every vendor sandbox needs on each request: the documented rate limit per
 client address, and per-account fault injection (429 with Retry-After, 500, slow
-answers, timeouts, malformed JSON)."""
+answers, timeouts, malformed JSON); and for the webhooks a sandbox sends, lost
+deliveries (every Nth dropped, `drop_delivery`)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import transaction
+from django.db.models import F
 from django.http import HttpResponse, JsonResponse
 
 from ..ratelimit import Rate
@@ -46,6 +49,7 @@ def over_rate_limit(vendor: str, request) -> float | None:
 
 def set_faults(vendor: str, account_key: str, **values) -> FaultProfile:
     """Create or change the fault profile of one sandbox account."""
+    values.setdefault("webhook_deliveries", 0)  # number deliveries anew
     profile, _ = FaultProfile.objects.update_or_create(
         vendor=vendor, account_key=account_key, defaults=values
     )
@@ -55,6 +59,25 @@ def set_faults(vendor: str, account_key: str, **values) -> FaultProfile:
 
 def clear_faults(vendor: str, account_key: str) -> None:
     FaultProfile.objects.filter(vendor=vendor, account_key=account_key).delete()
+
+
+def drop_delivery(vendor: str, account_key: str) -> bool:
+    """Number one webhook delivery of the account; True if its profile drops
+    it (`webhook_drop_every` N: deliveries N, 2N, ... are lost, as if the
+    vendor's post never reached the portal). Deterministic: the numbering is
+    the order the sandbox sends in."""
+    from .router import ALIAS
+
+    profile = FaultProfile.objects.filter(
+        vendor=vendor, account_key=account_key, webhook_drop_every__gt=0
+    )
+    with transaction.atomic(using=ALIAS):
+        if not profile.update(webhook_deliveries=F("webhook_deliveries") + 1):
+            return False
+        number, every = profile.values_list(
+            "webhook_deliveries", "webhook_drop_every"
+        ).get()
+    return number % every == 0
 
 
 def inject(

@@ -18,6 +18,11 @@ class FaultProfile(models.Model):
     retry_after_seconds = models.PositiveIntegerField(default=1)
     timeout_seconds = models.FloatField(default=25.0)
     seed = models.IntegerField(null=True, blank=True)
+    #: Webhook delivery: drop every Nth delivery of this account's webhooks
+    #: (0: none); deliveries are numbered from 1 in `webhook_deliveries`, so
+    #: the dropped ones are known (N, 2N, ...). A reset profile counts anew.
+    webhook_drop_every = models.PositiveIntegerField(default=0)
+    webhook_deliveries = models.PositiveIntegerField(default=0)
 
     class Meta:
         constraints = [

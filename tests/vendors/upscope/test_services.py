@@ -24,6 +24,7 @@ from vendors.upscope.sandbox.models import CobrowsingSession, Visitor
 from vendors.upscope.sandbox.seed import FULL_KEY, MAIN_KEY, STATE_KEYS
 from vendors.upscope.schemas import Session
 from vendors.upscope.schemas import Visitor as VisitorPayload
+from vendors.upscope.webhooks import WEBHOOK_MARK
 
 from .conftest import SANDBOX
 
@@ -101,7 +102,9 @@ def test_a_watch_link_names_the_agent_the_receiver_and_the_choices(account):
     assert s.webhook_url == "https://portal.example/hooks/1/tok/"
     assert s.agents[0]["agent_identifier"] == "portal-user-1"
     assert s.agents[0]["name"] == "Max Manager"
-    assert s.metadata == {"ticket": "T-1", "vip": True}
+    # The portal marks the sessions whose end it asked to be posted
+    # (webhook-versus-poll reconciliation: `webhooks.expects_post`).
+    assert s.metadata == {"ticket": "T-1", "vip": True, WEBHOOK_MARK: True}
     assert s.options["branding"] == {"naked": "page_only"}
     assert s.options["permissions"] == {"allow_console": True, "allow_draw": False}
     assert s.options["initial_notes"] == "Check the cart"

@@ -27,6 +27,7 @@ from vendors.upscope.models import (
 )
 from vendors.upscope.sandbox.models import CobrowsingSession, Visitor
 from vendors.upscope.sandbox.seed import FULL_KEY, MAIN_KEY, STATE_KEYS
+from vendors.upscope.webhooks import WEBHOOK_MARK
 
 from .conftest import SANDBOX
 
@@ -300,7 +301,7 @@ def test_watch_sends_the_agent_on_to_the_link_with_their_choices(
         account__api_key=MAIN_KEY, visitor_short_id="v0003", ended_at__isnull=True
     )
     assert s.agents[0]["agent_identifier"] == f"portal-user-{personas['agent'].pk}"
-    assert s.metadata == {"ticket": "T-5", "vip": True}
+    assert s.metadata == {"ticket": "T-5", "vip": True, WEBHOOK_MARK: True}
     assert s.options["branding"] == {"naked": True}
     # Unticked boxes are the defaults turned off; only changes are sent.
     assert s.options["permissions"]["allow_console"] is True

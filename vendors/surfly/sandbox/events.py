@@ -18,6 +18,7 @@ from django.db.models import F
 from cobrowse_portal.vendorkit.sandbox.emit import emit
 from cobrowse_portal.vendorkit.sandbox.router import ALIAS
 
+from .api import VENDOR
 from .models import Company, SandboxSession, Webhook
 from .records import iso
 
@@ -70,5 +71,8 @@ def publish(company: Company, event_type: str, s: SandboxSession) -> int:
             "data": event_data(event_type, s),
         }
         for url in urls:
-            transaction.on_commit(partial(emit, url, payload), using=ALIAS)
+            transaction.on_commit(
+                partial(emit, url, payload, vendor=VENDOR, account_key=company.api_key),
+                using=ALIAS,
+            )
     return sequence

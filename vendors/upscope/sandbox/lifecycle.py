@@ -24,6 +24,7 @@ from cobrowse_portal.vendorkit.sandbox.emit import emit
 from cobrowse_portal.vendorkit.sandbox.router import ALIAS
 
 from . import records
+from .api import VENDOR
 from .models import Account, Agent, CobrowsingSession, Visitor
 
 
@@ -50,7 +51,10 @@ def end(account: Account, pk: int, at: datetime, now: datetime | None = None) ->
         s = CobrowsingSession.objects.get(pk=pk)
         if s.webhook_url:
             payload = records.session(s, account, now)
-            transaction.on_commit(partial(emit, s.webhook_url, payload), using=ALIAS)
+            send = partial(
+                emit, s.webhook_url, payload, vendor=VENDOR, account_key=account.api_key
+            )
+            transaction.on_commit(send, using=ALIAS)
     return True
 
 
