@@ -10,8 +10,9 @@ the account; a visitor's `api_key` is Upscope's *public* key).
 
 from __future__ import annotations
 
-from django.db import models
+from django.db import models, router
 
+from cobrowse_portal.vendorkit.activity import select_rows
 from cobrowse_portal.vendorkit.models import SyncedModel
 
 
@@ -80,22 +81,28 @@ class UpscopeVisitor(SyncedModel):
         (an activity map may not query)."""
         ids = list(dict.fromkeys(str(i) for i in short_ids if i))
         out: dict[str, tuple[str, list[str]]] = {}
+        names = ("external_id", "call_name", "email", "unique_id", "identities", "tags")
+        fields = [cls._meta.get_field(n) for n in names]
+        using = router.db_for_read(cls)
         for i in range(0, len(ids), 1000):
-            for ext, name, email, unique_id, identities, tags in (
-                cls.objects.filter(account=account, external_id__in=ids[i : i + 1000])
-                .order_by()  # a keyed read: not the default ordering's index walk
-                .values_list(
-                    "external_id",
-                    "call_name",
-                    "email",
-                    "unique_id",
-                    "identities",
-                    "tags",
-                )
-                .iterator()
+            part = ids[i : i + 1000]
+            # One plain keyed query (no ORM work per id of the IN list, no
+            # ordering), converted as the ORM would.
+            for r in select_rows(
+                cls,
+                fields,
+                f"account_id = %s AND external_id IN ({', '.join(['%s'] * len(part))})",
+                [account.pk, *part],
+                using=using,
             ):
-                label = visitor_label(name, email, unique_id, identities)
-                out[ext] = (label, [t for t in tags or [] if isinstance(t, str)])
+                label = visitor_label(
+                    r["call_name"], r["email"], r["unique_id"], r["identities"]
+                )
+                tags = r["tags"]
+                out[r["external_id"]] = (
+                    label,
+                    [t for t in tags or [] if isinstance(t, str)],
+                )
         return out
 
     def __str__(self) -> str:
