@@ -71,6 +71,33 @@ def _select(model, fields, where: str, params: list, *, using: str):
 select_rows = _select
 
 
+def rows_by_keys(
+    model,
+    account,
+    fields,
+    keys: list,
+    *,
+    using: str,
+    column: str = "external_id",
+    suffix: str = "",
+):
+    """The rows of `account` whose `column` is one of `keys`, as `_select` dicts
+    of `fields`: one plain query per 1,000 keys (the ORM's work per value of a
+    1,000-key IN list costs more than the query), no ORDER BY (SQLite would
+    serve a model's default ordering by walking an ordered index over all the
+    account's rows, not the key). `suffix`: e.g. " FOR UPDATE"."""
+    qn = connections[using].ops.quote_name
+    for i in range(0, len(keys), bulk.BATCH):
+        part = keys[i : i + bulk.BATCH]
+        yield from _select(
+            model,
+            fields,
+            f"account_id = %s AND {qn(column)} IN ({_in(len(part))})" + suffix,
+            [account.pk, *part],
+            using=using,
+        )
+
+
 def _select_columns(
     columns, from_where: str, params: list, *, using: str, unconverted=()
 ):

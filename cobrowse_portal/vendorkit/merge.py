@@ -27,7 +27,7 @@ from typing import Any
 
 from django.db import router
 
-from .activity import select_rows
+from .activity import rows_by_keys
 
 
 @dataclass(frozen=True)
@@ -89,23 +89,13 @@ def keep_newer(model, account, rows: Iterable[dict], lifecycle: Lifecycle) -> li
     names = tuple(dict.fromkeys((*lifecycle.fields, *lifecycle.reads)))
     fields = [model._meta.get_field(n) for n in ("external_id", *names)]
     renamed = [(f.attname, f.name) for f in fields if f.attname != f.name]
-    id_list = list(ids)
-    using = router.db_for_read(model)
-    for i in range(0, len(id_list), 1000):  # none when every row is at its last stage
-        # One plain keyed query, converted as the ORM would (its per-value work
-        # on a 1,000-id IN list costs more than the query); no ORDER BY, which
-        # SQLite would serve by walking an ordered index over the account's rows.
-        part = id_list[i : i + 1000]
-        for values in select_rows(
-            model,
-            fields,
-            f"account_id = %s AND external_id IN ({', '.join(['%s'] * len(part))})",
-            [account.pk, *part],
-            using=using,
-        ):
-            for attname, name in renamed:
-                values[name] = values.pop(attname)
-            stored[values["external_id"]] = values
+    # None when every row is at its last stage.
+    for values in rows_by_keys(
+        model, account, fields, list(ids), using=router.db_for_read(model)
+    ):
+        for attname, name in renamed:
+            values[name] = values.pop(attname)
+        stored[values["external_id"]] = values
     out = []
     # A record pulled twice in one batch (a group of pages) is compared with its
     # earlier copy, not only with the stored row: the write keeps the last copy,

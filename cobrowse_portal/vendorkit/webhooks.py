@@ -230,19 +230,12 @@ def read_records(model, account, keys: list[str], fields) -> dict[str, dict]:
     columns = [meta.pk, meta.get_field("external_id")]
     columns += [meta.get_field(f) for f in fields]
     lock = " FOR UPDATE" if connections[using].features.has_select_for_update else ""
-    out: dict[str, dict] = {}
-    for i in range(0, len(keys), bulk.BATCH):
-        part = keys[i : i + bulk.BATCH]
-        for row in activity.select_rows(
-            model,
-            columns,
-            f"account_id = %s AND external_id IN ({', '.join(['%s'] * len(part))})"
-            + lock,
-            [account.pk, *part],
-            using=using,
-        ):
-            out[row["external_id"]] = row
-    return out
+    return {
+        row["external_id"]: row
+        for row in activity.rows_by_keys(
+            model, account, columns, keys, using=using, suffix=lock
+        )
+    }
 
 
 def write_records(model, account, records: list[dict], fields, locked) -> int:

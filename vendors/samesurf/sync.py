@@ -32,7 +32,7 @@ from cobrowse_portal.vendorkit import errors
 from cobrowse_portal.vendorkit.activity import (
     _zone,
     record_vendor_usage,
-    select_rows,
+    rows_by_keys,
     update_rows,
 )
 from cobrowse_portal.vendorkit.bulk import upsert
@@ -79,18 +79,12 @@ def _stored_by_number(account, numbers) -> dict[str, list[tuple]]:
             "invitee_link",
         )
     ]
-    for i in range(0, len(numbers), 1000):
-        part = numbers[i : i + 1000]
-        for row in select_rows(
-            SameSurfRoom,
-            fields,
-            f"account_id = %s AND number IN ({', '.join(['%s'] * len(part))})",
-            [account.pk, *part],
-            using=using,
-        ):
-            out.setdefault(row["number"], []).append(
-                tuple(row[f.attname] for f in fields[1:])
-            )
+    for row in rows_by_keys(
+        SameSurfRoom, account, fields, numbers, using=using, column="number"
+    ):
+        out.setdefault(row["number"], []).append(
+            tuple(row[f.attname] for f in fields[1:])
+        )
     return out
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from django.db import models, router
 
-from cobrowse_portal.vendorkit.activity import select_rows
+from cobrowse_portal.vendorkit.activity import rows_by_keys
 from cobrowse_portal.vendorkit.models import SyncedModel
 
 
@@ -83,26 +83,15 @@ class UpscopeVisitor(SyncedModel):
         out: dict[str, tuple[str, list[str]]] = {}
         names = ("external_id", "call_name", "email", "unique_id", "identities", "tags")
         fields = [cls._meta.get_field(n) for n in names]
-        using = router.db_for_read(cls)
-        for i in range(0, len(ids), 1000):
-            part = ids[i : i + 1000]
-            # One plain keyed query (no ORM work per id of the IN list, no
-            # ordering), converted as the ORM would.
-            for r in select_rows(
-                cls,
-                fields,
-                f"account_id = %s AND external_id IN ({', '.join(['%s'] * len(part))})",
-                [account.pk, *part],
-                using=using,
-            ):
-                label = visitor_label(
-                    r["call_name"], r["email"], r["unique_id"], r["identities"]
-                )
-                tags = r["tags"]
-                out[r["external_id"]] = (
-                    label,
-                    [t for t in tags or [] if isinstance(t, str)],
-                )
+        for r in rows_by_keys(cls, account, fields, ids, using=router.db_for_read(cls)):
+            label = visitor_label(
+                r["call_name"], r["email"], r["unique_id"], r["identities"]
+            )
+            tags = r["tags"]
+            out[r["external_id"]] = (
+                label,
+                [t for t in tags or [] if isinstance(t, str)],
+            )
         return out
 
     def __str__(self) -> str:
