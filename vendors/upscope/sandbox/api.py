@@ -29,9 +29,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from cobrowse_portal.vendorkit.sandbox.faults import inject, over_rate_limit
 
-from .models import Account
-
-VENDOR = "upscope"
+from .models import VENDOR, Account
 
 
 class Refusal(Exception):

@@ -24,8 +24,7 @@ from cobrowse_portal.vendorkit.sandbox.emit import emit
 from cobrowse_portal.vendorkit.sandbox.router import ALIAS
 
 from . import records
-from .api import VENDOR
-from .models import Account, Agent, CobrowsingSession, Visitor
+from .models import VENDOR, Account, Agent, CobrowsingSession, Visitor
 
 
 def finish_due(account: Account, now: datetime | None = None) -> int:

@@ -12,6 +12,9 @@ from __future__ import annotations
 
 from django.db import models
 
+#: The sandbox's vendor slug (rate limit, faults, webhook deliveries).
+VENDOR = "upscope"
+
 
 class Account(models.Model):
     """An Upscope account and its secret REST key. `state` other than "ok" is
