@@ -85,6 +85,8 @@ METRICS = (
 
 def as_str(value: Any) -> str:
     """Text, also from a number (ids may be either)."""
+    if type(value) is str:  # the common case, first
+        return value
     if value is None or isinstance(value, bool | dict | list):
         return ""
     return str(value)
@@ -341,6 +343,8 @@ class ChatMessage:
     text: str = ""
     sent_at: datetime | None = None
     kind: str = ""
+    #: The message object as sent (stored as the message's `raw`).
+    raw: dict = field(default_factory=dict)
 
     @classmethod
     def parse(cls, d: dict) -> ChatMessage:
@@ -355,6 +359,7 @@ class ChatMessage:
             text=as_str(d.get("message") if "message" in d else d.get("text")),
             sent_at=as_time(d.get("timestamp") or d.get("time")),
             kind=kind,
+            raw=d,
         )
 
 

@@ -40,17 +40,26 @@ Unknown (vendor-apis.md §4.6) and decided here:
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 
+import orjson
 from django.conf import settings
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from cobrowse_portal.vendorkit.activity import update_rows
-from cobrowse_portal.vendorkit.bulk import Counts, mark_removed, reconcile, upsert
+from cobrowse_portal.vendorkit.bulk import (
+    Counts,
+    converters,
+    mark_removed,
+    reconcile,
+    upsert,
+    write_rows,
+)
 from cobrowse_portal.vendorkit.errors import NotFound
 from cobrowse_portal.vendorkit.lenient import as_bool, as_int
 from cobrowse_portal.vendorkit.pagination import Page, prefetch
@@ -310,33 +319,98 @@ def chat_row(c: Chat, now: datetime, *, with_messages: bool) -> dict:
     return row
 
 
-def message_rows(chat_pk: int, cid: str, messages: list[ChatMessage]) -> list[dict]:
-    rows = []
+def message_ids(cid: str, messages: list[ChatMessage]) -> list[tuple[str, str]]:
+    """(external_id, message_id) of each message of chat `cid`, in order.
+    Unknown (§4.6): a message without an id is keyed by its position."""
+    out = []
     for position, m in enumerate(messages):
-        # Unknown (§4.6): a message without an id is keyed by its position.
         message_id = _cap(m.id or f"#{position}", 128)
-        rows.append(
-            {
-                "external_id": ServiceformMessage.key(cid, message_id),
-                "chat": chat_pk,
-                "message_id": message_id,
-                "position": position,
-                "sender": m.sender,
-                "author": _cap(m.author, 200),
-                "kind": _cap(m.kind, 40),
-                "text": m.text,
-                "sent_at": m.sent_at,
-                "raw": {
-                    "id": m.id,
-                    "sender": m.sender,
-                    "author": m.author,
-                    "kind": m.kind,
-                    "text": m.text,
-                    "sent_at": m.sent_at.isoformat() if m.sent_at else None,
-                },
-            }
+        out.append((ServiceformMessage.key(cid, message_id), message_id))
+    return out
+
+
+#: The message columns `write_messages` fills, in this order.
+MESSAGE_COLUMNS = (
+    "external_id",
+    "raw",
+    "fingerprint",
+    "synced_at",
+    "removed_at",
+    "account",
+    "chat",
+    "message_id",
+    "position",
+    "sender",
+    "author",
+    "kind",
+    "text",
+    "sent_at",
+)
+
+
+def _serialised(value) -> bytes:
+    # What vendorkit.bulk stores and hashes: sorted keys, so the fingerprint
+    # does not depend on the order the vendor sends them in.
+    return orjson.dumps(
+        value, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str
+    )
+
+
+def write_messages(account, histories: list[tuple[int, str, list[ChatMessage]]], now):
+    """Store the messages of `histories` ([(chat pk, cid, messages)]): one
+    INSERT ... ON CONFLICT for all of them (vendorkit.bulk.write_rows: SQLite
+    executemany, PostgreSQL COPY), in the caller's transaction.
+
+    Only chats whose history was just fetched come here (new, or changed since
+    their messages were stored), so each message is written as sent, without a
+    read of the stored fingerprints first: a message listed again overwrites
+    its row (same key), one no longer listed keeps it (`services.store_chat`
+    marks those removed). `raw` is the vendor's message object and
+    `fingerprint` its hash, as the bulk upsert stores them."""
+    fields = [ServiceformMessage._meta.get_field(n) for n in MESSAGE_COLUMNS]
+    connection = connections[router.db_for_write(ServiceformMessage)]
+    convert = converters(fields, connection)
+    to_time = convert[MESSAGE_COLUMNS.index("sent_at")] or (lambda v: v)
+    synced = convert[MESSAGE_COLUMNS.index("synced_at")]
+    synced_at = synced(now) if synced else now
+    account_id = account.pk
+    rows: dict[str, tuple] = {}  # a repeated id: the last copy wins
+    for chat_pk, cid, messages in histories:
+        keys = message_ids(cid, messages)
+        for position, (m, (external_id, message_id)) in enumerate(
+            zip(messages, keys, strict=True)
+        ):
+            blob = _serialised(m.raw)
+            rows[external_id] = (
+                external_id,
+                blob.decode(),
+                hashlib.sha1(blob, usedforsecurity=False).hexdigest(),
+                synced_at,
+                None,
+                account_id,
+                chat_pk,
+                message_id,
+                position,
+                m.sender,
+                _cap(m.author, 200),
+                _cap(m.kind, 40),
+                m.text,
+                to_time(m.sent_at) if m.sent_at is not None else None,
+            )
+    if not rows:
+        return 0
+    qn = connection.ops.quote_name
+    conflict = (
+        f"ON CONFLICT ({qn('account_id')}, {qn('external_id')}) DO UPDATE SET "
+        + ", ".join(
+            f"{qn(f.column)} = EXCLUDED.{qn(f.column)}"
+            for f in fields
+            if f.name not in ("account", "external_id")
         )
-    return rows
+    )
+    values = list(rows.values())
+    write_rows(ServiceformMessage, fields, values, conflict, savepoint=False)
+    return len(rows)
 
 
 def store_chats(account, chats: list[Chat], fetched: dict[str, Chat], now) -> Counts:
@@ -371,10 +445,9 @@ def store_chats(account, chats: list[Chat], fetched: dict[str, Chat], now) -> Co
             .order_by()
             .values_list("external_id", "pk")
         )
-    rows = []
-    for cid in wanted:
-        rows.extend(message_rows(pks[cid], cid, fetched[cid].messages))
-    upsert(ServiceformMessage, account, rows)
+    write_messages(
+        account, [(pks[cid], cid, fetched[cid].messages) for cid in wanted], now
+    )
     # A chat whose payload did not change but whose messages were never stored
     # (fetched now) was not written by the upsert: its stamp is set here.
     unstamped = list(
