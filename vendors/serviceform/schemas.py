@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Any
 
 from cobrowse_portal.vendorkit.lenient import as_bool, as_dt, as_int
@@ -95,6 +96,15 @@ def as_str(value: Any) -> str:
 def as_time(value: Any) -> datetime | None:
     """ISO 8601, or Unix time in seconds (the chat example: 1672531200) or
     milliseconds (a value too large to be seconds); anything else is None."""
+    if type(value) in _PLAIN:
+        # A chat repeats its times (`changed` is its last message's time, which
+        # is a message's `timestamp` too): each is read once (a datetime is
+        # immutable, so a cached one can be handed out again).
+        return _read_time_cached(value)
+    return _read_time(value)
+
+
+def _read_time(value: Any) -> datetime | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float) or (
@@ -110,6 +120,22 @@ def as_time(value: Any) -> datetime | None:
         except (OverflowError, OSError, ValueError):
             return None
     return as_dt(value)
+
+
+#: Types whose values are read through the cache (typed: 1 and 1.0 apart).
+_PLAIN = frozenset({int, float, str})
+_read_time_cached = lru_cache(maxsize=4096, typed=True)(_read_time)
+
+
+@lru_cache(maxsize=1024)
+def _safe_url_cached(value: str) -> str:
+    return safe_url(value)
+
+
+def safe_link(value: Any) -> str:
+    """`vendorkit.safeurl.safe_url`, remembered for the last thousand texts (a
+    chat listing repeats a few page URLs on every chat)."""
+    return _safe_url_cached(value) if type(value) is str else safe_url(value)
 
 
 def as_float(value: Any) -> float | None:
@@ -319,6 +345,8 @@ class Lead:
 def sender_type(value: Any) -> str:
     """visitor | agent | bot | system; unknown spellings are read leniently
     (`user`/`customer` → visitor, `operator` → agent, `chatbot` → bot)."""
+    if type(value) is str and value in SENDERS:  # as Serviceform spells them
+        return value
     text = as_str(value).strip().lower()
     if text in SENDERS:
         return text
@@ -407,7 +435,7 @@ class Chat:
         count = as_int(d.get("messageCount"))
         if count is None and "history" in d:
             count = len(history)
-        full_url = safe_url(d.get("fullUrl"))
+        full_url = safe_link(d.get("fullUrl"))
         return cls(
             id=as_str(d.get("cid") or d.get("id")),
             uid=as_str(d.get("uid")),
