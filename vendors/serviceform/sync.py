@@ -542,9 +542,10 @@ def pull_chats(ctx: RunContext) -> None:
             resume=resume,
         )
         group: list[Page] = []
-        # The new part is read ahead while a group is stored; the look-back
-        # part is not (its refetches use the client from this thread).
-        for page in prefetch(pages) if pass_name == "new" else pages:
+        # The new part is read ahead while a group is stored (up to a whole
+        # group: the next one is fetched while this one is written); the
+        # look-back part is not (its refetches use the client from this thread).
+        for page in prefetch(pages, COMMIT_PAGES) if pass_name == "new" else pages:
             group.append(page)
             if len(group) >= COMMIT_PAGES:
                 _store_group(
