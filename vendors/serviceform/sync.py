@@ -51,7 +51,7 @@ from django.db import connections, router, transaction
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from cobrowse_portal.vendorkit.activity import update_rows
+from cobrowse_portal.vendorkit.activity import select_rows, update_rows
 from cobrowse_portal.vendorkit.bulk import (
     Counts,
     converters,
@@ -413,6 +413,10 @@ def write_messages(account, histories: list[tuple[int, str, list[ChatMessage]]],
     return len(rows)
 
 
+#: What `store_chats` reads of the chats whose messages it writes.
+_KEYED = ("external_id", "id", "messages_changed_at")
+
+
 def store_chats(account, chats: list[Chat], fetched: dict[str, Chat], now) -> Counts:
     """Upsert `chats` (a listing) and the messages of the chats in `fetched`
     ({cid: the chat as listed with its history}); returns the chats' counts.
@@ -436,27 +440,26 @@ def store_chats(account, chats: list[Chat], fetched: dict[str, Chat], now) -> Co
     wanted = [k for k in fetched if k in by_id]
     if not wanted:
         return counts
+    # Their primary keys, and whether their messages were ever stamped: one
+    # plain read per 1,000 chats (after the upsert, so written rows are).
     pks: dict[str, int] = {}
+    unstamped: list[tuple[int, str]] = []
+    fields = [ServiceformChat._meta.get_field(n) for n in _KEYED]
+    using = router.db_for_write(ServiceformChat)
     for i in range(0, len(wanted), 1000):
-        pks.update(
-            ServiceformChat.objects.filter(
-                account=account, external_id__in=wanted[i : i + 1000]
-            )
-            .order_by()
-            .values_list("external_id", "pk")
-        )
+        part = wanted[i : i + 1000]
+        where = f"account_id = %s AND external_id IN ({', '.join(['%s'] * len(part))})"
+        for row in select_rows(
+            ServiceformChat, fields, where, [account.pk, *part], using=using
+        ):
+            pks[row["external_id"]] = row["id"]
+            if row["messages_changed_at"] is None:
+                unstamped.append((row["id"], row["external_id"]))
     write_messages(
         account, [(pks[cid], cid, fetched[cid].messages) for cid in wanted], now
     )
     # A chat whose payload did not change but whose messages were never stored
     # (fetched now) was not written by the upsert: its stamp is set here.
-    unstamped = list(
-        ServiceformChat.objects.filter(
-            account=account, external_id__in=wanted, messages_changed_at__isnull=True
-        )
-        .order_by()
-        .values_list("pk", "external_id")
-    )
     for pk, cid in unstamped:
         ServiceformChat.objects.filter(pk=pk).update(
             messages_changed_at=messages_stamp(fetched[cid]) or now
