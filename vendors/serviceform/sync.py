@@ -43,6 +43,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 import orjson
@@ -329,7 +330,8 @@ def message_ids(cid: str, messages: list[ChatMessage]) -> list[tuple[str, str]]:
     return out
 
 
-#: The message columns `write_messages` fills, in this order.
+#: The message columns `write_messages` fills, in this order (the chat last:
+#: the rest of a row is built before the chat's primary key is known).
 MESSAGE_COLUMNS = (
     "external_id",
     "raw",
@@ -337,7 +339,6 @@ MESSAGE_COLUMNS = (
     "synced_at",
     "removed_at",
     "account",
-    "chat",
     "message_id",
     "position",
     "sender",
@@ -345,6 +346,7 @@ MESSAGE_COLUMNS = (
     "kind",
     "text",
     "sent_at",
+    "chat",
 )
 
 
@@ -356,10 +358,59 @@ def _serialised(value) -> bytes:
     )
 
 
-def write_messages(account, histories: list[tuple[int, str, list[ChatMessage]]], now):
-    """Store the messages of `histories` ([(chat pk, cid, messages)]): one
-    INSERT ... ON CONFLICT for all of them (vendorkit.bulk.write_rows: SQLite
-    executemany, PostgreSQL COPY), in the caller's transaction.
+def _message_fields():
+    return [ServiceformMessage._meta.get_field(n) for n in MESSAGE_COLUMNS]
+
+
+def message_stamp(now) -> tuple:
+    """(synced_at as stored, the sent_at converter) for `message_values`: the
+    database's conversions, looked up once per batch, not per chat."""
+    connection = connections[router.db_for_write(ServiceformMessage)]
+    convert = converters(_message_fields(), connection)
+    to_time = convert[MESSAGE_COLUMNS.index("sent_at")] or (lambda v: v)
+    synced = convert[MESSAGE_COLUMNS.index("synced_at")]
+    return (synced(now) if synced else now), to_time
+
+
+def message_values(account_id: int, cid: str, messages: list[ChatMessage], stamp):
+    """The rows of chat `cid`'s messages as `write_messages` stores them, each
+    without its last column (the chat's primary key): [(external_id, values)].
+    `stamp`: `message_stamp(now)`. No database access, so the read-ahead
+    thread can build them."""
+    synced_at, to_time = stamp
+    out = []
+    for position, (m, (external_id, message_id)) in enumerate(
+        zip(messages, message_ids(cid, messages), strict=True)
+    ):
+        blob = _serialised(m.raw)
+        out.append(
+            (
+                external_id,
+                (
+                    external_id,
+                    blob.decode(),
+                    hashlib.sha1(blob, usedforsecurity=False).hexdigest(),
+                    synced_at,
+                    None,
+                    account_id,
+                    message_id,
+                    position,
+                    m.sender,
+                    _cap(m.author, 200),
+                    _cap(m.kind, 40),
+                    m.text,
+                    to_time(m.sent_at) if m.sent_at is not None else None,
+                ),
+            )
+        )
+    return out
+
+
+def write_messages(account, histories: list[tuple[int, list[tuple[str, tuple]]]]):
+    """Store the messages of `histories` ([(chat pk, `message_values` of its
+    messages)]): one INSERT ... ON CONFLICT for all of them
+    (vendorkit.bulk.write_rows: SQLite executemany, PostgreSQL COPY), in the
+    caller's transaction.
 
     Only chats whose history was just fetched come here (new, or changed since
     their messages were stored), so each message is written as sent, without a
@@ -367,38 +418,14 @@ def write_messages(account, histories: list[tuple[int, str, list[ChatMessage]]],
     its row (same key), one no longer listed keeps it (`services.store_chat`
     marks those removed). `raw` is the vendor's message object and
     `fingerprint` its hash, as the bulk upsert stores them."""
-    fields = [ServiceformMessage._meta.get_field(n) for n in MESSAGE_COLUMNS]
-    connection = connections[router.db_for_write(ServiceformMessage)]
-    convert = converters(fields, connection)
-    to_time = convert[MESSAGE_COLUMNS.index("sent_at")] or (lambda v: v)
-    synced = convert[MESSAGE_COLUMNS.index("synced_at")]
-    synced_at = synced(now) if synced else now
-    account_id = account.pk
     rows: dict[str, tuple] = {}  # a repeated id: the last copy wins
-    for chat_pk, cid, messages in histories:
-        keys = message_ids(cid, messages)
-        for position, (m, (external_id, message_id)) in enumerate(
-            zip(messages, keys, strict=True)
-        ):
-            blob = _serialised(m.raw)
-            rows[external_id] = (
-                external_id,
-                blob.decode(),
-                hashlib.sha1(blob, usedforsecurity=False).hexdigest(),
-                synced_at,
-                None,
-                account_id,
-                chat_pk,
-                message_id,
-                position,
-                m.sender,
-                _cap(m.author, 200),
-                _cap(m.kind, 40),
-                m.text,
-                to_time(m.sent_at) if m.sent_at is not None else None,
-            )
+    for chat_pk, values in histories:
+        for external_id, partial in values:
+            rows[external_id] = (*partial, chat_pk)
     if not rows:
         return 0
+    fields = _message_fields()
+    connection = connections[router.db_for_write(ServiceformMessage)]
     qn = connection.ops.quote_name
     conflict = (
         f"ON CONFLICT ({qn('account_id')}, {qn('external_id')}) DO UPDATE SET "
@@ -413,22 +440,75 @@ def write_messages(account, histories: list[tuple[int, str, list[ChatMessage]]],
     return len(rows)
 
 
+@dataclass
+class Prepared:
+    """What `store_chats` writes for one chat listed with its history, built
+    ahead (by the read-ahead thread, while the previous group is written): the
+    chat as it was parsed, its row with messages, and its `message_values`."""
+
+    chat: Chat
+    row: dict
+    messages: list[tuple[str, tuple]]
+
+
+def prepare(account_id: int, chats: list[Chat], now) -> dict[str, Prepared]:
+    out = {}
+    stamp = message_stamp(now)
+    for c in chats:
+        key = chat_key(c)
+        if key:
+            out[key] = Prepared(
+                c,
+                chat_row(c, now, with_messages=True),
+                message_values(account_id, key, c.messages, stamp),
+            )
+    return out
+
+
+@dataclass
+class PreparedPage(Page):
+    prepared: dict[str, Prepared] = field(default_factory=dict)
+
+
+def _prepared_pages(pages: Iterable[Page], account_id: int, now):
+    for page in pages:
+        yield PreparedPage(
+            page.items, page.cursor, page.total, prepare(account_id, page.items, now)
+        )
+
+
 #: What `store_chats` reads of the chats whose messages it writes.
 _KEYED = ("external_id", "id", "messages_changed_at")
 
 
-def store_chats(account, chats: list[Chat], fetched: dict[str, Chat], now) -> Counts:
+def store_chats(
+    account,
+    chats: list[Chat],
+    fetched: dict[str, Chat],
+    now,
+    prepared: dict[str, Prepared] | None = None,
+) -> Counts:
     """Upsert `chats` (a listing) and the messages of the chats in `fetched`
     ({cid: the chat as listed with its history}); returns the chats' counts.
+    `prepared`: rows already built for some of them (`prepare`, with the same
+    `now`), used for the very chat objects they were built from.
     A fixed number of queries for any number of chats."""
+    prepared = prepared or {}
     by_id: dict[str, dict] = {}
+    ready: dict[str, list[tuple[str, tuple]]] = {}
     for c in chats:
         key = chat_key(c)
         if not key:
             log.warning("serviceform chat without cid or session skipped")
             continue
         source = fetched.get(key, c)
-        by_id[key] = chat_row(source, now, with_messages=key in fetched)
+        built = prepared.get(key)
+        if key in fetched and built is not None and built.chat is source:
+            by_id[key] = built.row
+            ready[key] = built.messages
+        else:
+            by_id[key] = chat_row(source, now, with_messages=key in fetched)
+            ready.pop(key, None)
     # Two writes: a batch's update sets every column any of its rows maps, so
     # rows without messages must not share one with `messages_changed_at`.
     counts = upsert(
@@ -455,8 +535,18 @@ def store_chats(account, chats: list[Chat], fetched: dict[str, Chat], now) -> Co
             pks[row["external_id"]] = row["id"]
             if row["messages_changed_at"] is None:
                 unstamped.append((row["id"], row["external_id"]))
+    stamp = message_stamp(now)
     write_messages(
-        account, [(pks[cid], cid, fetched[cid].messages) for cid in wanted], now
+        account,
+        [
+            (
+                pks[cid],
+                ready[cid]
+                if cid in ready
+                else message_values(account.pk, cid, fetched[cid].messages, stamp),
+            )
+            for cid in wanted
+        ],
     )
     # A chat whose payload did not change but whose messages were never stored
     # (fetched now) was not written by the upsert: its stamp is set here.
@@ -497,8 +587,14 @@ def _store_group(ctx: RunContext, group: list[Page], saved, *, listed: bool, now
         fetched = _refetch(ctx, chats, stale) if stale else {}
     else:
         fetched = {chat_key(c): c for c in chats if chat_key(c) in stale}
+    prepared = {
+        k: v
+        for page in group
+        if isinstance(page, PreparedPage)
+        for k, v in page.prepared.items()
+    }
     with transaction.atomic():
-        ctx.add(store_chats(ctx.account, chats, fetched, now))
+        ctx.add(store_chats(ctx.account, chats, fetched, now, prepared))
         ctx.page_done(saved(group[-1].cursor))
 
 
@@ -548,7 +644,11 @@ def pull_chats(ctx: RunContext) -> None:
         # The new part is read ahead while a group is stored (up to a whole
         # group: the next one is fetched while this one is written); the
         # look-back part is not (its refetches use the client from this thread).
-        for page in prefetch(pages, COMMIT_PAGES) if pass_name == "new" else pages:
+        if pass_name == "new":
+            # Each page's rows are built there too (no database access), so
+            # that work overlaps the writing of the previous group.
+            pages = prefetch(_prepared_pages(pages, ctx.account.pk, now), COMMIT_PAGES)
+        for page in pages:
             group.append(page)
             if len(group) >= COMMIT_PAGES:
                 _store_group(
