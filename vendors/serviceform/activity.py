@@ -20,7 +20,8 @@ from django.urls import NoReverseMatch
 
 from cobrowse_portal.core.choices import ActivityStatus
 from cobrowse_portal.core.urlcache import current_urlconf, url_for
-from cobrowse_portal.vendorkit.safeurl import safe_url
+
+from .schemas import safe_link
 
 #: The chat transcript page (kwargs account_id and pk, the row's own id: a
 #: `cid` is the vendor's free text, the pk is always a path-safe integer).
@@ -91,7 +92,7 @@ def chat_activity(account, row: dict) -> dict:
         "agent_name": _clean(row.get("agent_name")),
         "visitor": visitor(row),
         # Only an explicit http(s) URL from the (untrusted) chat.
-        "url": safe_url(row.get("page_url") or ""),
+        "url": safe_link(row.get("page_url") or ""),
         "title": f"{title} on {site}" if site else title,
         "tags": tags(row),
         "link": chat_link(account, row.get("id")),

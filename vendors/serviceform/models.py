@@ -307,8 +307,22 @@ class ServiceformMessage(SyncedModel):
     ("text"), not who sent it, so `sender` is read from a sender field where
     sent and defaults to the visitor (the sync decides)."""
 
+    # Neither foreign key has an index of its own: each is the first column of
+    # one the table has anyway (account: the (account, external_id) key; chat:
+    # the (chat, message_id) key and the (chat, position) transcript order), so
+    # lookups, joins and cascades use those, and a backfill of a million
+    # messages maintains two B-trees fewer.
+    account = models.ForeignKey(
+        "core.VendorAccount",
+        on_delete=models.CASCADE,
+        related_name="serviceform_serviceformmessage_set",
+        db_index=False,
+    )
     chat = models.ForeignKey(
-        ServiceformChat, on_delete=models.CASCADE, related_name="messages"
+        ServiceformChat,
+        on_delete=models.CASCADE,
+        related_name="messages",
+        db_index=False,
     )
     message_id = models.CharField(max_length=128)
     position = models.IntegerField()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Any
 
 from cobrowse_portal.vendorkit.lenient import as_bool, as_dt, as_int
@@ -85,6 +86,8 @@ METRICS = (
 
 def as_str(value: Any) -> str:
     """Text, also from a number (ids may be either)."""
+    if type(value) is str:  # the common case, first
+        return value
     if value is None or isinstance(value, bool | dict | list):
         return ""
     return str(value)
@@ -93,6 +96,15 @@ def as_str(value: Any) -> str:
 def as_time(value: Any) -> datetime | None:
     """ISO 8601, or Unix time in seconds (the chat example: 1672531200) or
     milliseconds (a value too large to be seconds); anything else is None."""
+    if type(value) in _PLAIN:
+        # A chat repeats its times (`changed` is its last message's time, which
+        # is a message's `timestamp` too): each is read once (a datetime is
+        # immutable, so a cached one can be handed out again).
+        return _read_time_cached(value)
+    return _read_time(value)
+
+
+def _read_time(value: Any) -> datetime | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float) or (
@@ -108,6 +120,22 @@ def as_time(value: Any) -> datetime | None:
         except (OverflowError, OSError, ValueError):
             return None
     return as_dt(value)
+
+
+#: Types whose values are read through the cache (typed: 1 and 1.0 apart).
+_PLAIN = frozenset({int, float, str})
+_read_time_cached = lru_cache(maxsize=4096, typed=True)(_read_time)
+
+
+@lru_cache(maxsize=1024)
+def _safe_url_cached(value: str) -> str:
+    return safe_url(value)
+
+
+def safe_link(value: Any) -> str:
+    """`vendorkit.safeurl.safe_url`, remembered for the last thousand texts (a
+    chat listing repeats a few page URLs on every chat)."""
+    return _safe_url_cached(value) if type(value) is str else safe_url(value)
 
 
 def as_float(value: Any) -> float | None:
@@ -317,6 +345,8 @@ class Lead:
 def sender_type(value: Any) -> str:
     """visitor | agent | bot | system; unknown spellings are read leniently
     (`user`/`customer` → visitor, `operator` → agent, `chatbot` → bot)."""
+    if type(value) is str and value in SENDERS:  # as Serviceform spells them
+        return value
     text = as_str(value).strip().lower()
     if text in SENDERS:
         return text
@@ -341,6 +371,8 @@ class ChatMessage:
     text: str = ""
     sent_at: datetime | None = None
     kind: str = ""
+    #: The message object as sent (stored as the message's `raw`).
+    raw: dict = field(default_factory=dict)
 
     @classmethod
     def parse(cls, d: dict) -> ChatMessage:
@@ -355,6 +387,7 @@ class ChatMessage:
             text=as_str(d.get("message") if "message" in d else d.get("text")),
             sent_at=as_time(d.get("timestamp") or d.get("time")),
             kind=kind,
+            raw=d,
         )
 
 
@@ -402,7 +435,7 @@ class Chat:
         count = as_int(d.get("messageCount"))
         if count is None and "history" in d:
             count = len(history)
-        full_url = safe_url(d.get("fullUrl"))
+        full_url = safe_link(d.get("fullUrl"))
         return cls(
             id=as_str(d.get("cid") or d.get("id")),
             uid=as_str(d.get("uid")),

@@ -81,7 +81,7 @@ def store_chat(account: VendorAccount, chat: Chat) -> ServiceformChat:
         stamp = sync.messages_stamp(chat) or now
         ServiceformChat.objects.filter(pk=row.pk).update(messages_changed_at=stamp)
         row.messages_changed_at = stamp
-        kept = [r["external_id"] for r in sync.message_rows(row.pk, key, chat.messages)]
+        kept = [ext for ext, _ in sync.message_ids(key, chat.messages)]
         ServiceformMessage.objects.filter(account=account, chat=row).exclude(
             external_id__in=kept
         ).filter(removed_at__isnull=True).update(removed_at=now)

@@ -40,17 +40,27 @@ Unknown (vendor-apis.md §4.6) and decided here:
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
+import orjson
 from django.conf import settings
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from cobrowse_portal.vendorkit.activity import update_rows
-from cobrowse_portal.vendorkit.bulk import Counts, mark_removed, reconcile, upsert
+from cobrowse_portal.vendorkit.activity import select_rows, update_rows
+from cobrowse_portal.vendorkit.bulk import (
+    Counts,
+    converters,
+    mark_removed,
+    reconcile,
+    upsert,
+    write_rows,
+)
 from cobrowse_portal.vendorkit.errors import NotFound
 from cobrowse_portal.vendorkit.lenient import as_bool, as_int
 from cobrowse_portal.vendorkit.pagination import Page, prefetch
@@ -310,47 +320,195 @@ def chat_row(c: Chat, now: datetime, *, with_messages: bool) -> dict:
     return row
 
 
-def message_rows(chat_pk: int, cid: str, messages: list[ChatMessage]) -> list[dict]:
-    rows = []
+def message_ids(cid: str, messages: list[ChatMessage]) -> list[tuple[str, str]]:
+    """(external_id, message_id) of each message of chat `cid`, in order.
+    Unknown (§4.6): a message without an id is keyed by its position."""
+    out = []
     for position, m in enumerate(messages):
-        # Unknown (§4.6): a message without an id is keyed by its position.
         message_id = _cap(m.id or f"#{position}", 128)
-        rows.append(
-            {
-                "external_id": ServiceformMessage.key(cid, message_id),
-                "chat": chat_pk,
-                "message_id": message_id,
-                "position": position,
-                "sender": m.sender,
-                "author": _cap(m.author, 200),
-                "kind": _cap(m.kind, 40),
-                "text": m.text,
-                "sent_at": m.sent_at,
-                "raw": {
-                    "id": m.id,
-                    "sender": m.sender,
-                    "author": m.author,
-                    "kind": m.kind,
-                    "text": m.text,
-                    "sent_at": m.sent_at.isoformat() if m.sent_at else None,
-                },
-            }
+        out.append((ServiceformMessage.key(cid, message_id), message_id))
+    return out
+
+
+#: The message columns `write_messages` fills, in this order (the chat last:
+#: the rest of a row is built before the chat's primary key is known).
+MESSAGE_COLUMNS = (
+    "external_id",
+    "raw",
+    "fingerprint",
+    "synced_at",
+    "removed_at",
+    "account",
+    "message_id",
+    "position",
+    "sender",
+    "author",
+    "kind",
+    "text",
+    "sent_at",
+    "chat",
+)
+
+
+def _serialised(value) -> bytes:
+    # What vendorkit.bulk stores and hashes: sorted keys, so the fingerprint
+    # does not depend on the order the vendor sends them in.
+    return orjson.dumps(
+        value, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str
+    )
+
+
+def _message_fields():
+    return [ServiceformMessage._meta.get_field(n) for n in MESSAGE_COLUMNS]
+
+
+def message_stamp(now) -> tuple:
+    """(synced_at as stored, the sent_at converter) for `message_values`: the
+    database's conversions, looked up once per batch, not per chat."""
+    connection = connections[router.db_for_write(ServiceformMessage)]
+    convert = converters(_message_fields(), connection)
+    to_time = convert[MESSAGE_COLUMNS.index("sent_at")] or (lambda v: v)
+    synced = convert[MESSAGE_COLUMNS.index("synced_at")]
+    return (synced(now) if synced else now), to_time
+
+
+def message_values(account_id: int, cid: str, messages: list[ChatMessage], stamp):
+    """The rows of chat `cid`'s messages as `write_messages` stores them, each
+    without its last column (the chat's primary key): [(external_id, values)].
+    `stamp`: `message_stamp(now)`. No database access, so the read-ahead
+    thread can build them."""
+    synced_at, to_time = stamp
+    out = []
+    for position, (m, (external_id, message_id)) in enumerate(
+        zip(messages, message_ids(cid, messages), strict=True)
+    ):
+        blob = _serialised(m.raw)
+        out.append(
+            (
+                external_id,
+                (
+                    external_id,
+                    blob.decode(),
+                    hashlib.sha1(blob, usedforsecurity=False).hexdigest(),
+                    synced_at,
+                    None,
+                    account_id,
+                    message_id,
+                    position,
+                    m.sender,
+                    _cap(m.author, 200),
+                    _cap(m.kind, 40),
+                    m.text,
+                    to_time(m.sent_at) if m.sent_at is not None else None,
+                ),
+            )
         )
-    return rows
+    return out
 
 
-def store_chats(account, chats: list[Chat], fetched: dict[str, Chat], now) -> Counts:
+def write_messages(account, histories: list[tuple[int, list[tuple[str, tuple]]]]):
+    """Store the messages of `histories` ([(chat pk, `message_values` of its
+    messages)]): one INSERT ... ON CONFLICT for all of them
+    (vendorkit.bulk.write_rows: SQLite executemany, PostgreSQL COPY), in the
+    caller's transaction.
+
+    Only chats whose history was just fetched come here (new, or changed since
+    their messages were stored), so each message is written as sent, without a
+    read of the stored fingerprints first: a message listed again overwrites
+    its row (same key), one no longer listed keeps it (`services.store_chat`
+    marks those removed). `raw` is the vendor's message object and
+    `fingerprint` its hash, as the bulk upsert stores them."""
+    rows: dict[str, tuple] = {}  # a repeated id: the last copy wins
+    for chat_pk, values in histories:
+        for external_id, partial in values:
+            rows[external_id] = (*partial, chat_pk)
+    if not rows:
+        return 0
+    fields = _message_fields()
+    connection = connections[router.db_for_write(ServiceformMessage)]
+    qn = connection.ops.quote_name
+    conflict = (
+        f"ON CONFLICT ({qn('account_id')}, {qn('external_id')}) DO UPDATE SET "
+        + ", ".join(
+            f"{qn(f.column)} = EXCLUDED.{qn(f.column)}"
+            for f in fields
+            if f.name not in ("account", "external_id")
+        )
+    )
+    values = list(rows.values())
+    write_rows(ServiceformMessage, fields, values, conflict, savepoint=False)
+    return len(rows)
+
+
+@dataclass
+class Prepared:
+    """What `store_chats` writes for one chat listed with its history, built
+    ahead (by the read-ahead thread, while the previous group is written): the
+    chat as it was parsed, its row with messages, and its `message_values`."""
+
+    chat: Chat
+    row: dict
+    messages: list[tuple[str, tuple]]
+
+
+def prepare(account_id: int, chats: list[Chat], now) -> dict[str, Prepared]:
+    out = {}
+    stamp = message_stamp(now)
+    for c in chats:
+        key = chat_key(c)
+        if key:
+            out[key] = Prepared(
+                c,
+                chat_row(c, now, with_messages=True),
+                message_values(account_id, key, c.messages, stamp),
+            )
+    return out
+
+
+@dataclass
+class PreparedPage(Page):
+    prepared: dict[str, Prepared] = field(default_factory=dict)
+
+
+def _prepared_pages(pages: Iterable[Page], account_id: int, now):
+    for page in pages:
+        yield PreparedPage(
+            page.items, page.cursor, page.total, prepare(account_id, page.items, now)
+        )
+
+
+#: What `store_chats` reads of the chats whose messages it writes.
+_KEYED = ("external_id", "id", "messages_changed_at")
+
+
+def store_chats(
+    account,
+    chats: list[Chat],
+    fetched: dict[str, Chat],
+    now,
+    prepared: dict[str, Prepared] | None = None,
+) -> Counts:
     """Upsert `chats` (a listing) and the messages of the chats in `fetched`
     ({cid: the chat as listed with its history}); returns the chats' counts.
+    `prepared`: rows already built for some of them (`prepare`, with the same
+    `now`), used for the very chat objects they were built from.
     A fixed number of queries for any number of chats."""
+    prepared = prepared or {}
     by_id: dict[str, dict] = {}
+    ready: dict[str, list[tuple[str, tuple]]] = {}
     for c in chats:
         key = chat_key(c)
         if not key:
             log.warning("serviceform chat without cid or session skipped")
             continue
         source = fetched.get(key, c)
-        by_id[key] = chat_row(source, now, with_messages=key in fetched)
+        built = prepared.get(key)
+        if key in fetched and built is not None and built.chat is source:
+            by_id[key] = built.row
+            ready[key] = built.messages
+        else:
+            by_id[key] = chat_row(source, now, with_messages=key in fetched)
+            ready.pop(key, None)
     # Two writes: a batch's update sets every column any of its rows maps, so
     # rows without messages must not share one with `messages_changed_at`.
     counts = upsert(
@@ -362,28 +520,36 @@ def store_chats(account, chats: list[Chat], fetched: dict[str, Chat], now) -> Co
     wanted = [k for k in fetched if k in by_id]
     if not wanted:
         return counts
+    # Their primary keys, and whether their messages were ever stamped: one
+    # plain read per 1,000 chats (after the upsert, so written rows are).
     pks: dict[str, int] = {}
+    unstamped: list[tuple[int, str]] = []
+    fields = [ServiceformChat._meta.get_field(n) for n in _KEYED]
+    using = router.db_for_write(ServiceformChat)
     for i in range(0, len(wanted), 1000):
-        pks.update(
-            ServiceformChat.objects.filter(
-                account=account, external_id__in=wanted[i : i + 1000]
+        part = wanted[i : i + 1000]
+        where = f"account_id = %s AND external_id IN ({', '.join(['%s'] * len(part))})"
+        for row in select_rows(
+            ServiceformChat, fields, where, [account.pk, *part], using=using
+        ):
+            pks[row["external_id"]] = row["id"]
+            if row["messages_changed_at"] is None:
+                unstamped.append((row["id"], row["external_id"]))
+    stamp = message_stamp(now)
+    write_messages(
+        account,
+        [
+            (
+                pks[cid],
+                ready[cid]
+                if cid in ready
+                else message_values(account.pk, cid, fetched[cid].messages, stamp),
             )
-            .order_by()
-            .values_list("external_id", "pk")
-        )
-    rows = []
-    for cid in wanted:
-        rows.extend(message_rows(pks[cid], cid, fetched[cid].messages))
-    upsert(ServiceformMessage, account, rows)
+            for cid in wanted
+        ],
+    )
     # A chat whose payload did not change but whose messages were never stored
     # (fetched now) was not written by the upsert: its stamp is set here.
-    unstamped = list(
-        ServiceformChat.objects.filter(
-            account=account, external_id__in=wanted, messages_changed_at__isnull=True
-        )
-        .order_by()
-        .values_list("pk", "external_id")
-    )
     for pk, cid in unstamped:
         ServiceformChat.objects.filter(pk=pk).update(
             messages_changed_at=messages_stamp(fetched[cid]) or now
@@ -421,8 +587,14 @@ def _store_group(ctx: RunContext, group: list[Page], saved, *, listed: bool, now
         fetched = _refetch(ctx, chats, stale) if stale else {}
     else:
         fetched = {chat_key(c): c for c in chats if chat_key(c) in stale}
+    prepared = {
+        k: v
+        for page in group
+        if isinstance(page, PreparedPage)
+        for k, v in page.prepared.items()
+    }
     with transaction.atomic():
-        ctx.add(store_chats(ctx.account, chats, fetched, now))
+        ctx.add(store_chats(ctx.account, chats, fetched, now, prepared))
         ctx.page_done(saved(group[-1].cursor))
 
 
@@ -469,9 +641,14 @@ def pull_chats(ctx: RunContext) -> None:
             resume=resume,
         )
         group: list[Page] = []
-        # The new part is read ahead while a group is stored; the look-back
-        # part is not (its refetches use the client from this thread).
-        for page in prefetch(pages) if pass_name == "new" else pages:
+        # The new part is read ahead while a group is stored (up to a whole
+        # group: the next one is fetched while this one is written); the
+        # look-back part is not (its refetches use the client from this thread).
+        if pass_name == "new":
+            # Each page's rows are built there too (no database access), so
+            # that work overlaps the writing of the previous group.
+            pages = prefetch(_prepared_pages(pages, ctx.account.pk, now), COMMIT_PAGES)
+        for page in pages:
             group.append(page)
             if len(group) >= COMMIT_PAGES:
                 _store_group(

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+import orjson
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -45,6 +46,17 @@ class Refusal(Exception):
 
 def respond(data: Any, status: int = 200) -> HttpResponse:
     text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    return HttpResponse(text, status=status, content_type="application/json")
+
+
+def respond_fast(data: Any, status: int = 200) -> HttpResponse:
+    """`respond` through orjson (the same compact UTF-8 JSON, several times
+    faster on large answers); what orjson refuses (a number too large for 64
+    bits, a key that is not text) goes the way `respond` does."""
+    try:
+        text = orjson.dumps(data)
+    except (orjson.JSONEncodeError, TypeError):
+        return respond(data, status)
     return HttpResponse(text, status=status, content_type="application/json")
 
 
