@@ -471,6 +471,8 @@ def raw_upsert(
                     )
     seconds, cpu = time.perf_counter() - t, time.process_time() - cpu
     with connection.cursor() as cur:
+        if not sqlite:  # inside an outer transaction (a test): run the deferred
+            cur.execute("SET CONSTRAINTS ALL IMMEDIATE")  # FK checks, or no DROP
         if with_activities and sqlite:
             cur.execute(f'DROP TABLE "{fts}"')
         for scratch, *_ in tables:
@@ -507,6 +509,18 @@ def _scratch(model, account, name: str, key: tuple, *, indexes: bool = False):
         cur.execute(f'DROP TABLE IF EXISTS "{name}"')
         if connection.vendor == "postgresql":
             cur.execute(f'CREATE TABLE "{name}" (LIKE "{table}" INCLUDING ALL)')
+            # LIKE copies no foreign keys: the real table's are added, so that
+            # the copy checks what the sync's writes check (SQLite's copy of
+            # the DDL keeps its REFERENCES).
+            cur.execute(
+                "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                "WHERE conrelid = %s::regclass AND contype = 'f'",
+                [table],
+            )
+            for i, (_con, definition) in enumerate(cur.fetchall()):
+                cur.execute(
+                    f'ALTER TABLE "{name}" ADD CONSTRAINT "{name}_fk{i}" {definition}'
+                )
             return name, rows, cols, key
         cur.execute("SELECT sql FROM sqlite_master WHERE name = %s", [table])
         ddl = cur.fetchone()[0]

@@ -49,8 +49,71 @@ def test_raw_upsert_with_activities_writes_both_tables_and_leaves_no_scratch(
 
     assert (plain["rows"], plain["activities"]) == (7, 0)
     assert (both["rows"], both["activities"]) == (7, 7)
+    assert both["tags"] == 0 and both["side_rows"] == 0
     assert both["records_per_second"] > 0
     # Scratch tables (and SQLite's scratch text index) are gone afterwards.
     assert not [
         t for t in connection.introspection.table_names() if t.startswith("bench_raw")
     ]
+
+
+def test_raw_upsert_counts_every_row_the_sync_stores_and_checks_foreign_keys(
+    reseller,
+):
+    """Side rows (SameSurf's recordings) and the activities' tag rows are in the
+    raw figure; its scratch copies check the same foreign keys as the real
+    tables (PostgreSQL's LIKE copies none: they are added)."""
+    from django.db import connection
+
+    from cobrowse_portal.core.models import ActivityTag
+    from tests.benchmarks import harness
+    from vendors.samesurf.models import SameSurfRecording
+
+    account = _account(reseller, 5)
+    room = SameSurfRoom.objects.filter(account=account).first()
+    upsert(
+        SameSurfRecording,
+        account,
+        [
+            {
+                "external_id": f"{room.external_id}#{i}",
+                "room": room.pk,
+                "index": i,
+                "raw": {"i": i},
+            }
+            for i in range(3)
+        ],
+    )
+    activity = Activity.objects.filter(account=account).first()
+    ActivityTag.objects.create(
+        workspace=account.workspace, activity=activity, tag="vip"
+    )
+
+    both = raw_upsert(
+        SameSurfRoom, account, with_activities=True, side=(SameSurfRecording,)
+    )
+    assert (both["rows"], both["activities"], both["tags"], both["side_rows"]) == (
+        5,
+        5,
+        1,
+        3,
+    )
+
+    name, *_ = harness._scratch(
+        SameSurfRecording, account, "bench_raw_fk", ("account_id", "external_id")
+    )
+    try:
+        with connection.cursor() as cur:
+            constraints = connection.introspection.get_constraints(cur, name)
+        referenced = {
+            c["foreign_key"][0] for c in constraints.values() if c["foreign_key"]
+        }
+        assert {
+            SameSurfRoom._meta.db_table,
+            VendorAccount._meta.db_table,
+        } <= referenced
+    finally:
+        with connection.cursor() as cur:
+            if connection.vendor == "postgresql":
+                cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cur.execute('DROP TABLE "bench_raw_fk"')
