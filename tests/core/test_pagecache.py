@@ -5,7 +5,9 @@ CSRF tokens are never kept. Runs on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import re
+import time
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 from django.db import connection, transaction
@@ -86,8 +88,16 @@ def test_a_kept_page_costs_three_statements_with_its_own_shell_and_token(
 
 
 def test_another_user_of_the_same_role_gets_their_own_shell_and_token(
-    desk, reseller, manager, client
+    desk, reseller, manager, client, monkeypatch
 ):
+    # Live is kept per second: hold pagecache's wall clock so both views fall in the
+    # same bucket (CI once crossed a second between them and missed).
+    frozen = time.time()
+    monkeypatch.setattr(
+        pagecache,
+        "time",
+        SimpleNamespace(time=lambda: frozen, monotonic=time.monotonic),
+    )
     upsert(CobrowseSession, desk, [now_session(1, duration=None)])
     url = reverse("surfly:live", args=[desk.pk])
     kept = page(client, url)
