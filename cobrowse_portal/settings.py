@@ -14,6 +14,7 @@ from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Exchange, Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -321,6 +322,19 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Two queues (cobrowse_portal/core/routing.py): "live" for the short work on a
+# minute's cadence (live streams, webhook drain, kept writes, sweeper, provisioning
+# steps), the default one for long pulls (history backfills, listings, usage,
+# reports). Each has its own worker (Procfile), so a first backfill never holds up
+# the live pages. `manage.py broker_setup` declares both before the workers start.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+# Each queue with its own exchange and routing key: a bare Queue("live") would be
+# bound to the default exchange's key, and a message sent there reach both queues.
+CELERY_TASK_QUEUES = tuple(
+    Queue(name, Exchange(name, type="direct"), routing_key=name)
+    for name in (CELERY_TASK_DEFAULT_QUEUE, "live")
+)
+CELERY_TASK_ROUTES = ("cobrowse_portal.core.routing.route_task",)
 # Beat writes a task's last_run_at back after every send (not every 3 minutes), so
 # the schedule table and the admin never show a stale time.
 CELERY_BEAT_SYNC_EVERY = 1

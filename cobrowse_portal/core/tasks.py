@@ -59,14 +59,21 @@ def run_stream(
 
 
 def enqueue_sync(account: VendorAccount, streams=None, trigger=Trigger.MANUAL) -> list:
-    """Queue runs now (after commit) and return their SyncRun rows."""
+    """Queue runs now (after commit) and return their SyncRun rows; each goes to
+    its stream's queue (a live stream's to the live worker, `core.routing`)."""
     from cobrowse_portal.vendorkit.runs import queue_run
 
-    names = streams or [s.name for s in account.spec.streams]
+    from .routing import stream_queue
+
+    spec = account.spec
+    names = streams or [s.name for s in spec.streams]
     runs = [queue_run(account, name, trigger) for name in names]
     for run in runs:
         transaction.on_commit(
-            lambda r=run: run_stream.delay(account.pk, r.stream, trigger, r.pk)
+            lambda r=run: run_stream.apply_async(
+                (account.pk, r.stream, trigger, r.pk),
+                queue=stream_queue(spec.stream(r.stream)),
+            )
         )
     return runs
 

@@ -33,6 +33,13 @@ class Stream:
     every: int
     kind: str = "entities"  # entities | live | history | usage | options
 
+    @property
+    def live(self) -> bool:
+        """A live stream reads what is happening now (rooms, sessions, visitors
+        online) in a call or two, every minute or two: it runs on the live queue,
+        apart from the long pulls (`core.routing`)."""
+        return self.kind == "live"
+
 
 @dataclass(frozen=True)
 class NavItem:

@@ -327,7 +327,11 @@ def test_sync_now_returns_a_polling_progress_fragment(
     portal, client, monkeypatch, django_capture_on_commit_callbacks
 ):
     sent = []
-    monkeypatch.setattr(tasks.run_stream, "delay", lambda *args: sent.append(args))
+    monkeypatch.setattr(
+        tasks.run_stream,
+        "apply_async",
+        lambda args, **options: sent.append((args, options.get("queue"))),
+    )
     client.force_login(portal.personas["manager"])
     url = reverse("core:account_sync", args=[portal.account.pk])
     assert client.get(url).status_code == 405
@@ -341,9 +345,14 @@ def test_sync_now_returns_a_polling_progress_fragment(
     ids = ",".join(str(r.pk) for r in sorted(runs, key=lambda r: r.pk))
     progress = reverse("core:sync_progress", args=[portal.account.pk])
     assert f'hx-get="{progress}?ids={ids}"' in html and 'hx-trigger="every 1s"' in html
-    # Tasks are sent after commit, one per stream, with ids only.
+    # Tasks are sent after commit, one per stream, with ids only, each to its
+    # stream's queue (the live stream to the live worker).
     assert sorted(sent) == sorted(
-        (portal.account.pk, r.stream, Trigger.MANUAL, r.pk) for r in runs
+        (
+            (portal.account.pk, r.stream, Trigger.MANUAL, r.pk),
+            "live" if r.stream == "live" else "celery",
+        )
+        for r in runs
     )
 
     polling = client.get(progress, {"ids": ids})

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import threading
 import time
 
 import pytest
@@ -15,6 +17,7 @@ from kombu.exceptions import EncodeError
 from cobrowse_portal import celery_app
 from cobrowse_portal.core.choices import AccountStatus, RunStatus, Trigger
 from cobrowse_portal.core.models import VendorAccount
+from cobrowse_portal.core.signals import run_finished
 from cobrowse_portal.core.tasks import run_stream
 from cobrowse_portal.vendorkit.runs import queue_run
 
@@ -62,7 +65,12 @@ def worker_broker(tmp_path) -> str:
 
 @pytest.fixture
 def worker_app(monkeypatch, tmp_path):
-    monkeypatch.setitem(celery_app.conf, "broker_url", worker_broker(tmp_path))
+    url = worker_broker(tmp_path)
+    monkeypatch.setitem(celery_app.conf, "broker_url", url)
+    # Celery reads CELERY_BROKER_URL from the environment before its settings
+    # (a local .env sets it): the same URL there, or the worker takes the default.
+    if "CELERY_BROKER_URL" in os.environ:
+        monkeypatch.setenv("CELERY_BROKER_URL", url)
     monkeypatch.setitem(celery_app.conf, "task_always_eager", False)
     # Fresh connection and producer pools for the broker chosen above: an earlier
     # test that published a task has cached both for the default broker.
@@ -117,3 +125,72 @@ def test_real_worker_runs_a_stream_that_fails_cleanly(worker_app, settings):
     assert run.started_at and run.finished_at
     account = VendorAccount.objects.get(pk=account.pk)
     assert account.status == AccountStatus.FAILING
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_live_stream_runs_while_a_long_pull_holds_the_default_worker(
+    worker_app, monkeypatch
+):
+    """The first run's problem: a long pull (a first backfill, a listing sleeping
+    on the vendor's 429s) holds the default worker. The live stream, sent to the
+    live queue, is run meanwhile by the live worker (Procfile: `worker` consumes
+    both queues, `live` only the live one)."""
+    from cobrowse_portal.core.models import SyncRun, Workspace
+    from cobrowse_portal.core.tasks import enqueue_sync
+    from cobrowse_portal.vendorkit import registry
+
+    spec = registry.get("surfly")
+    live = next(s for s in spec.streams if s.live)
+    long = next(s for s in spec.streams if s.kind == "history")
+    long_started, live_ran = threading.Event(), threading.Event()
+    seen = {}
+
+    def hold(ctx):  # the long pull: done only once the live stream has run
+        long_started.set()
+        seen["live ran meanwhile"] = live_ran.wait(timeout=30)
+
+    def read_live(ctx):
+        pass
+
+    def finished(sender, run, **kwargs):
+        if run.stream == live.name:
+            live_ran.set()
+
+    for stream, func in ((long, hold), (live, read_live)):
+        module, name = stream.func.rsplit(".", 1)
+        monkeypatch.setattr(f"{module}.{name}", func)
+    run_finished.connect(finished, dispatch_uid="test-live-ran")
+    account = make_account(Workspace.objects.create(name="Q", slug="q"), "Desk")
+
+    with worker_app.connection_for_write() as conn:  # as broker_setup does
+        for queue in worker_app.amqp.queues.values():
+            queue.bind(conn.default_channel).declare()
+    queues = worker_app.amqp.queues
+    consumed = queues._consume_from  # each worker below selects its own queues
+    options = {"perform_ping_check": False, "pool": "solo", "loglevel": "WARNING"}
+    try:
+        with start_worker(
+            worker_app, queues=["celery", "live"], hostname="default@test", **options
+        ):
+            [long_run] = enqueue_sync(account, [long.name])
+            assert long_started.wait(timeout=30)  # the default worker is held
+            with start_worker(
+                worker_app, queues=["live"], hostname="live@test", **options
+            ):
+                [live_run] = enqueue_sync(account, [live.name])
+                deadline = time.monotonic() + 30
+                while time.monotonic() < deadline:
+                    live_run.refresh_from_db()
+                    if live_run.is_finished:
+                        break
+                    time.sleep(0.1)
+    finally:
+        queues._consume_from = consumed
+        run_finished.disconnect(dispatch_uid="test-live-ran")
+
+    assert live_run.status == RunStatus.SUCCEEDED, live_run.status
+    assert seen == {"live ran meanwhile": True}
+    long_run = SyncRun.objects.get(pk=long_run.pk)
+    assert long_run.status == RunStatus.SUCCEEDED, long_run.status
+    assert long_run.started_at < live_run.started_at
+    assert live_run.finished_at < long_run.finished_at

@@ -1,11 +1,13 @@
 """Create the Celery broker's queues before any worker or beat starts.
 
 The SQLAlchemy broker (the embedded default) creates its tables and queue rows
-lazily, the first time a process touches a queue. When `make run` starts worker
-and beat together, both insert the `celery` queue row at the same moment and
-one dies with `UNIQUE constraint failed: kombu_queue.name` (kombu only retries
-on OperationalError). Declaring every queue once, before the processes start,
-removes the race. On Redis or AMQP declaring is harmless and idempotent.
+lazily, the first time a process touches a queue. When `make run` starts the
+workers and beat together, two of them insert the same queue row (`celery`, or
+`live`, which both workers consume) at the same moment and one dies with
+`UNIQUE constraint failed: kombu_queue.name` (kombu only retries on
+OperationalError). Declaring every queue of `CELERY_TASK_QUEUES` once, before the
+processes start, removes the race. On Redis or AMQP declaring is harmless and
+idempotent.
 """
 
 from __future__ import annotations
