@@ -26,6 +26,7 @@ import zoneinfo
 from collections import defaultdict
 from collections.abc import Iterable
 from contextlib import nullcontext
+from copy import copy
 from datetime import UTC, date, datetime
 
 import orjson
@@ -160,12 +161,23 @@ _OLD_FIELDS = (
 
 
 def written_rows(
-    model, account, written: list[dict], *, using: str, kind: str | None = None
+    model,
+    account,
+    written: list[dict],
+    *,
+    using: str,
+    kind: str | None = None,
+    inserted: bool = False,
 ) -> tuple[list[dict], dict[str, dict] | None]:
     """The rows bulk upsert just wrote, as `stored_rows` would read them back, from
     the batch's own dicts: only their primary keys (and any column a dict did not
     carry, which kept its stored value) are read, in one query, which also reads
     (with `kind`: a LEFT JOIN) the activities of that kind they replace.
+
+    `inserted`: every row was new (none was stored when the batch read its
+    fingerprints, in the write's transaction), so the columns a dict did not carry
+    hold their defaults, as bulk._write inserted them: only the keys are read (a
+    backfill's batches; no decoding of columns the write itself set).
 
     Returns (rows, old activities by external_id, or None without `kind`)."""
     Activity = _core("Activity")
@@ -175,6 +187,10 @@ def written_rows(
     missing = [
         f for f in fields if f.name not in fixed and not {f.name, f.attname} & carried
     ]
+    defaults: list[tuple[str, object]] = []
+    if inserted:
+        defaults = [(f.attname, f.get_default()) for f in missing]
+        missing = []
     qn = connections[using].ops.quote_name
     table = model._meta.db_table
     columns = [
@@ -248,6 +264,8 @@ def written_rows(
         record = {a: row[k] for k, a in plan}
         for key in stored_keys:
             record[key] = extra[key]
+        for key, default in defaults:  # a dict or list default: one per row
+            record[key] = copy(default) if isinstance(default, dict | list) else default
         record["account_id"] = account.pk
         record["removed_at"] = None
         out.append(record)
@@ -265,6 +283,7 @@ def index_rows(
     written: list[dict] | None = None,
     rollups: bool = True,
     force: bool = False,
+    inserted: bool = False,
 ) -> None:
     """Bring the index in step with these rows of `model` as stored now (read from
     the database, so partial upserts and removals are seen as they are), or with
@@ -272,7 +291,8 @@ def index_rows(
     or with `written` (bulk upsert's batch: dicts of field values just written).
 
     `rollups=False` leaves UsageDay alone (the rebuild recounts it afterwards);
-    `force` rewrites the tag rows even where the tags look unchanged."""
+    `force` rewrites the tag rows even where the tags look unchanged; `inserted`
+    (with `written`): every row was new (see `written_rows`)."""
     sources = registry.sources_for(model._meta.label_lower)
     if not sources:
         return
@@ -286,6 +306,7 @@ def index_rows(
             written,
             using=using,
             kind=kinds[0] if len(kinds) == 1 else None,
+            inserted=inserted,
         )
     if rows is None:
         ids = list(dict.fromkeys(str(i) for i in external_ids or ()))

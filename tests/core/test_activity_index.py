@@ -206,6 +206,43 @@ def test_the_index_maps_the_batch_it_is_given_without_reading_it_back(account):
     )
 
 
+def test_a_batch_of_new_rows_indexes_the_defaults_of_what_it_did_not_carry(account):
+    """A batch whose rows were all new reads back only their keys: the columns its
+    dicts did not carry hold their defaults. A batch with a stored row among them
+    reads those columns, so the stored values reach the index."""
+
+    def without_url(row):
+        row = {k: v for k, v in row.items() if k != "start_url"}
+        row["raw"] = {**row["raw"], "changed": "yes"}
+        return row
+
+    with CaptureQueriesContext(connection) as ctx:
+        upsert(CobrowseSession, account, [without_url(session(i)) for i in (1, 2)])
+    reads = [
+        q["sql"].split(" FROM ")[0]
+        for q in ctx.captured_queries
+        if q["sql"].startswith("SELECT") and '"surfly_cobrowsesession"' in q["sql"]
+    ]
+    assert reads and not any('"start_url"' in sql for sql in reads)
+    assert set(Activity.objects.values_list("url", flat=True)) == {""}
+
+    # Stored with a URL, then a batch without it (and one new row beside it):
+    # the stored URL is read back and indexed; the new row's is its default.
+    upsert(CobrowseSession, account, [session(3)])
+    with CaptureQueriesContext(connection) as ctx:
+        upsert(
+            CobrowseSession, account, [without_url(session(3)), without_url(session(4))]
+        )
+    assert any(
+        '"start_url"' in q["sql"].split(" FROM ")[0]
+        for q in ctx.captured_queries
+        if q["sql"].startswith("SELECT") and '"surfly_cobrowsesession"' in q["sql"]
+    )
+    urls = dict(Activity.objects.values_list("external_id", "url"))
+    assert urls["s3"] == "https://shop.example/p/3" and urls["s4"] == ""
+    assert CobrowseSession.objects.get(external_id="s3").start_url == urls["s3"]
+
+
 def test_a_batchs_links_read_the_urlconf_once_not_per_row(account, monkeypatch):
     """Row links are formatted from patterns; the URLconf and script prefix (each
     a context-local read) are read once per batch, not once per row."""

@@ -251,3 +251,41 @@ def test_sqlite_datetimes_are_stored_as_django_stores_them():
         assert _sqlite_datetime(value) == connection.ops.adapt_datetimefield_value(
             value
         ), value
+
+
+def test_postgresql_analyzes_a_never_analyzed_table_after_its_first_batch(
+    account, monkeypatch
+):
+    """Without statistics PostgreSQL's planner probes a fresh table's keys through
+    the smallest `account_id` index with a filter (a backfill slowing with every
+    page): the first batch written into a never-analyzed table analyzes it, once
+    per table and process."""
+    from django.db import connection
+
+    from cobrowse_portal.vendorkit import bulk
+
+    if connection.vendor != "postgresql":
+        pytest.skip("planner statistics are PostgreSQL's")
+    table = SurflyAgent._meta.db_table
+    monkeypatch.setattr(bulk, "_analyzed", set())
+
+    def reltuples(value=None) -> float:
+        with connection.cursor() as cursor:
+            if value is not None:  # as a fresh installation has it
+                cursor.execute(
+                    "UPDATE pg_class SET reltuples = %s WHERE oid = %s::regclass",
+                    [value, table],
+                )
+            cursor.execute(
+                "SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [table]
+            )
+            return cursor.fetchone()[0]
+
+    assert reltuples(-1) < 0
+    upsert(SurflyAgent, account, [agent(i) for i in range(30)])
+    assert reltuples() == 30  # the batch's own rows, counted in its transaction
+    assert (connection.alias, table) in bulk._analyzed
+    # The same process does not look again (one catalog read per table).
+    assert reltuples(-1) < 0
+    upsert(SurflyAgent, account, [agent(i) for i in range(30, 60)])
+    assert reltuples() < 0
