@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from celery import Celery
-from celery.signals import setup_logging
+from celery.signals import setup_logging, worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cobrowse_portal.settings")
 
@@ -22,3 +22,17 @@ def _use_django_logging(**kwargs) -> None:
     from django.conf import settings
 
     logging.config.dictConfig(settings.LOGGING)
+
+
+def warm_up() -> None:
+    """What the first task would otherwise pay: the URLconf, loaded and its
+    reverse table built (every urls and views module imported; about half a
+    second), which the first batch of an indexed sync needs for its links."""
+    from django.urls import get_resolver
+
+    get_resolver().reverse_dict  # noqa: B018 - the property builds the table
+
+
+@worker_ready.connect
+def _warm_up(**kwargs) -> None:
+    warm_up()

@@ -117,3 +117,36 @@ def test_raw_upsert_counts_every_row_the_sync_stores_and_checks_foreign_keys(
             if connection.vendor == "postgresql":
                 cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
             cur.execute('DROP TABLE "bench_raw_fk"')
+
+
+def test_raw_upserts_scratch_copies_carry_every_index_of_the_real_table(reseller):
+    """The raw figure maintains what every writer of the table maintains: the
+    copy of the vendor table has the real table's indexes, on both databases."""
+    from django.db import connection
+
+    from tests.benchmarks import harness
+
+    account = _account(reseller, 3)
+    name, *_ = harness._scratch(
+        SameSurfRoom,
+        account,
+        "bench_raw_ix",
+        ("account_id", "external_id"),
+        indexes=True,
+    )
+
+    def index_columns(table):
+        with connection.cursor() as cur:
+            found = connection.introspection.get_constraints(cur, table)
+        return sorted(
+            tuple(c["columns"]) for c in found.values() if c["index"] or c["unique"]
+        )
+
+    try:
+        real = index_columns(SameSurfRoom._meta.db_table)
+        assert len(real) >= 5 and index_columns(name) == real
+    finally:
+        with connection.cursor() as cur:
+            if connection.vendor == "postgresql":
+                cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cur.execute('DROP TABLE "bench_raw_ix"')

@@ -194,3 +194,22 @@ def test_a_live_stream_runs_while_a_long_pull_holds_the_default_worker(
     assert long_run.status == RunStatus.SUCCEEDED, long_run.status
     assert long_run.started_at < live_run.started_at
     assert live_run.finished_at < long_run.finished_at
+
+
+def test_a_worker_loads_the_urlconf_when_it_starts_not_in_its_first_task():
+    """The first indexed batch builds links: without the warm-up its task would
+    import every urls and views module (about half a second) itself."""
+    from celery.signals import worker_ready
+    from django.urls import clear_url_caches, get_resolver
+
+    from cobrowse_portal import celery as celery_app
+
+    assert any(
+        getattr(receiver(), "__name__", "") == "_warm_up"
+        for _key, receiver in worker_ready.receivers
+    )
+    clear_url_caches()
+    assert not get_resolver()._populated
+    worker_ready.send(sender=None)
+    assert get_resolver()._populated
+    celery_app.warm_up()  # again: nothing to do
