@@ -27,10 +27,15 @@ def _use_django_logging(**kwargs) -> None:
 def warm_up() -> None:
     """What the first task would otherwise pay: the URLconf, loaded and its
     reverse table built (every urls and views module imported; about half a
-    second), which the first batch of an indexed sync needs for its links."""
+    second), which the first batch of an indexed sync needs for its links, and
+    each vendor's client class imported."""
     from django.urls import get_resolver
 
+    from cobrowse_portal.vendorkit import registry
+
     get_resolver().reverse_dict  # noqa: B018 - the property builds the table
+    for spec in registry.all_vendors():
+        spec.client_cls  # noqa: B018 - imports the vendor's client module
 
 
 @worker_ready.connect

@@ -17,6 +17,7 @@ from django.test import TransactionTestCase
 from cobrowse_portal.core import pagecache
 from cobrowse_portal.core.choices import Role, WorkspaceKind
 from cobrowse_portal.core.models import Membership, VendorAccount, Workspace
+from cobrowse_portal.vendorkit import activity as activity_index
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
@@ -87,6 +88,7 @@ def client() -> Client:
 def _clear_cache():
     cache.clear()
     pagecache.clear()  # kept pages: each test's databases start afresh
+    activity_index._marked.clear()  # accounts marked changed (ids are reused)
     yield
 
 

@@ -286,6 +286,10 @@ class VendorAccount(models.Model):
     #: that reconciles webhooks with polls, `vendorkit.reconciliation`): a change
     #: from before it was never going to come by webhook.
     webhooks_since = models.DateTimeField(null=True, blank=True, editable=False)
+    #: When the account's activities last changed (within a minute: written by
+    #: `vendorkit.activity.index_rows` in the write's transaction at most once a
+    #: minute), so "no new data" reads one column instead of scanning the index.
+    data_changed_at = models.DateTimeField(null=True, blank=True, editable=False)
     webhook_token = models.CharField(
         max_length=64, default=_webhook_token, editable=False
     )

@@ -27,7 +27,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from contextlib import nullcontext
 from copy import copy
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import orjson
 from django.apps import apps
@@ -336,6 +336,44 @@ def index_rows(
         # The control room's kept pages of this workspace are stale from this
         # commit on (core.pagecache): in the same transaction as the rows.
         pagecache.bump_account(account, using=using)
+        _mark_changed(account, using)
+
+
+#: `VendorAccount.data_changed_at` is moved at most this often (one UPDATE a
+#: minute per account, not one per batch).
+CHANGED_RESOLUTION = timedelta(minutes=1)
+
+
+#: (database alias, account id) -> when this process last moved the column.
+_marked: dict[tuple[str, int], datetime] = {}
+
+
+def _mark_changed(account, using: str) -> None:
+    """Record when the account's activities changed (the "no new data" alert):
+    no statement when this process did it less than a minute ago (a rolled-back
+    batch may leave the column a minute behind)."""
+    VendorAccount = _core("VendorAccount")
+    now = timezone.now()
+    key = (using, int(getattr(account, "pk", account)))
+    last = _marked.get(key)
+    if last is not None and now - last < CHANGED_RESOLUTION:
+        return
+    _marked[key] = now
+    connection = connections[using]
+    qn = connection.ops.quote_name
+    convert = bulk.converters(
+        [VendorAccount._meta.get_field("data_changed_at")], connection
+    )[0]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {qn(VendorAccount._meta.db_table)} SET data_changed_at = %s "
+            "WHERE id = %s AND (data_changed_at IS NULL OR data_changed_at < %s)",
+            [
+                convert(now),
+                getattr(account, "pk", account),
+                convert(now - CHANGED_RESOLUTION),
+            ],
+        )
 
 
 def update_rows(queryset, account, **changes) -> int:

@@ -232,22 +232,35 @@ def test_no_new_data(reseller, account):
     assert open_alerts(reseller, "no_new_data") == []
 
 
-def test_no_new_data_also_reads_the_activity_index(reseller, account):
-    from cobrowse_portal.core.models import Activity
+def test_no_new_data_also_reads_the_activity_index(reseller, account, monkeypatch):
+    """Index writes (a webhook's as well as a pull's) keep the account's
+    `data_changed_at`; the rule reads that column, never the activities."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from cobrowse_portal.core.models import Activity, VendorAccount
+    from cobrowse_portal.vendorkit import activity as index
+    from cobrowse_portal.vendorkit.bulk import upsert
+    from tests.core.test_activity_index import session
+    from vendors.surfly.models import CobrowseSession
 
     now = timezone.now()
-    Activity.objects.create(
-        workspace=reseller,
-        account=account,
-        vendor="surfly",
-        kind="cobrowse",
-        external_id="s-1",
-        status="ended",
-        updated_at=now - timedelta(days=4),
+    upsert(CobrowseSession, account, [session(1)])
+    assert Activity.objects.filter(account=account).exists()
+    changed = VendorAccount.objects.get(pk=account.pk).data_changed_at
+    assert changed is not None and abs((changed - now).total_seconds()) < 60
+    VendorAccount.objects.filter(pk=account.pk).update(
+        data_changed_at=now - timedelta(days=4)
     )
-    evaluate(reseller, now)
+    with CaptureQueriesContext(connection) as ctx:
+        evaluate(reseller, now)
     assert len(open_alerts(reseller, "no_new_data")) == 1
-    Activity.objects.update(updated_at=now)
+    assert not [q for q in ctx.captured_queries if '"core_activity"' in q["sql"]]
+    # A changed session is new data: the column moves (this process marks an
+    # account at most once a minute: the minute has passed), the alert resolves.
+    monkeypatch.setattr(index, "_marked", {})
+    upsert(CobrowseSession, account, [session(1, title="changed")])
+    assert VendorAccount.objects.get(pk=account.pk).data_changed_at >= now
     evaluate(reseller, now)
     assert open_alerts(reseller, "no_new_data") == []
 
