@@ -24,6 +24,16 @@ from cobrowse_portal.vendorkit.runs import queue_run
 from .conftest import make_account
 
 
+def wait_finished(run, seconds: float) -> None:
+    """Poll a SyncRun until it has finished or `seconds` have passed."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        run.refresh_from_db()
+        if run.is_finished:
+            return
+        time.sleep(0.1)
+
+
 def test_app_is_configured_from_settings():
     conf = celery_app.conf
     assert conf.task_serializer == "json"
@@ -111,12 +121,7 @@ def test_real_worker_runs_a_stream_that_fails_cleanly(worker_app, settings):
         shutdown_timeout=10,
     ):
         run_stream.delay(account.pk, "options", Trigger.MANUAL, run.pk)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            run.refresh_from_db()
-            if run.is_finished:
-                break
-            time.sleep(0.1)
+        wait_finished(run, 60)
 
     assert run.status == RunStatus.FAILED, run.status
     assert run.error.startswith("could not connect to surfly"), run.error
@@ -178,12 +183,7 @@ def test_a_live_stream_runs_while_a_long_pull_holds_the_default_worker(
                 worker_app, queues=["live"], hostname="live@test", **options
             ):
                 [live_run] = enqueue_sync(account, [live.name])
-                deadline = time.monotonic() + 30
-                while time.monotonic() < deadline:
-                    live_run.refresh_from_db()
-                    if live_run.is_finished:
-                        break
-                    time.sleep(0.1)
+                wait_finished(live_run, 30)
     finally:
         queues._consume_from = consumed
         run_finished.disconnect(dispatch_uid="test-live-ran")
