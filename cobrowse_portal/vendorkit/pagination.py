@@ -181,6 +181,25 @@ class TimeWindowPagination:
 
 
 _DONE = object()
+#: This thread's read-ahead threads still running: (stop event, thread).
+_started = threading.local()
+
+
+def stop_prefetching(timeout: float = 30) -> None:
+    """Stop and join the read-ahead threads this thread started and has not
+    finished with. A consumer that raises inside its `for page in prefetch(...)`
+    loop leaves the generator suspended: its cleanup runs only when it is
+    collected, and the exception's traceback keeps the failing frame (and the
+    generator in its locals) alive as long as anything holds it, a log record's
+    `exc_info` for one. Its thread would go on fetching a page or two and wait
+    for a reader. `execute_stream` calls this
+    after every stream."""
+    running = getattr(_started, "workers", None) or []
+    _started.workers = []
+    for stop, _worker in running:
+        stop.set()
+    for _stop, worker in running:
+        worker.join(timeout=timeout)
 
 
 def prefetch(pages: Iterable[Page], depth: int = 2) -> Iterator[Page]:
@@ -214,6 +233,10 @@ def prefetch(pages: Iterable[Page], depth: int = 2) -> Iterator[Page]:
             connections.close_all()  # a database cache may have opened one
 
     worker = threading.Thread(target=produce, name="page-prefetch", daemon=True)
+    if getattr(_started, "workers", None) is None:
+        _started.workers = []
+    entry = (stop, worker)
+    _started.workers.append(entry)
     worker.start()
     try:
         while True:
@@ -226,6 +249,9 @@ def prefetch(pages: Iterable[Page], depth: int = 2) -> Iterator[Page]:
     finally:
         stop.set()
         worker.join(timeout=30)
+        workers = getattr(_started, "workers", None) or []  # closed elsewhere: none
+        if entry in workers:
+            workers.remove(entry)
 
 
 def grouped(pages: Iterable[Page], rows: int = 1000) -> Iterator[Page]:

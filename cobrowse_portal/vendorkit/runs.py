@@ -21,7 +21,7 @@ from cobrowse_portal.core.choices import AccountStatus, RunStatus, Trigger
 from cobrowse_portal.core.models import SyncClaim, SyncCursor, SyncRun, VendorAccount
 from cobrowse_portal.core.signals import run_finished
 
-from . import errors, reconciliation
+from . import errors, pagination, reconciliation
 from .bulk import Counts
 from .redaction import redact
 
@@ -252,8 +252,14 @@ def execute_stream(
         account=account, stream=stream, run=run, client=client, claim=claim
     )
     try:
-        with reconciliation.pulling(ctx):  # webhooks-versus-poll figures, if covered
-            spec.stream_func(stream)(ctx)
+        try:
+            with reconciliation.pulling(ctx):  # webhooks-versus-poll figures
+                spec.stream_func(stream)(ctx)
+        finally:
+            # A stream that failed inside its page loop leaves its read-ahead
+            # thread fetching until the generator is collected: stopped here,
+            # before the run is recorded (and before a retry can start).
+            pagination.stop_prefetching()
     except errors.AuthError as exc:
         _account_status(account, AccountStatus.NEEDS_ATTENTION, exc.user_message())
         _fail(ctx, f"credentials rejected: {exc.user_message()}")

@@ -407,9 +407,7 @@ def raw_upsert(
     key = ("account_id", "external_id")
     tables = [_scratch(model, account, "bench_raw", key, indexes=True)]
     for i, extra in enumerate(side):
-        tables.append(
-            _scratch(extra, account, f"bench_raw_side{i}", key, indexes=True)
-        )
+        tables.append(_scratch(extra, account, f"bench_raw_side{i}", key, indexes=True))
     if with_activities:
         tables.append(
             _scratch(

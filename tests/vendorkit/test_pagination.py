@@ -287,3 +287,40 @@ def test_skip_limit_reads_a_total_sent_as_text_or_garbage(demo_client, sent, rea
         pages = list(pager.pages(demo_client, "subs/"))
     assert pages[0].total == read
     assert sum(len(p.items) for p in pages) == 5
+
+
+def test_a_loop_that_fails_leaves_no_read_ahead_thread_fetching():
+    """A stream that raises inside its `for page in prefetch(...)` loop keeps the
+    suspended generator alive (the traceback holds it): `stop_prefetching`, which
+    every run calls, stops its thread, so no request follows the failure."""
+    import threading
+    import time
+
+    from cobrowse_portal.vendorkit.pagination import Page, prefetch, stop_prefetching
+
+    fetched = []
+
+    def pages():
+        for i in range(1000):
+            fetched.append(i)
+            time.sleep(0.01)  # a vendor request
+            yield Page([i], {"after": i})
+
+    def stream():
+        read = prefetch(pages())  # a local of the failing frame (Serviceform's)
+        for page in read:
+            if page.items == [1]:
+                raise RuntimeError("disk full")
+
+    kept = None
+    try:
+        stream()
+    except RuntimeError as exc:
+        kept = exc  # as a log record's exc_info holds it: the frame stays alive
+    assert kept is not None and kept.__traceback__ is not None
+    stop_prefetching()
+    assert not [t for t in threading.enumerate() if t.name == "page-prefetch"]
+    after = len(fetched)
+    time.sleep(0.2)
+    assert len(fetched) == after < 10
+    stop_prefetching()  # nothing left: a no-op
