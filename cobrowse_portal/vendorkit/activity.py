@@ -701,7 +701,7 @@ def insert_tags(
     """ActivityTag rows for (activity external_id, tag) pairs of `kind`: one
     statement that finds each activity by its key (PostgreSQL: INSERT ... SELECT
     from two arrays, unnested); SQLite: one read of the ids not in `known`
-    (external_id -> activity id), one executemany."""
+    (external_id -> activity id), one multi-row INSERT."""
     if not tags:
         return
     Activity, ActivityTag = _core("Activity"), _core("ActivityTag")
@@ -735,9 +735,9 @@ def insert_tags(
                     [account.pk, kind, *exts],
                 )
                 pks.update(cursor.fetchall())
-            cursor.executemany(
-                f"INSERT INTO {tag} (workspace_id, activity_id, tag) "
-                f"VALUES (%s, %s, %s)",
+            bulk.sqlite_insert(  # one statement, not a step per row
+                cursor,
+                f"INSERT INTO {tag} (workspace_id, activity_id, tag)",
                 [(account.workspace_id, pks[e], t) for e, t in tags if e in pks],
             )
 

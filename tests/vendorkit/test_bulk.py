@@ -289,3 +289,66 @@ def test_postgresql_analyzes_a_never_analyzed_table_after_its_first_batch(
     assert reltuples(-1) < 0
     upsert(SurflyAgent, account, [agent(i) for i in range(30, 60)])
     assert reltuples() < 0
+
+
+def _sqlite_scratch(cursor) -> None:
+    cursor.execute("CREATE TEMP TABLE scratch (a INTEGER PRIMARY KEY, b TEXT, c)")
+
+
+def test_sqlite_insert_splits_a_batch_by_the_parameter_limit(db, monkeypatch):
+    """One multi-row INSERT per as many rows as the connection may bind (here
+    10 parameters: three rows of three), every row written once, the count the
+    database's; an ON CONFLICT tail counts updated rows too."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from cobrowse_portal.vendorkit import bulk
+
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's multi-row VALUES")
+    monkeypatch.setattr(bulk, "_sqlite_params", lambda cursor: 10)
+    with connection.cursor() as cursor:
+        _sqlite_scratch(cursor)
+    rows = [(i, f"r{i}", i * 1.5) for i in range(7)]
+    with CaptureQueriesContext(connection) as seen, connection.cursor() as cursor:
+        written = bulk.sqlite_insert(cursor, "INSERT INTO scratch (a, b, c)", rows)
+    assert written == 7
+    with connection.cursor() as cursor:
+        inserts = [q["sql"] for q in seen.captured_queries]
+        assert len(inserts) == 3 and all("INSERT INTO scratch" in q for q in inserts)
+        again = bulk.sqlite_insert(
+            cursor,
+            "INSERT INTO scratch (a, b, c)",
+            [(i, f"s{i}", None) for i in range(5, 9)],
+            "ON CONFLICT (a) DO UPDATE SET b = excluded.b",
+        )
+        assert again == 4  # two updated, two inserted
+        cursor.execute("SELECT a, b, c FROM scratch ORDER BY a")
+        assert cursor.fetchall() == [
+            *[(i, f"r{i}", i * 1.5) for i in range(5)],
+            (5, "s5", 7.5),
+            (6, "s6", 9.0),
+            (7, "s7", None),
+            (8, "s8", None),
+        ]
+
+
+def test_sqlite_insert_unlogged_goes_to_the_driver_with_django_errors(db):
+    """Where nothing logs statements the ? text goes to the driver directly
+    (no per-call placeholder rewrite): the same rows, and a failing statement
+    still raises Django's error, not the driver's."""
+    from django.db import IntegrityError, connection, transaction
+
+    from cobrowse_portal.vendorkit import bulk
+
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's multi-row VALUES")
+    assert not connection.queries_logged and not connection.execute_wrappers
+    with connection.cursor() as cursor:
+        _sqlite_scratch(cursor)
+        rows = [(i, "x%s", None) for i in range(2500)]  # a % in a value is data
+        assert bulk.sqlite_insert(cursor, "INSERT INTO scratch (a, b, c)", rows) == 2500
+        cursor.execute("SELECT count(*), min(b), max(b) FROM scratch")
+        assert cursor.fetchone() == (2500, "x%s", "x%s")
+        with pytest.raises(IntegrityError), transaction.atomic():
+            bulk.sqlite_insert(cursor, "INSERT INTO scratch (a, b, c)", rows[:2])
