@@ -193,3 +193,33 @@ def test_the_rate_limit_answers_429_with_retry_after(sandbox):
     last = answers[3]
     assert last.status_code == 429 and int(last.headers["Retry-After"]) >= 1
     assert last.json() == {"status": "error", "error": "rate_limited"}
+
+
+def test_a_listed_session_answers_what_the_session_answers(sandbox, api):
+    """The listing embeds its JSON columns as stored text (no decode and
+    encode again): each listed session equals the session rendered from its
+    model instance, which is what the session-end post sends."""
+    api.create_watch_url(
+        "v0004",
+        agent_id="agent-7",
+        agent_name="Pat",
+        metadata={"ticket": "T-9", "n": 1.5, "ok": False, "é": "ü"},
+    )
+    answer = requests.get(
+        f"{sandbox}/cobrowsing_sessions/list?ongoing_only=true",
+        headers={"X-Api-Key": MAIN_KEY},
+        timeout=10,
+    ).json()
+    listed = {s["id"]: s for s in answer["cobrowsing_sessions"]}
+    account = Account.objects.get(api_key=MAIN_KEY)
+    sessions = CobrowsingSession.objects.filter(account=account, ended_at=None)
+    assert listed and len(listed) == sessions.count()
+    now = timezone.now()
+    for s in sessions:
+        expected = records.session(s, account, now)
+        got = listed[expected["id"]]
+        for name in ("features_used", "agents", "metadata"):
+            assert got[name] == expected[name], name
+        assert got.keys() == expected.keys()
+    mine = next(s for s in listed.values() if s["metadata"].get("ticket") == "T-9")
+    assert mine["metadata"] == {"ticket": "T-9", "n": 1.5, "ok": False, "é": "ü"}

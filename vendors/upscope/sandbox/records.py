@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from django.db.models import Exists, F, OuterRef, Q, QuerySet, Value
-from django.db.models.functions import Mod
+import orjson
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, TextField, Value
+from django.db.models.functions import Cast, Mod
 from django.utils import timezone
 
 from .models import Account, CobrowsingSession, Visitor
@@ -90,13 +91,36 @@ def session(s: CobrowsingSession, account: Account, now: datetime) -> dict:
     )
 
 
-def session_from(values: tuple, account: Account, now: datetime) -> dict:
+def listed_columns() -> tuple:
+    """`SESSION_COLUMNS` for a listing's `values_list`: the JSON columns read as
+    their stored text (`session_from(..., json_text=True)` embeds it as is:
+    no decoding and encoding again of what is answered unchanged)."""
+    return (
+        *SESSION_COLUMNS[:7],
+        *(Cast(name, TextField()) for name in SESSION_COLUMNS[7:]),
+    )
+
+
+def session_from(
+    values: tuple, account: Account, now: datetime, *, json_text: bool = False
+) -> dict:
     """`session` from a row of `SESSION_COLUMNS` (a listing reads those only:
-    no model instance, no decoding of the columns it does not answer)."""
+    no model instance, no decoding of the columns it does not answer); with
+    `json_text`, its JSON columns are JSON text (`listed_columns`)."""
     (number, visitor_short_id, started_at, ended_at, updated_at, call_length) = values[
         :6
     ]
     went_live, features_used, agents, metadata = values[6:]
+    if json_text:
+        features_used, agents, metadata = (
+            orjson.Fragment(v) for v in (features_used, agents, metadata)
+        )
+    else:
+        features_used, agents, metadata = (
+            list(features_used),
+            list(agents),
+            dict(metadata),
+        )
     length = int(((ended_at or now) - started_at).total_seconds())
     return {
         "id": f"s_{number}",
@@ -111,10 +135,10 @@ def session_from(values: tuple, account: Account, now: datetime) -> dict:
         "call_length_seconds": call_length,
         "formatted_call_length": _length(call_length),
         "went_live": went_live,
-        "features_used": list(features_used),
+        "features_used": features_used,
         "team": {"id": account.team_id, "domain": account.domain, "_type": "team"},
-        "agents": list(agents),
-        "metadata": dict(metadata),
+        "agents": agents,
+        "metadata": metadata,
     }
 
 

@@ -328,7 +328,7 @@ def list_sessions(request, account: Account):
         if since.tzinfo is None:
             since = since.replace(tzinfo=UTC)  # lenient: no zone is UTC
         qs = qs.filter(updated_at__gt=since)
-    qs = qs.values_list(*records.SESSION_COLUMNS)  # no instances
+    qs = qs.values_list(*records.listed_columns())  # no instances, JSON as text
     if before is not None and after is None:
         found = list(qs.order_by("-number")[: SESSIONS_PAGE + 1])
         more = len(found) > SESSIONS_PAGE
@@ -338,7 +338,7 @@ def list_sessions(request, account: Account):
         more = len(found) > SESSIONS_PAGE
         found = found[:SESSIONS_PAGE]
     now = timezone.now()
-    sessions = [records.session_from(s, account, now) for s in found]
+    sessions = [records.session_from(s, account, now, json_text=True) for s in found]
     return ok(
         cobrowsing_sessions=sessions,
         has_more=more,
