@@ -177,9 +177,13 @@ def written_rows(
     `inserted`: every row was new (none was stored when the batch read its
     fingerprints, in the write's transaction), so the columns a dict did not carry
     hold their defaults, as bulk._write inserted them: only the keys are read (a
-    backfill's batches; no decoding of columns the write itself set).
+    backfill's batches; no decoding of columns the write itself set), and not
+    even those where every dict carries its primary key (returned by the
+    write: bulk.write_rows' `ids`); the activities they replace (in a backfill
+    none) are then left to write_activities to read, from the index alone.
 
-    Returns (rows, old activities by external_id, or None without `kind`)."""
+    Returns (rows, old activities by external_id, or None: without `kind`, or
+    when the keys were returned)."""
     Activity = _core("Activity")
     fields = _vendor_fields(model)
     carried = set(written[0]).intersection(*written[1:]) if written else set()
@@ -201,7 +205,9 @@ def written_rows(
     if kind is not None:
         columns += [(act, Activity._meta.get_field(n), f"old_{n}") for n in _OLD_FIELDS]
     postgres = connections[using].vendor == "postgresql"
-    ids = [r["external_id"] for r in written]
+    # Keys returned by the write: each dict is its own stored row.
+    returned = inserted and all(model._meta.pk.attname in r for r in written)
+    ids = [] if returned else [r["external_id"] for r in written]
     stored: dict[str, dict] = {}
     for i in range(0, len(ids), bulk.BATCH):
         part = ids[i : i + bulk.BATCH]
@@ -245,14 +251,14 @@ def written_rows(
             columns, from_where, params, using=using, unconverted=("old_tags",)
         ):
             stored[r["external_id"]] = r
-    old: dict[str, dict] | None = {} if kind is not None else None
+    old: dict[str, dict] | None = {} if kind is not None and not returned else None
     # What the write stored for the bookkeeping columns (see bulk._write).
     names = {f.name: f.attname for f in fields} | {f.attname: f.attname for f in fields}
     stored_keys = [c[2] for c in columns if not c[2].startswith("old_")]
     plans: dict[tuple, list[tuple[str, str]]] = {}  # a batch's rows share keys
     out = []
     for row in written:
-        extra = stored.get(row["external_id"])
+        extra = row if returned else stored.get(row["external_id"])
         if extra is None:
             continue
         shape = tuple(row)
@@ -269,7 +275,7 @@ def written_rows(
         record["account_id"] = account.pk
         record["removed_at"] = None
         out.append(record)
-        if old is not None and extra["old_id"] is not None:
+        if old is not None and extra["old_id"] is not None:  # (not `returned`)
             old[str(row["external_id"])] = {n: extra[f"old_{n}"] for n in _OLD_FIELDS}
     return out, old
 

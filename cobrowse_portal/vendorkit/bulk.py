@@ -48,8 +48,9 @@ def upsert(
     Each dict holds `external_id`, `raw` and the mapped fields. Rows whose payload
     fingerprint is unchanged are not written; a row that was marked removed and
     comes back is restored. A model may define `after_upsert(account, rows)`: it is
-    called with each batch of written rows, in the write's transaction, to keep
-    its own side tables in step. For a model the registry names as an activity or
+    called with each batch of written rows (carrying their primary key where
+    the write returned it), in the write's transaction, to keep its own side
+    tables in step. For a model the registry names as an activity or
     agent source, the control room's index follows each batch in that transaction.
     """
     counts = Counts()
@@ -110,7 +111,14 @@ def _upsert_chunk(model, account, rows: list[dict]) -> Counts:
             watch(account, by_id, changed)
             if not changed:
                 return counts
-        _write(model, account, changed, savepoint=False)
+        # The rows' primary keys come back from the write itself (where the
+        # database returns rows): the hook and the index need not read them.
+        ids: dict[str, int] = {}
+        _write(model, account, changed, savepoint=False, ids=ids)
+        if ids:
+            pk = model._meta.pk.attname
+            for row in changed:
+                row[pk] = ids[row["external_id"]]
         if hook is not None:
             hook(account, changed)
         if indexed:
@@ -182,13 +190,21 @@ def _converter(field, connection):
     return None  # str, int, bool, foreign key ids: passed through
 
 
-def _write(model, account, rows: list[dict], *, savepoint: bool = True) -> None:
+def _write(
+    model,
+    account,
+    rows: list[dict],
+    *,
+    savepoint: bool = True,
+    ids: dict[str, int] | None = None,
+) -> None:
     """One INSERT ... ON CONFLICT DO UPDATE per batch (SQLite: multi-row VALUES;
     PostgreSQL: COPY into a temporary table first).
 
     Bypasses model instances: at history sizes their construction costs more than
     the database write. Only the fields the vendor sent (plus bookkeeping) are
-    overwritten on conflict, so local-only fields keep their value.
+    overwritten on conflict, so local-only fields keep their value. `ids`: see
+    `write_rows`.
     """
     connection = connections[router.db_for_write(model)]
     now = timezone.now()
@@ -226,7 +242,7 @@ def _write(model, account, rows: list[dict], *, savepoint: bool = True) -> None:
         f"ON CONFLICT ({qn('account_id')}, {qn('external_id')}) DO UPDATE SET "
         + ", ".join(f"{qn(f.column)} = EXCLUDED.{qn(f.column)}" for f in update)
     )
-    write_rows(model, fields, values, conflict, savepoint=savepoint)
+    write_rows(model, fields, values, conflict, savepoint=savepoint, ids=ids)
 
 
 def converters(fields, connection) -> list:
@@ -240,7 +256,13 @@ COPY_MIN_ROWS = 10
 
 
 def write_rows(
-    model, fields, values: list[tuple], conflict: str = "", *, savepoint: bool = True
+    model,
+    fields,
+    values: list[tuple],
+    conflict: str = "",
+    *,
+    savepoint: bool = True,
+    ids: dict[str, int] | None = None,
 ) -> int:
     """INSERT `values` (tuples of database values, one per field of `fields`) into
     `model`'s table, followed by `conflict` (an ON CONFLICT clause or ""): SQLite
@@ -249,6 +271,11 @@ def write_rows(
     Used for vendor rows and for the index derived from them. `savepoint=False`
     inside a caller's transaction: no savepoint of its own (the caller's rolls
     back all). Returns the rows inserted or updated (the database's count).
+
+    `ids` (a dict; `model` has an `external_id`): filled with external_id ->
+    primary key of every row written, returned by the statement itself
+    (RETURNING) where the database can (SQLite 3.35+, PostgreSQL); left
+    untouched where it cannot, so a caller needing the keys reads them back.
     """
     if not values:
         return 0
@@ -256,6 +283,10 @@ def write_rows(
     qn = connection.ops.quote_name
     table = qn(model._meta.db_table)
     columns = ", ".join(qn(f.column) for f in fields)
+    returned: list | None = None
+    if ids is not None and connection.features.can_return_rows_from_bulk_insert:
+        returned = []
+        conflict += f" RETURNING {qn('external_id')}, {qn(model._meta.pk.column)}"
     with (
         transaction.atomic(using=connection.alias, savepoint=savepoint),
         connection.cursor() as cursor,
@@ -271,8 +302,9 @@ def write_rows(
                 [v for r in values for v in r],
             )
             written = cursor.cursor.rowcount
+            if returned is not None:
+                returned = cursor.cursor.fetchall()
             _analyze_if_never(cursor.cursor, connection.alias, model._meta.db_table)
-            return written
         elif connection.vendor == "postgresql":
             # COPY into a temporary table, then one INSERT ... SELECT: far fewer
             # round trips and less per-row parsing than a batched INSERT.
@@ -292,19 +324,30 @@ def write_rows(
                 + conflict
             )
             written = pg.rowcount
+            if returned is not None:
+                returned = pg.fetchall()
             _analyze_if_never(pg, connection.alias, model._meta.db_table)
-            return written
         else:
-            return sqlite_insert(
-                cursor, f"INSERT INTO {table} ({columns})", values, conflict
+            written = sqlite_insert(
+                cursor,
+                f"INSERT INTO {table} ({columns})",
+                values,
+                conflict,
+                returned=returned,
             )
+    if returned is not None:
+        ids.update(returned)
+    return written
 
 
-def sqlite_insert(cursor, head: str, values: list, tail: str = "") -> int:
+def sqlite_insert(
+    cursor, head: str, values: list, tail: str = "", *, returned: list | None = None
+) -> int:
     """SQLite: `head` ("INSERT INTO t (a, b)") VALUES `values` (tuples of one
     width) `tail` as multi-row statements, as many rows each as SQLite's
     parameter limit allows (32,766: 1,000 rows of up to 32 columns); returns
-    the rows written.
+    the rows written. `returned` (a list; `tail` ends in RETURNING ...): what
+    the statements return, appended.
 
     Not executemany: it steps the statement once per row, releasing the GIL
     for each row's few microseconds and taking it back after. Any other thread
@@ -323,10 +366,20 @@ def sqlite_insert(cursor, head: str, values: list, tail: str = "") -> int:
     written = 0
     for start in range(0, len(values), per):
         chunk = values[start : start + per]
-        _execute_rows(
-            cursor, head, tail, width, len(chunk), [v for r in chunk for v in r]
+        rows = _execute_rows(
+            cursor,
+            head,
+            tail,
+            width,
+            len(chunk),
+            [v for r in chunk for v in r],
+            returning=returned is not None,
         )
-        written += cursor.rowcount
+        if returned is not None:
+            returned += rows
+            written += len(rows)
+        else:
+            written += cursor.rowcount
     return written
 
 
@@ -335,8 +388,11 @@ def sqlite_insert(cursor, head: str, values: list, tail: str = "") -> int:
 _statements: dict[tuple, tuple[str, str]] = {}
 
 
-def _execute_rows(cursor, head: str, tail: str, width: int, rows: int, params):
-    """Execute `head` VALUES (`rows` tuples of `width`) `tail`.
+def _execute_rows(
+    cursor, head: str, tail: str, width: int, rows: int, params, *, returning=False
+):
+    """Execute `head` VALUES (`rows` tuples of `width`) `tail`; with `returning`,
+    return the rows it returns (a RETURNING clause's).
 
     Django's SQLite cursor turns every %s of a statement into ? with a regex on
     each call: 2 ms for a 1,000-row statement of 23 columns, as much as a tenth
@@ -356,12 +412,13 @@ def _execute_rows(cursor, head: str, tail: str, width: int, rows: int, params):
     db = cursor.db
     if db.queries_logged or db.execute_wrappers or "%" in head + tail:
         cursor.execute(texts[0], params)
-        return
+        return cursor.fetchall() if returning else None
     import sqlite3
 
     db.validate_no_broken_transaction()
     with db.wrap_database_errors:
         sqlite3.Cursor.execute(cursor.cursor, texts[1], params)
+        return cursor.cursor.fetchall() if returning else None
 
 
 def _sqlite_params(cursor) -> int:

@@ -206,6 +206,38 @@ def test_the_index_maps_the_batch_it_is_given_without_reading_it_back(account):
     )
 
 
+def test_a_batch_of_new_rows_takes_its_keys_from_the_write_itself(account):
+    """All new: the INSERT returns the rows' keys (RETURNING), so the vendor
+    table is read once, for the fingerprints before the write, and the index
+    links each activity to its own row. A batch with a stored row among them
+    still reads back what it must."""
+    if not connection.features.can_return_rows_from_bulk_insert:
+        pytest.skip("the database returns no rows from an INSERT")
+
+    def vendor_reads(ctx) -> list[str]:
+        return [
+            q["sql"]
+            for q in ctx.captured_queries
+            if q["sql"].startswith("SELECT") and '"surfly_cobrowsesession"' in q["sql"]
+        ]
+
+    with CaptureQueriesContext(connection) as ctx:
+        upsert(CobrowseSession, account, [session(i) for i in range(30)])
+    reads = vendor_reads(ctx)
+    assert len(reads) == 1 and '"fingerprint"' in reads[0]
+    links = dict(Activity.objects.values_list("external_id", "link"))
+    for pk, ext in CobrowseSession.objects.values_list("pk", "external_id"):
+        assert links[ext].endswith(f"/sessions/{pk}/"), ext
+    # One stored row among new ones: their keys and stored columns are read.
+    with CaptureQueriesContext(connection) as ctx:
+        upsert(CobrowseSession, account, [session(29, duration=5), session(30)])
+    assert len(vendor_reads(ctx)) == 2
+    assert Activity.objects.get(external_id="s29").duration == 5
+    assert Activity.objects.get(external_id="s30").link.endswith(
+        f"/sessions/{CobrowseSession.objects.get(external_id='s30').pk}/"
+    )
+
+
 def test_a_batch_of_new_rows_indexes_the_defaults_of_what_it_did_not_carry(account):
     """A batch whose rows were all new reads back only their keys: the columns its
     dicts did not carry hold their defaults. A batch with a stored row among them

@@ -108,7 +108,9 @@ class SameSurfRoom(SyncedModel):
         counts = {r["external_id"]: r["recordings"] for r in rows if "recordings" in r}
         if not any(counts.values()):
             return
-        SameSurfRecording.sync_for(account, counts)
+        # The rooms' keys, where the write returned them (bulk.write_rows' `ids`).
+        ids = {r["external_id"]: r["id"] for r in rows if "id" in r}
+        SameSurfRecording.sync_for(account, counts, ids=ids)
 
     def __str__(self) -> str:
         return self.title or self.number
@@ -150,18 +152,21 @@ class SameSurfRecording(SyncedModel):
         return f"{room_external_id}#{index}"
 
     @classmethod
-    def sync_for(cls, account, counts: dict[str, int]) -> None:
-        """Rows 0..n-1 for each room external id -> n (bulk; one id lookup)."""
+    def sync_for(
+        cls, account, counts: dict[str, int], *, ids: dict[str, int] | None = None
+    ) -> None:
+        """Rows 0..n-1 for each room external id -> n (bulk; one id lookup for
+        the rooms whose primary key `ids` does not give)."""
         from django.db import connections, router
 
         from cobrowse_portal.vendorkit.bulk import upsert
 
         # One plain query (the ORM's per-parameter work on the batch's 1,000 ids
         # costs more than the query itself).
-        keys = list(counts)
+        ids = dict(ids or {})
+        keys = [k for k, n in counts.items() if n and k not in ids]
         connection = connections[router.db_for_read(SameSurfRoom)]
         table = connection.ops.quote_name(SameSurfRoom._meta.db_table)
-        ids: dict[str, int] = {}
         with connection.cursor() as cursor:
             for i in range(0, len(keys), 1000):
                 part = keys[i : i + 1000]

@@ -409,7 +409,7 @@ def message_values(account_id: int, cid: str, messages: list[ChatMessage], stamp
 def write_messages(account, histories: list[tuple[int, list[tuple[str, tuple]]]]):
     """Store the messages of `histories` ([(chat pk, `message_values` of its
     messages)]): one INSERT ... ON CONFLICT for all of them
-    (vendorkit.bulk.write_rows: SQLite executemany, PostgreSQL COPY), in the
+    (vendorkit.bulk.write_rows: SQLite multi-row VALUES, PostgreSQL COPY), in the
     caller's transaction.
 
     Only chats whose history was just fetched come here (new, or changed since

@@ -158,7 +158,7 @@ def _fields(rng, spec) -> list[dict]:
 
 def _insert(model, rows: list[dict]) -> None:
     """Insert dicts of column values by vendorkit's bulk writer (SQLite
-    executemany, PostgreSQL COPY): at 100,000 chats Django's bulk_create and
+    multi-row VALUES, PostgreSQL COPY): at 100,000 chats Django's bulk_create and
     model instances cost most of the time."""
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
     convert = converters(fields, connections[ALIAS])

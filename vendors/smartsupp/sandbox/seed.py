@@ -8,7 +8,7 @@ Keys (demo values):
   admin), `TRIGGERS_PER_ACCOUNT` triggers and office hours;
 - `sandbox-smartsupp-key-0002` (client): its one account, "Globex (sandbox)".
 At `size` 2,000 that is 20,000 users and more: rows are inserted by vendorkit's
-bulk writer (SQLite executemany, PostgreSQL COPY) in one transaction on the
+bulk writer (SQLite multi-row VALUES, PostgreSQL COPY) in one transaction on the
 `sandbox` alias, and the id sequences are set to follow them.
 """
 

@@ -226,7 +226,7 @@ def _visitor(account, rng, anchor, i, fixed=None) -> Visitor:
 
 def _insert(model, rows: list) -> None:
     """Insert unsaved instances, or dicts of column values, by vendorkit's bulk
-    writer (SQLite executemany, PostgreSQL COPY): at 100,000 sessions Django's
+    writer (SQLite multi-row VALUES, PostgreSQL COPY): at 100,000 sessions Django's
     bulk_create and model instances cost most of the time."""
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
     convert = converters(fields, connections[ALIAS])
