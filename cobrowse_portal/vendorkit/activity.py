@@ -179,8 +179,9 @@ def written_rows(
     hold their defaults, as bulk._write inserted them: only the keys are read (a
     backfill's batches; no decoding of columns the write itself set), and not
     even those where every dict carries its primary key (returned by the
-    write: bulk.write_rows' `ids`); the activities they replace (in a backfill
-    none) are then left to write_activities to read, from the index alone.
+    write: bulk.write_rows' `ids`; SQLite); the activities they replace (in a
+    backfill none) are then left to write_activities to read, from the index
+    alone.
 
     Returns (rows, old activities by external_id, or None: without `kind`, or
     when the keys were returned)."""
@@ -205,8 +206,11 @@ def written_rows(
     if kind is not None:
         columns += [(act, Activity._meta.get_field(n), f"old_{n}") for n in _OLD_FIELDS]
     postgres = connections[using].vendor == "postgresql"
-    # Keys returned by the write: each dict is its own stored row.
-    returned = inserted and all(model._meta.pk.attname in r for r in written)
+    # Keys returned by the write: each dict is its own stored row (SQLite; see
+    # bulk._upsert_chunk for PostgreSQL's).
+    returned = (
+        inserted and not postgres and all(model._meta.pk.attname in r for r in written)
+    )
     ids = [] if returned else [r["external_id"] for r in written]
     stored: dict[str, dict] = {}
     for i in range(0, len(ids), bulk.BATCH):

@@ -112,8 +112,16 @@ def _upsert_chunk(model, account, rows: list[dict]) -> Counts:
             if not changed:
                 return counts
         # The rows' primary keys come back from the write itself (where the
-        # database returns rows): the hook and the index need not read them.
-        ids: dict[str, int] = {}
+        # database returns rows): the hook and (SQLite) the index need not read
+        # them. PostgreSQL's index reads them anyway, in the one probe per key
+        # that also finds the activities they replace (activity.written_rows):
+        # reading those apart by an IN list cost its backfill more than the
+        # keys saved (Upscope, 40,000 sessions: 31% of raw against 36%).
+        ids: dict[str, int] | None = None
+        if hook is not None or (
+            indexed and connections[router.db_for_write(model)].vendor == "sqlite"
+        ):
+            ids = {}
         _write(model, account, changed, savepoint=False, ids=ids)
         if ids:
             pk = model._meta.pk.attname

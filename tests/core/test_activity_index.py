@@ -210,9 +210,12 @@ def test_a_batch_of_new_rows_takes_its_keys_from_the_write_itself(account):
     """All new: the INSERT returns the rows' keys (RETURNING), so the vendor
     table is read once, for the fingerprints before the write, and the index
     links each activity to its own row. A batch with a stored row among them
-    still reads back what it must."""
-    if not connection.features.can_return_rows_from_bulk_insert:
-        pytest.skip("the database returns no rows from an INSERT")
+    still reads back what it must. (PostgreSQL reads the keys in the probe that
+    also finds the activities they replace: cheaper there than two reads.)"""
+    if connection.vendor != "sqlite" or not (
+        connection.features.can_return_rows_from_bulk_insert
+    ):
+        pytest.skip("SQLite 3.35+: the index takes the keys the write returned")
 
     def vendor_reads(ctx) -> list[str]:
         return [
